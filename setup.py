@@ -1,0 +1,42 @@
+"""ament_python package setup for tao_pointpillars_py."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+package_name = "tao_pointpillars_py"
+
+setup(
+    name=package_name,
+    version="0.1.0",
+    packages=find_packages(exclude=["test", "test.*"]),
+    data_files=[
+        ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
+        ("share/" + package_name, ["package.xml"]),
+        ("share/" + package_name + "/models", glob("models/*.onnx") + glob("models/*.md")),
+    ],
+    python_requires=">=3.10",
+    install_requires=[
+        "setuptools",
+        "numpy>=1.21",
+        "onnx>=1.12",
+        "onnxruntime>=1.14",
+        "rosbags>=0.9.16",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "train": ["torch==2.13.0"],
+        "test": ["pytest>=7", "hypothesis>=6"],
+    },
+    zip_safe=True,
+    maintainer="tao_pointpillars_py developers",
+    maintainer_email="maintainers@example.com",
+    description="PointPillars 3D object detection for lidar point clouds, ROS 2 node and core",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "tao-pointpillars = tao_pointpillars_py.cli:main",
+        ],
+    },
+)

@@ -1,0 +1,38 @@
+"""Inference backends behind one interface; heavy libraries are imported inside each backend."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Mapping, Protocol
+
+import numpy as np
+
+from ..errors import ConfigError
+
+
+class Backend(Protocol):
+    """Runs one model at batch 1: named numpy inputs in, named numpy outputs out."""
+
+    name: str
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+
+    def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Outputs by name for one frame's inputs."""
+        ...
+
+
+#: backend name -> "module:class" (imported only when chosen)
+REGISTRY: dict[str, str] = {
+    "onnxruntime": "onnxruntime_backend:OnnxRuntimeBackend",
+}
+
+
+def create_backend(name: str, model_path: str, **options: Any) -> Backend:
+    """Instantiate the backend registered as ``name`` for ``model_path``."""
+    if name not in REGISTRY:
+        raise ConfigError(f"unknown backend {name!r}; choose one of {sorted(REGISTRY)}")
+    module_name, class_name = REGISTRY[name].split(":")
+    module = importlib.import_module(f"{__name__}.{module_name}")
+    backend: Backend = getattr(module, class_name)(model_path, **options)
+    return backend

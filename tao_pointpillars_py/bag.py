@@ -1,0 +1,162 @@
+"""rosbag2 I/O of point clouds with the rosbags library (no ROS install needed).
+
+Writes ``sensor_msgs/msg/PointCloud2`` in the Zvision driver layout (see :mod:`.cloud`) to
+sqlite3 or mcap rosbag2 folders, and reads clouds of any layout back as (N, 4) points.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator, NamedTuple, Sequence
+
+import numpy as np
+
+from .cloud import (encode_zvision_cloud_data, points_from_cloud, zvision_fields,
+                    ZVISION_POINT_STEP)
+from .errors import CloudFormatError, ConfigError
+
+POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
+DEFAULT_TOPIC = "/ns1/zvision_lidar_points"
+DEFAULT_FRAME_ID = "lidar_front"
+STORAGES = ("sqlite3", "mcap")
+#: rosbag2 metadata version written (8: readable by rosbag2 Iron and later, and rosbags).
+BAG_VERSION = 8
+
+
+class CloudFrame(NamedTuple):
+    """One decoded cloud: bag timestamp [ns], topic, header.frame_id, (N, 4) float32 points."""
+
+    timestamp_ns: int
+    topic: str
+    frame_id: str
+    points: np.ndarray
+
+
+def _typestore():
+    from rosbags.typesys import Stores, get_typestore
+    return get_typestore(Stores.ROS2_HUMBLE)
+
+
+def _storage_plugin(storage: str):
+    from rosbags.rosbag2 import StoragePlugin
+    if storage not in STORAGES:
+        raise ConfigError(f"storage must be one of {STORAGES}, got {storage!r}")
+    return StoragePlugin.SQLITE3 if storage == "sqlite3" else StoragePlugin.MCAP
+
+
+def write_cloud_bag(path: str | Path, frames: Iterable[tuple[int, np.ndarray]],
+                    topic: str = DEFAULT_TOPIC, frame_id: str = DEFAULT_FRAME_ID,
+                    storage: str = "sqlite3") -> int:
+    """Write (timestamp_ns, (N, 4) points) pairs as PointCloud2 messages; return the count.
+
+    ``path`` is the rosbag2 folder to create (it must not exist). Frames are serialized and
+    written one at a time, so ``frames`` may be a lazy generator. header.stamp and the bag
+    timestamp are both ``timestamp_ns``.
+    """
+    with CloudBagWriter(path, topic, frame_id, storage) as writer:
+        count = 0
+        for timestamp_ns, points in frames:
+            writer.write(timestamp_ns, points)
+            count += 1
+    return count
+
+
+class CloudBagWriter:
+    """Streaming writer of Zvision-layout clouds to one topic of a new rosbag2 folder."""
+
+    def __init__(self, path: str | Path, topic: str = DEFAULT_TOPIC,
+                 frame_id: str = DEFAULT_FRAME_ID, storage: str = "sqlite3") -> None:
+        from rosbags.rosbag2 import Writer
+        self.typestore = _typestore()
+        self.topic, self.frame_id = topic, frame_id
+        if Path(path).exists():
+            raise FileExistsError(f"{path} exists; a rosbag2 folder is always written new, "
+                                  f"remove it or choose another path")
+        self._writer = Writer(Path(path), version=BAG_VERSION,
+                              storage_plugin=_storage_plugin(storage))
+        self._connection = None
+
+    def __enter__(self) -> "CloudBagWriter":
+        self._writer.open()
+        self._connection = self._writer.add_connection(
+            self.topic, POINTCLOUD2, typestore=self.typestore,
+            offered_qos_profiles=[_publisher_qos()])
+        return self
+
+    def write(self, timestamp_ns: int, points: np.ndarray) -> None:
+        """Serialize one (N, 4) cloud stamped ``timestamp_ns`` and append it."""
+        if self._connection is None:
+            raise RuntimeError("CloudBagWriter.write called outside its with block")
+        types = self.typestore.types
+        stamp = types["builtin_interfaces/msg/Time"](
+            sec=int(timestamp_ns) // 1_000_000_000, nanosec=int(timestamp_ns) % 1_000_000_000)
+        data = np.frombuffer(encode_zvision_cloud_data(points), dtype=np.uint8)
+        n = data.size // ZVISION_POINT_STEP
+        msg = types[POINTCLOUD2](
+            header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=self.frame_id),
+            height=1, width=n,
+            fields=[types["sensor_msgs/msg/PointField"](
+                name=name, offset=offset, datatype=datatype, count=count)
+                for name, offset, datatype, count in zvision_fields()],
+            is_bigendian=False, point_step=ZVISION_POINT_STEP,
+            row_step=ZVISION_POINT_STEP * n, data=data, is_dense=True)
+        self._writer.write(self._connection, int(timestamp_ns),
+                           self.typestore.serialize_cdr(msg, POINTCLOUD2))
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._connection = None
+        self._writer.__exit__(exc_type, exc, tb)
+
+
+def _publisher_qos():
+    """Reliable, volatile, keep-last-10: `ros2 bag play` then serves any subscriber QoS."""
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability, QosTime)
+    unset = QosTime(sec=0, nsec=0)
+    return Qos(history=QosHistory.KEEP_LAST, depth=10, reliability=QosReliability.RELIABLE,
+               durability=QosDurability.VOLATILE, deadline=unset, lifespan=unset,
+               liveliness=QosLiveliness.AUTOMATIC, liveliness_lease_duration=unset,
+               avoid_ros_namespace_conventions=False)
+
+
+def _open_reader(path: str | Path):
+    from rosbags.highlevel import AnyReader
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"bag {path} does not exist")
+    return AnyReader([path], default_typestore=_typestore())
+
+
+def _cloud_connections(reader, topics: Sequence[str] | None) -> list:
+    connections = [c for c in reader.connections if c.msgtype == POINTCLOUD2]
+    if topics is not None:
+        wanted = set(topics)
+        present = {c.topic for c in connections}
+        if wanted - present:
+            raise CloudFormatError(
+                f"bag has no PointCloud2 topic(s) {sorted(wanted - present)}; "
+                f"its PointCloud2 topics are {sorted(present)}")
+        connections = [c for c in connections if c.topic in wanted]
+    return connections
+
+
+def read_clouds(path: str | Path, topics: Sequence[str] | None = None) -> Iterator[CloudFrame]:
+    """Yield every PointCloud2 of the bag (sqlite3, mcap or ROS 1) in timestamp order.
+
+    ``topics`` restricts to those topics (each must exist in the bag); None reads all
+    PointCloud2 topics.
+    """
+    with _open_reader(path) as reader:
+        connections = _cloud_connections(reader, topics)
+        if not connections:
+            return
+        for connection, timestamp, raw in reader.messages(connections=connections):
+            msg = reader.deserialize(raw, connection.msgtype)
+            yield CloudFrame(int(timestamp), connection.topic, str(msg.header.frame_id),
+                             points_from_cloud(msg))
+
+
+def count_clouds(path: str | Path, topics: Sequence[str] | None = None) -> int:
+    """Count the PointCloud2 messages (on ``topics``, or on all topics) without decoding."""
+    with _open_reader(path) as reader:
+        return sum(int(c.msgcount) for c in _cloud_connections(reader, topics))

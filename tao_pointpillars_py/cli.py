@@ -1,0 +1,48 @@
+"""``tao-pointpillars`` command line: one subcommand per module in :mod:`.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from .errors import PointPillarsError
+
+#: subcommand name -> module under tao_pointpillars_py.commands (imported only when used,
+#: so `tao-pointpillars sim` never imports torch).
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "sim": ("sim", "generate simulated Zvision-like labeled bags"),
+    "train": ("train", "train a PointPillars model (needs the [train] extra)"),
+    "export": ("export", "export a checkpoint to ONNX with metadata (needs [train])"),
+    "eval": ("evaluate", "KITTI-style AP of detections or of a model against labels"),
+}
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tao-pointpillars", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            module = importlib.import_module(f"{__package__}.commands.{module_name}")
+            module.add_arguments(sub_parser)
+            sub_parser.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv).parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except PointPillarsError as exc:
+        print(f"tao-pointpillars {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

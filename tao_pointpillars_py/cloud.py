@@ -1,0 +1,171 @@
+"""PointCloud2 buffers <-> (N, 4) float32 points; ROS-free.
+
+Works on any object with the ``sensor_msgs/msg/PointCloud2`` attributes (rclpy messages,
+rosbags message classes, or a plain namespace): ``height``, ``width``, ``fields`` (each with
+``name``, ``offset``, ``datatype``, ``count``), ``is_bigendian``, ``point_step``, ``row_step``,
+``data``. The buffer is viewed through a structured numpy dtype built from the fields, so any
+field order, padding, endianness and organized (height > 1) layout decodes without a Python loop
+over points.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import CloudFormatError, ConfigError
+
+#: sensor_msgs/msg/PointField datatype code -> numpy type code (without byte order).
+POINT_FIELD_DTYPES: dict[int, str] = {
+    1: "i1",  # INT8
+    2: "u1",  # UINT8
+    3: "i2",  # INT16
+    4: "u2",  # UINT16
+    5: "i4",  # INT32
+    6: "u4",  # UINT32
+    7: "f4",  # FLOAT32
+    8: "f8",  # FLOAT64
+}
+FLOAT32 = 7
+
+#: Intensity field names accepted, in order of preference.
+INTENSITY_FIELD_NAMES: tuple[str, ...] = ("intensity", "i", "reflectivity")
+
+#: Zvision ROS driver layout (PCL PointXYZI): x, y, z, intensity float32, 32 bytes per point.
+ZVISION_POINT_STEP = 32
+ZVISION_OFFSETS: dict[str, int] = {"x": 0, "y": 4, "z": 8, "intensity": 16}
+
+
+def _field_dtype(field: Any, point_step: int, byte_order: str) -> np.dtype:
+    code = POINT_FIELD_DTYPES.get(int(field.datatype))
+    if code is None:
+        raise CloudFormatError(
+            f"field {field.name!r} has unsupported PointField datatype {field.datatype}; "
+            f"expected one of {sorted(POINT_FIELD_DTYPES)} (INT8..FLOAT64)")
+    dtype = np.dtype(code).newbyteorder(byte_order)
+    offset = int(field.offset)
+    if offset < 0 or offset + dtype.itemsize > point_step:
+        raise CloudFormatError(
+            f"field {field.name!r} at offset {offset} ({dtype.itemsize} bytes) does not fit "
+            f"in point_step {point_step}; fix the cloud's fields or point_step")
+    return dtype
+
+
+def _select_fields(fields: Sequence[Any]) -> list[Any]:
+    """Return the PointFields used for x, y, z, intensity (first field of each name wins)."""
+    by_name: dict[str, Any] = {}
+    for field in fields:
+        by_name.setdefault(str(field.name), field)
+    missing = [name for name in ("x", "y", "z") if name not in by_name]
+    intensity = next((by_name[n] for n in INTENSITY_FIELD_NAMES if n in by_name), None)
+    if intensity is None:
+        missing.append("intensity")
+    if missing:
+        raise CloudFormatError(
+            f"PointCloud2 lacks field(s) {missing}; it has {sorted(by_name)}. x, y, z and one "
+            f"of {list(INTENSITY_FIELD_NAMES)} are required")
+    return [by_name["x"], by_name["y"], by_name["z"], intensity]
+
+
+def _as_bytes(data: Any) -> np.ndarray:
+    """View the message's ``data`` (bytes, array.array, memoryview, ndarray, list) as uint8."""
+    try:
+        return np.frombuffer(data, dtype=np.uint8)
+    except (TypeError, ValueError):
+        return np.asarray(data, dtype=np.uint8).reshape(-1)
+
+
+def structured_view(msg: Any) -> np.ndarray:
+    """Structured array (height * width,) with float-or-int fields x, y, z, intensity.
+
+    No copy is made for dense clouds; organized clouds with row padding are gathered row by row
+    through strides. Raises :class:`CloudFormatError` when the layout cannot hold the points.
+    """
+    height, width = int(msg.height), int(msg.width)
+    point_step, row_step = int(msg.point_step), int(msg.row_step)
+    byte_order = ">" if msg.is_bigendian else "<"
+    fields = _select_fields(msg.fields)
+    dtype = np.dtype({
+        "names": ["x", "y", "z", "intensity"],
+        "formats": [_field_dtype(f, point_step, byte_order) for f in fields],
+        "offsets": [int(f.offset) for f in fields],
+        "itemsize": point_step,
+    })
+    buffer = _as_bytes(msg.data)
+    if height == 0 or width == 0:
+        return np.zeros(0, dtype=dtype)
+    if height == 1:
+        row_step = width * point_step
+    elif row_step < width * point_step:
+        raise CloudFormatError(
+            f"row_step {row_step} is shorter than width {width} x point_step {point_step}")
+    needed = (height - 1) * row_step + width * point_step
+    if buffer.size < needed:
+        raise CloudFormatError(
+            f"PointCloud2 data has {buffer.size} bytes but height {height}, width {width}, "
+            f"point_step {point_step}, row_step {row_step} need {needed}")
+    grid = np.ndarray(shape=(height, width), dtype=dtype, buffer=buffer,
+                      strides=(row_step, point_step))
+    return grid.reshape(-1)
+
+
+def points_from_cloud(msg: Any) -> np.ndarray:
+    """Decode a PointCloud2 into (N, 4) float32 x, y, z [m], intensity (driver units).
+
+    Points with NaN or Inf in any of the four values are dropped. Intensity is returned as
+    published (e.g. 0..255); use :func:`map_intensity` to bring it to the model's range.
+    """
+    view = structured_view(msg)
+    points = np.empty((view.shape[0], 4), dtype=np.float32)
+    for column, name in enumerate(("x", "y", "z", "intensity")):
+        points[:, column] = view[name]
+    finite = np.isfinite(points).all(axis=1)
+    return points if finite.all() else points[finite]
+
+
+def map_intensity(points: np.ndarray, source_range: Sequence[float],
+                  target_range: Sequence[float]) -> np.ndarray:
+    """Return a copy of (N, 4) ``points`` with intensity mapped linearly and clipped.
+
+    ``source_range`` (lo, hi) is mapped onto ``target_range`` (lo, hi); results are clipped to
+    ``target_range``.
+    """
+    (s_lo, s_hi), (t_lo, t_hi) = map(float, source_range), map(float, target_range)
+    if not s_hi > s_lo or not t_hi > t_lo:
+        raise ConfigError(
+            f"intensity ranges must be (low, high) with high > low, got source {source_range} "
+            f"and target {target_range}")
+    points = np.asarray(points)
+    if points.ndim != 2 or points.shape[1] != 4:
+        raise CloudFormatError(f"points must have shape (N, 4), got {points.shape}")
+    out = points.astype(np.float32, copy=True)
+    scale = (t_hi - t_lo) / (s_hi - s_lo)
+    mapped = (out[:, 3].astype(np.float64) - s_lo) * scale + t_lo
+    out[:, 3] = np.clip(mapped, t_lo, t_hi)
+    return out
+
+
+def zvision_fields() -> list[tuple[str, int, int, int]]:
+    """Return the Zvision cloud's PointFields as (name, offset, datatype, count) tuples."""
+    return [(name, offset, FLOAT32, 1) for name, offset in ZVISION_OFFSETS.items()]
+
+
+def encode_zvision_cloud_data(points: np.ndarray) -> bytes:
+    """Encode (N, 4) x, y, z, intensity as the Zvision driver's little-endian 32-byte points.
+
+    Padding bytes (12..16 and 20..32 of each point) are zero.
+    """
+    points = np.asarray(points)
+    if points.ndim != 2 or points.shape[1] != 4:
+        raise CloudFormatError(f"points must have shape (N, 4), got {points.shape}")
+    dtype = np.dtype({
+        "names": list(ZVISION_OFFSETS),
+        "formats": ["<f4"] * 4,
+        "offsets": list(ZVISION_OFFSETS.values()),
+        "itemsize": ZVISION_POINT_STEP,
+    })
+    records = np.zeros(points.shape[0], dtype=dtype)
+    for column, name in enumerate(ZVISION_OFFSETS):
+        records[name] = points[:, column]
+    return records.tobytes()

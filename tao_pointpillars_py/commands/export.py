@@ -1,0 +1,46 @@
+"""``tao-pointpillars export``: training checkpoint -> ONNX model with metadata."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import ConfigError
+
+#: Largest ONNX Runtime vs PyTorch difference accepted by ``--verify-data``.
+TOLERANCE = 1e-3
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", metavar="CKPT", help="RUN_DIR/last.ckpt or epoch_XX.ckpt")
+    parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
+    parser.add_argument("--verify-data", metavar="DIR",
+                        help="dataset directory whose frames check ONNX Runtime vs PyTorch")
+    parser.add_argument("--verify-frames", type=int, default=10,
+                        help="frames of --verify-data to check (default 10)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("export needs PyTorch: pip install 'tao_pointpillars_py[train]'"
+                          ) from exc
+    from ..training.export import (export_checkpoint, max_abs_differences,
+                                   verification_inputs)
+
+    model, proto = export_checkpoint(args.checkpoint, args.out)
+    print(f"wrote {args.out} (opset {proto.opset_import[0].version}, "
+          f"{len(proto.graph.node)} nodes)")
+    if not args.verify_data:
+        return 0
+    inputs = verification_inputs(args.verify_data, model.cfg, args.verify_frames)
+    if not inputs:
+        raise ConfigError(f"{args.verify_data} has no frames to verify with")
+    worst = max_abs_differences(model, args.out, inputs)
+    for name, value in worst.items():
+        print(f"max |onnxruntime - torch| {name}: {value:.3g}")
+    if max(worst.values()) > TOLERANCE:
+        print(f"FAILED: difference above {TOLERANCE} on {len(inputs)} frames")
+        return 1
+    print(f"OK: within {TOLERANCE} on {len(inputs)} frames")
+    return 0

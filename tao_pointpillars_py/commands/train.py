@@ -1,0 +1,58 @@
+"""``tao-pointpillars train``: train a PointPillars model on labeled dataset directories."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ConfigError
+
+DEFAULTS = {"epochs": 80, "batch_size": 4, "lr": 3e-3, "seed": 0, "max_frames": None}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", nargs="+", required=True, metavar="DIR",
+                        help="dataset directories (bag/ + labels.jsonl, e.g. from `sim`)")
+    parser.add_argument("--out", required=True, metavar="RUN_DIR",
+                        help="run directory for checkpoints and train_log.jsonl")
+    parser.add_argument("--epochs", type=int, help=f"default {DEFAULTS['epochs']}")
+    parser.add_argument("--batch-size", type=int, help=f"default {DEFAULTS['batch_size']}")
+    parser.add_argument("--lr", type=float, help=f"max one-cycle LR, default {DEFAULTS['lr']}")
+    parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
+    parser.add_argument("--max-frames", type=int, help="use at most N frames in all")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue exactly from RUN_DIR/last.ckpt")
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
+                        help="bfloat16 autocast for the conv backbone and head (default on)")
+    parser.add_argument("--workers", type=int, default=1, help="data loading workers")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of the trainer")
+    parser.add_argument("--time-steps", type=int, metavar="N",
+                        help="run N steps, print the mean seconds per step and exit")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise ConfigError("training needs PyTorch: pip install 'tao_pointpillars_py[train]'"
+                          ) from exc
+    from ..training.train import TrainOptions, Trainer, train
+
+    given = [k for k in DEFAULTS if getattr(args, k) is not None]
+    values = {k: (getattr(args, k) if getattr(args, k) is not None else v)
+              for k, v in DEFAULTS.items()}
+    if args.time_steps is not None and values["max_frames"] is None:
+        values["max_frames"] = max(args.time_steps, 1) * values["batch_size"]
+    opts = TrainOptions(data=tuple(args.data), out=args.out, bf16=args.bf16,
+                        num_workers=args.workers, threads=args.threads,
+                        progress=not args.no_progress, **values)
+    if args.time_steps is not None:
+        seconds = Trainer(opts).time_steps(args.time_steps)
+        print(f"mean seconds per step: {seconds:.4f} (batch {opts.batch_size}, "
+              f"{opts.batch_size / seconds:.2f} samples/s, bf16={opts.bf16})")
+        return 0
+    state = train(opts, resume=args.resume, given=given + ["data"])
+    print(f"trained {state.epoch} epochs, {state.global_step} steps -> {args.out}",
+          file=sys.stderr)
+    return 0

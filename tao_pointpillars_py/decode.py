@@ -1,0 +1,78 @@
+"""Head outputs -> scored, NMS-filtered detections (the post-processing of every backend)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .box_coder import apply_direction, decode_boxes
+from .config import ModelConfig, PostProcessConfig
+from .detections import Detections
+from .nms import multiclass_nms
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-7), 1.0 - 1e-7)
+    return float(np.log(p / (1.0 - p)))
+
+
+def _top_candidates(scores: np.ndarray, pre_nms_top_n: int) -> np.ndarray:
+    """Indices of the highest scores, best first; ties broken by index for determinism."""
+    if scores.shape[0] > pre_nms_top_n:
+        part = np.argpartition(-scores, pre_nms_top_n - 1)[:pre_nms_top_n]
+    else:
+        part = np.arange(scores.shape[0])
+    order = np.lexsort((part, -scores[part]))
+    return part[order]
+
+
+def _finish(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
+            post: PostProcessConfig) -> Detections:
+    keep = multiclass_nms(boxes, scores, labels, post.nms_iou_threshold, post.max_detections,
+                          class_agnostic=post.class_agnostic_nms)
+    return Detections(boxes[keep].astype(np.float32), scores[keep].astype(np.float32),
+                      labels[keep].astype(np.int64))
+
+
+def decode_predictions(cls_logits: np.ndarray, box_deltas: np.ndarray,
+                       dir_logits: np.ndarray | None, anchors: np.ndarray,
+                       config: ModelConfig, post: PostProcessConfig) -> Detections:
+    """Detections from native head outputs for one frame.
+
+    Args:
+        cls_logits: (K, C) class logits (sigmoid scores), K anchors in (iy, ix, a) order.
+        box_deltas: (K, 7) residuals against ``anchors``.
+        dir_logits: (K, num_dir_bins) direction logits, or None to keep the regressed yaw.
+        anchors: (K, 7) float32, ``generate_anchors(config).reshape(-1, 7)``.
+        config: the model's geometry; post: thresholds and caps.
+    """
+    best_logit = cls_logits.max(axis=1)
+    candidates = np.flatnonzero(best_logit > _logit(post.score_threshold))
+    if candidates.shape[0] == 0:
+        return Detections.empty()
+    cand_logits = best_logit[candidates].astype(np.float64)
+    scores = 1.0 / (1.0 + np.exp(-cand_logits))
+    top = _top_candidates(scores, post.pre_nms_top_n)
+    index = candidates[top]
+    scores = scores[top].astype(np.float32)
+    labels = cls_logits[index].argmax(axis=1).astype(np.int64)
+    boxes = decode_boxes(box_deltas[index], anchors[index])
+    if dir_logits is not None:
+        boxes[:, 6] = apply_direction(boxes[:, 6], dir_logits[index].argmax(axis=1), config)
+    return _finish(boxes, scores, labels, post)
+
+
+def decode_tao_boxes(output_boxes: np.ndarray, num_boxes: int,
+                     post: PostProcessConfig) -> Detections:
+    """Detections from a TAO-exported model's ``output_boxes`` (K, 9) and ``num_boxes``.
+
+    Rows are (x, y, z, dx, dy, dz, yaw, class_id, score); only the first ``num_boxes`` are
+    valid and they come in no particular order (TAO's DecodeBbox3D runs no NMS).
+    """
+    rows = output_boxes[:max(0, min(int(num_boxes), output_boxes.shape[0]))]
+    rows = rows[rows[:, 8] >= post.score_threshold]
+    if rows.shape[0] == 0:
+        return Detections.empty()
+    top = _top_candidates(rows[:, 8].astype(np.float64), post.pre_nms_top_n)
+    rows = rows[top]
+    return _finish(rows[:, :7].astype(np.float32), rows[:, 8].astype(np.float32),
+                   rows[:, 7].astype(np.int64), post)

@@ -1,0 +1,114 @@
+"""The detection pipeline without ROS: points -> pillars -> backend -> decode -> NMS."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .anchors import generate_anchors
+from .backends import Backend, create_backend
+from .cloud import map_intensity
+from .config import ModelConfig, PostProcessConfig
+from .decode import decode_predictions, decode_tao_boxes
+from .detections import Detections
+from .errors import ConfigError
+from .model import ModelContract, load_model_info
+from .pillars import pad_pillars, pillarize
+
+DRIVER_INTENSITY_RANGE = (0.0, 255.0)
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Wall time of the last frame's stages, milliseconds."""
+
+    preprocess_ms: float = 0.0
+    inference_ms: float = 0.0
+    postprocess_ms: float = 0.0
+
+    @property
+    def total_ms(self) -> float:
+        return self.preprocess_ms + self.inference_ms + self.postprocess_ms
+
+
+def check_intensity_range(intensity_range: tuple[float, float]) -> tuple[float, float]:
+    """Validate a (min, max) intensity range of the incoming clouds."""
+    if len(intensity_range) != 2:
+        raise ConfigError(f"intensity_range needs two numbers (min, max), got {intensity_range}")
+    lo, hi = float(intensity_range[0]), float(intensity_range[1])
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ConfigError(
+            f"intensity_range must be finite with max > min, got [{lo}, {hi}]; use the "
+            "driver's range, e.g. [0.0, 255.0] for Zvision")
+    return (lo, hi)
+
+
+class Detector:
+    """Runs a PointPillars model on (N, 4) clouds in driver intensity units.
+
+    ``intensity_range`` is the range of the incoming clouds' intensity; it is mapped linearly
+    (and clipped) onto the model's own range from its metadata before pillarization.
+    """
+
+    def __init__(self, config: ModelConfig, backend: Backend,
+                 post: PostProcessConfig | None = None,
+                 intensity_range: tuple[float, float] = DRIVER_INTENSITY_RANGE,
+                 contract: ModelContract = ModelContract.NATIVE) -> None:
+        self.config = config
+        self.backend = backend
+        self.post = post or PostProcessConfig()
+        self.intensity_range = check_intensity_range(intensity_range)
+        self.contract = contract
+        self.last_timings = Timings()
+        self._anchors = generate_anchors(config).reshape(-1, 7)
+
+    @classmethod
+    def from_model(cls, model_path: str, backend: str = "onnxruntime",
+                   post: PostProcessConfig | None = None,
+                   intensity_range: tuple[float, float] = DRIVER_INTENSITY_RANGE,
+                   **overrides: Any) -> Detector:
+        """Load a model file; ``overrides`` are PostProcessConfig fields (e.g. score_threshold)
+        or backend options (``threads``)."""
+        info = load_model_info(model_path)
+        post_fields = {f.name for f in dataclasses.fields(PostProcessConfig)}
+        post_overrides = {k: v for k, v in overrides.items() if k in post_fields}
+        backend_options = {k: v for k, v in overrides.items() if k not in post_fields}
+        post = dataclasses.replace(post or PostProcessConfig(), **post_overrides)
+        return cls(info.config, create_backend(backend, model_path, **backend_options), post,
+                   intensity_range, info.contract)
+
+    def with_post(self, post: PostProcessConfig) -> None:
+        """Use new post-processing settings from the next frame on."""
+        self.post = post
+
+    def model_inputs(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """Batch-1 model inputs for a cloud (N, 4) float32 in driver intensity units."""
+        scaled = map_intensity(points, self.intensity_range, self.config.intensity_range)
+        p = self.config.pillars
+        features, coords, count = pad_pillars(pillarize(scaled, p), p.max_pillars)
+        return {"pillar_features": features[None], "pillar_coords": coords[None],
+                "num_pillars": np.array([count], dtype=np.int32)}
+
+    def detect(self, points: np.ndarray) -> Detections:
+        """Detections for one cloud (N, 4) float32 x, y, z, intensity (driver units)."""
+        post = self.post  # one frame sees one settings object, even if replaced meanwhile
+        t0 = time.perf_counter()
+        inputs = self.model_inputs(points)
+        t1 = time.perf_counter()
+        outputs = self.backend.infer(inputs)
+        t2 = time.perf_counter()
+        if self.contract is ModelContract.TAO:
+            detections = decode_tao_boxes(outputs["output_boxes"][0],
+                                          int(outputs["num_boxes"].reshape(-1)[0]), post)
+        else:
+            dir_logits = outputs.get("dir_cls_preds")
+            detections = decode_predictions(
+                outputs["cls_preds"][0], outputs["box_preds"][0],
+                None if dir_logits is None else dir_logits[0], self._anchors, self.config, post)
+        t3 = time.perf_counter()
+        self.last_timings = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
+        return detections

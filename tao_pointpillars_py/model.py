@@ -1,0 +1,95 @@
+"""Model files: read and validate ONNX metadata, detect the input/output contract."""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+
+from .config import ModelConfig
+from .errors import ModelLoadError
+
+NATIVE_INPUTS = ("pillar_features", "pillar_coords", "num_pillars")
+NATIVE_OUTPUTS = ("cls_preds", "box_preds", "dir_cls_preds")
+TAO_INPUTS = ("points", "num_points")
+TAO_OUTPUTS = ("output_boxes", "num_boxes")
+
+
+class ModelContract(enum.Enum):
+    """Which tensors a model takes and returns; decided from its I/O names."""
+
+    NATIVE = "native"  # pillars in, head tensors out (this package's export)
+    TAO = "tao"  # raw points in, decoded boxes out (TAO export with TensorRT plugins)
+
+
+def detect_contract(input_names: list[str], output_names: list[str],
+                    source: str = "model") -> ModelContract:
+    """Contract of a model from its input and output tensor names."""
+    inputs, outputs = set(input_names), set(output_names)
+    if set(NATIVE_INPUTS) <= inputs and set(NATIVE_OUTPUTS[:2]) <= outputs:
+        return ModelContract.NATIVE
+    if set(TAO_INPUTS) <= inputs and set(TAO_OUTPUTS) <= outputs:
+        return ModelContract.TAO
+    raise ModelLoadError(
+        f"{source} has inputs {sorted(inputs)} and outputs {sorted(outputs)}; expected either "
+        f"inputs {list(NATIVE_INPUTS)} -> outputs {list(NATIVE_OUTPUTS)} "
+        f"(tao-pointpillars export) or {list(TAO_INPUTS)} -> {list(TAO_OUTPUTS)} (TAO export)")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model file is: path, contract, geometry and raw metadata."""
+
+    path: str
+    contract: ModelContract
+    config: ModelConfig
+    metadata: dict[str, str]
+    input_shapes: dict[str, tuple[int | str, ...]]
+
+
+def read_onnx(path: str):  # -> onnx.ModelProto
+    """Load an ONNX file, turning every failure into a ModelLoadError that names the file."""
+    if not os.path.isfile(path):
+        raise ModelLoadError(
+            f"model file {path!r} does not exist; set model_path to an ONNX file exported by "
+            "`tao-pointpillars export` (the reference model is models/pointpillars_zvision.onnx)")
+    import onnx  # lazily: only needed when a model is loaded
+
+    try:
+        return onnx.load(path, load_external_data=False)
+    except Exception as exc:  # onnx raises DecodeError, ValueError, OSError, ...
+        raise ModelLoadError(
+            f"model file {path!r} is not a readable ONNX model ({type(exc).__name__}: {exc}); "
+            "check that the file is complete and really an .onnx export") from exc
+
+
+def load_model_info(path: str) -> ModelInfo:
+    """Read an ONNX model's contract and metadata; refuse models that lack metadata."""
+    proto = read_onnx(path)
+    graph = proto.graph
+    initializers = {init.name for init in graph.initializer}
+    inputs = [i for i in graph.input if i.name not in initializers]
+    input_names = [i.name for i in inputs]
+    output_names = [o.name for o in graph.output]
+    contract = detect_contract(input_names, output_names, source=path)
+    shapes: dict[str, tuple[int | str, ...]] = {}
+    for tensor in inputs:
+        dims = tensor.type.tensor_type.shape.dim
+        shapes[tensor.name] = tuple(d.dim_value if d.HasField("dim_value") else d.dim_param
+                                    for d in dims)
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    config = ModelConfig.from_metadata(metadata, source=path)
+    if contract is ModelContract.NATIVE:
+        _check_native_shapes(path, shapes, config)
+    return ModelInfo(path, contract, config, metadata, shapes)
+
+
+def _check_native_shapes(path: str, shapes: dict[str, tuple[int | str, ...]],
+                         config: ModelConfig) -> None:
+    p = config.pillars
+    expected = (1, p.max_pillars, p.max_points_per_pillar, 10)
+    got = shapes.get("pillar_features")
+    if got != expected:
+        raise ModelLoadError(
+            f"{path}: input pillar_features has shape {got} but its metadata implies "
+            f"{expected} (max_pillars, max_points_per_pillar); re-export the model")

@@ -1,0 +1,55 @@
+"""Global data augmentation applied to a frame's points and boxes together (numpy)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+ROTATION_RANGE = (-math.pi / 4, math.pi / 4)
+SCALE_RANGE = (0.95, 1.05)
+
+
+@dataclass(frozen=True)
+class GlobalTransform:
+    """Flip y -> -y (first), rotate by ``angle`` [rad] about z, then scale by ``scale``."""
+
+    flip_y: bool = False
+    angle: float = 0.0
+    scale: float = 1.0
+
+    @classmethod
+    def random(cls, rng: np.random.Generator) -> GlobalTransform:
+        """Flip with p = 0.5, angle uniform in +-pi/4, scale uniform in [0.95, 1.05]."""
+        flip = bool(rng.random() < 0.5)
+        angle = float(rng.uniform(*ROTATION_RANGE))
+        scale = float(rng.uniform(*SCALE_RANGE))
+        return cls(flip, angle, scale)
+
+    def apply(self, points: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Transformed copies of points (N, >=3) and boxes (M, 7) (x, y, z, dx, dy, dz, yaw)."""
+        points = np.array(points, dtype=np.float32, copy=True)
+        boxes = np.array(boxes, dtype=np.float32, copy=True).reshape(-1, 7)
+        if self.flip_y:
+            points[:, 1] = -points[:, 1]
+            boxes[:, 1] = -boxes[:, 1]
+            boxes[:, 6] = -boxes[:, 6]
+        if self.angle:
+            cos, sin = math.cos(self.angle), math.sin(self.angle)
+            rot = np.array([[cos, sin], [-sin, cos]], dtype=np.float32)  # row vectors @ rot
+            points[:, :2] = points[:, :2] @ rot
+            boxes[:, :2] = boxes[:, :2] @ rot
+            boxes[:, 6] += np.float32(self.angle)
+        if self.scale != 1.0:
+            points[:, :3] *= np.float32(self.scale)
+            boxes[:, :6] *= np.float32(self.scale)
+        # keep yaw in [-pi, pi) like the labels
+        boxes[:, 6] = (boxes[:, 6] + np.pi) % (2 * np.pi) - np.pi
+        return points, boxes
+
+
+def augment_frame(points: np.ndarray, boxes: np.ndarray,
+                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Apply one random :class:`GlobalTransform` drawn from ``rng`` to points and boxes."""
+    return GlobalTransform.random(rng).apply(points, boxes)

@@ -1,0 +1,248 @@
+"""Training loop: AdamW + one-cycle LR, bf16 autocast backbone, checkpoints, resumable."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from tqdm import tqdm
+
+from ..config import ModelConfig
+from ..errors import ConfigError
+from .checkpoint import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
+from .data import Batch, CachedFrame, EpochSampler, PillarDataset, make_loader
+from .losses import LossParts, pointpillars_loss
+from .network import PointPillarsNet
+
+LAST_CHECKPOINT = "last.ckpt"
+LOG_FILE = "train_log.jsonl"
+WARMUP_STEPS = 5
+#: options that define the run; a resumed run must use the checkpoint's values.
+RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data")
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Settings of one training run (the ``tao-pointpillars train`` arguments)."""
+
+    data: tuple[str, ...]
+    out: str
+    epochs: int = 80
+    batch_size: int = 4
+    lr: float = 3e-3
+    seed: int = 0
+    max_frames: int | None = None
+    bf16: bool = True
+    weight_decay: float = 0.01
+    grad_clip: float = 10.0
+    num_workers: int = 1
+    threads: int = 2
+    checkpoint_seconds: float = 600.0
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise ConfigError("epochs and batch size must be >= 1 and lr > 0")
+
+
+@dataclass
+class TrainState:
+    """Mutable progress of a run."""
+
+    epoch: int = 0          # completed epochs
+    global_step: int = 0    # optimizer steps taken
+    step_seconds: list[float] = field(default_factory=list)
+
+
+def epoch_checkpoint_name(epoch: int) -> str:
+    """File name of the checkpoint written after (1-based) ``epoch``."""
+    return f"epoch_{epoch:02d}.ckpt"
+
+
+def resume_options(opts: TrainOptions, saved_args: dict[str, Any],
+                   given: Sequence[str] = ()) -> TrainOptions:
+    """Options of a resumed run: run-defining values come from the checkpoint.
+
+    ``given`` names the options the user passed explicitly; a given value that differs from the
+    checkpoint's raises ConfigError (the schedule and data order would no longer match).
+    """
+    updates: dict[str, Any] = {}
+    for name in RUN_DEFINING:
+        saved = saved_args.get(name)
+        if name == "data" and saved is not None:
+            saved = tuple(saved)
+        current = getattr(opts, name)
+        if name in given and current != saved:
+            raise ConfigError(f"--{name.replace('_', '-')} {current} differs from the resumed "
+                              f"run's {saved}; drop it or start a new --out directory")
+        updates[name] = saved
+    return replace(opts, **updates)
+
+
+class Trainer:
+    """Owns the model, optimizer, schedule and data of one run."""
+
+    def __init__(self, opts: TrainOptions, cfg: ModelConfig | None = None,
+                 frames: Sequence[CachedFrame] | None = None,
+                 state: dict[str, Any] | None = None) -> None:
+        torch.set_num_threads(opts.threads)
+        self.opts = opts
+        if state is not None:
+            cfg = ModelConfig.from_metadata(state["model_config"], source="checkpoint")
+        self.cfg = cfg or ModelConfig()
+        torch.manual_seed(opts.seed)
+        self.dataset = PillarDataset(opts.data, self.cfg, augment=True, seed=opts.seed,
+                                     max_frames=opts.max_frames, frames=frames,
+                                     progress=opts.progress)
+        self.steps_per_epoch = len(self.dataset) // opts.batch_size
+        if self.steps_per_epoch < 1:
+            raise ConfigError(f"{len(self.dataset)} frames do not fill one batch of "
+                              f"{opts.batch_size}; add data or lower --batch-size")
+        self.model = PointPillarsNet(self.cfg)
+        if opts.bf16:
+            self.model.bf16 = True
+            self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=opts.lr,
+                                           weight_decay=opts.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            self.optimizer, max_lr=opts.lr, total_steps=opts.epochs * self.steps_per_epoch,
+            pct_start=0.4, div_factor=10.0, base_momentum=0.85, max_momentum=0.95)
+        self.state = TrainState()
+        if state is not None:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.state = TrainState(int(state["epoch"]), int(state["global_step"]))
+            restore_rng_states(state["rng"])
+        self.sampler = EpochSampler(len(self.dataset), opts.seed)
+        self.loader = make_loader(self.dataset, self.sampler, opts.batch_size, opts.num_workers)
+
+    def step(self, batch: Batch) -> LossParts:
+        """One optimizer step on a batch; returns the loss terms (detached)."""
+        self.model.train()
+        cls, box, dirs = self.model(batch.features, batch.coords, batch.num_pillars,
+                                     batch.num_points)
+        parts = pointpillars_loss(cls, box, dirs, batch.labels, batch.box_targets,
+                                  batch.dir_targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        if torch.isfinite(parts.total):
+            parts.total.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.opts.grad_clip)
+            self.optimizer.step()
+        else:
+            tqdm.write(f"step {self.state.global_step}: non-finite loss, update skipped")
+        if self.scheduler.last_epoch < self.scheduler.total_steps:  # time_steps may run over
+            self.scheduler.step()
+        self.state.global_step += 1
+        return LossParts(*(p.detach() for p in parts))
+
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: weights, optimizer, schedule, RNG, args."""
+        args = asdict(self.opts)
+        args["data"] = list(self.opts.data)
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(), "epoch": self.state.epoch,
+                "global_step": self.state.global_step,
+                "model_config": self.cfg.to_metadata(), "args": args, "rng": rng_states()}
+
+    def _batches(self, epoch: int, skip_batches: int) -> Any:
+        self.sampler.epoch = epoch
+        self.sampler.skip = skip_batches * self.opts.batch_size
+        return iter(self.loader)
+
+    def time_steps(self, steps: int) -> float:
+        """Run ``steps`` steps (cycling epochs) and return mean seconds per step after warm-up."""
+        durations: list[float] = []
+        epoch = 0
+        bar = tqdm(total=steps, desc="timing", disable=not self.opts.progress)
+        while len(durations) < steps:
+            t0 = time.perf_counter()
+            for batch in self._batches(epoch, 0):
+                self.step(batch)
+                durations.append(time.perf_counter() - t0)
+                bar.update()
+                t0 = time.perf_counter()
+                if len(durations) >= steps:
+                    break
+            epoch += 1
+        bar.close()
+        kept = durations[min(WARMUP_STEPS, max(0, len(durations) - 1)):]
+        return sum(kept) / len(kept)
+
+    def fit(self) -> TrainState:
+        """Train to ``opts.epochs``, checkpointing into ``opts.out``; returns the final state."""
+        out = Path(self.opts.out)
+        out.mkdir(parents=True, exist_ok=True)
+        spe = self.steps_per_epoch
+        total = self.opts.epochs * spe
+        last_save = time.monotonic()
+        reported = False
+        while self.state.global_step < total:
+            epoch = self.state.global_step // spe
+            skip = self.state.global_step % spe
+            sums = torch.zeros(4, dtype=torch.float64)
+            count = 0
+            epoch_start = time.perf_counter()
+            bar = tqdm(total=spe, initial=skip, desc=f"epoch {epoch + 1}/{self.opts.epochs}",
+                       disable=not self.opts.progress, dynamic_ncols=True)
+            t0 = time.perf_counter()
+            for batch in self._batches(epoch, skip):
+                parts = self.step(batch)
+                dt = time.perf_counter() - t0
+                t0 = time.perf_counter()
+                self.state.step_seconds.append(dt)
+                sums += torch.stack([p.double() for p in parts])
+                count += 1
+                bar.set_postfix(loss=f"{parts.total.item():.3f}", cls=f"{parts.cls.item():.3f}",
+                                box=f"{parts.box.item():.3f}", dir=f"{parts.dir.item():.3f}",
+                                sps=f"{self.opts.batch_size / max(dt, 1e-9):.1f}")
+                bar.update()
+                if not reported and len(self.state.step_seconds) >= 2 * WARMUP_STEPS:
+                    reported = True
+                    tqdm.write(f"step time after warm-up: {self._mean_step_time():.3f} s/step "
+                               f"(batch {self.opts.batch_size}, {spe} steps/epoch)")
+                if time.monotonic() - last_save > self.opts.checkpoint_seconds:
+                    save_checkpoint(out / LAST_CHECKPOINT, self.checkpoint_state())
+                    last_save = time.monotonic()
+            bar.close()
+            self.state.epoch = epoch + 1
+            state = self.checkpoint_state()
+            save_checkpoint(out / LAST_CHECKPOINT, state)
+            save_checkpoint(out / epoch_checkpoint_name(epoch + 1), state)
+            last_save = time.monotonic()
+            self._log(out, epoch + 1, sums / max(count, 1), count,
+                      time.perf_counter() - epoch_start)
+        return self.state
+
+    def _mean_step_time(self) -> float:
+        kept = self.state.step_seconds[WARMUP_STEPS:] or self.state.step_seconds
+        return sum(kept) / max(len(kept), 1)
+
+    def _log(self, out: Path, epoch: int, means: torch.Tensor, steps: int,
+             seconds: float) -> None:
+        record = {"epoch": epoch, "global_step": self.state.global_step, "steps": steps,
+                  "loss": float(means[0]), "cls": float(means[1]), "box": float(means[2]),
+                  "dir": float(means[3]), "lr": float(self.scheduler.get_last_lr()[0]),
+                  "seconds": round(seconds, 2),
+                  "samples_per_s": round(steps * self.opts.batch_size / max(seconds, 1e-9), 3),
+                  "step_seconds": round(self._mean_step_time(), 4)}
+        with open(out / LOG_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+        tqdm.write(f"epoch {epoch}: loss {record['loss']:.4f} (cls {record['cls']:.4f} "
+                   f"box {record['box']:.4f} dir {record['dir']:.4f}) "
+                   f"{record['samples_per_s']} samples/s")
+
+
+def train(opts: TrainOptions, cfg: ModelConfig | None = None,
+          frames: Sequence[CachedFrame] | None = None, resume: bool = False,
+          given: Sequence[str] = ()) -> TrainState:
+    """Train (or, with ``resume``, continue ``opts.out``/last.ckpt) and return the final state."""
+    state = None
+    if resume:
+        state = load_checkpoint(Path(opts.out) / LAST_CHECKPOINT)
+        opts = resume_options(opts, state["args"], given)
+    return Trainer(opts, cfg, frames, state).fit()

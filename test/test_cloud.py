@@ -1,0 +1,177 @@
+"""Tests of tao_pointpillars_py.cloud: PointCloud2 decoding, intensity mapping, Zvision layout."""
+
+import array
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from tao_pointpillars_py.cloud import (encode_zvision_cloud_data, map_intensity,
+                                       points_from_cloud, zvision_fields, ZVISION_POINT_STEP)
+from tao_pointpillars_py.errors import CloudFormatError, ConfigError
+
+CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
+POINTS = np.array([[1.5, -2.0, 0.25, 7.0],
+                   [10.0, 3.5, -1.0, 200.0],
+                   [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+
+
+def field(name, offset, datatype, count=1):
+    return SimpleNamespace(name=name, offset=offset, datatype=datatype, count=count)
+
+
+def make_cloud(points, layout, point_step, bigendian=False, height=1, row_pad=0, name="intensity",
+               data_type=bytes):
+    """Pack (N, 4) points with layout [(offset, 'f4'), ...] for x, y, z, intensity."""
+    order = ">" if bigendian else "<"
+    names = ["x", "y", "z", name]
+    dtype = np.dtype({"names": names, "formats": [order + t for _, t in layout],
+                      "offsets": [o for o, _ in layout], "itemsize": point_step})
+    n = points.shape[0]
+    width = n // height
+    records = np.zeros(n, dtype=dtype)
+    for column, key in enumerate(names):
+        records[key] = points[:, column]
+    rows = records.reshape(height, width)
+    row_bytes = [rows[r].tobytes() + b"\xee" * row_pad for r in range(height)]
+    data = b"".join(row_bytes)
+    if data_type is not bytes:
+        data = data_type(data)
+    return SimpleNamespace(
+        height=height, width=width, is_bigendian=bigendian, point_step=point_step,
+        row_step=width * point_step + row_pad, is_dense=True, data=data,
+        fields=[field(key, o, CODES[t]) for key, (o, t) in zip(names, layout)])
+
+
+@pytest.mark.parametrize("layout,point_step", [
+    ([(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32),            # Zvision / PCL PointXYZI
+    ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16),            # packed
+    ([(12, "f4"), (8, "f4"), (4, "f4"), (0, "f4")], 16),            # reversed order
+    ([(0, "f8"), (8, "f8"), (16, "f8"), (24, "f8")], 40),           # float64 and padding
+    ([(1, "f4"), (5, "f4"), (9, "f4"), (0, "u1")], 13),             # unaligned, uint8 intensity
+    ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "u2")], 14),            # uint16 intensity
+    ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "i4")], 20),            # int32 intensity
+])
+@pytest.mark.parametrize("bigendian", [False, True])
+def test_points_from_cloud_decodes_any_layout(layout, point_step, bigendian):
+    cloud = make_cloud(POINTS, layout, point_step, bigendian)
+    np.testing.assert_array_equal(points_from_cloud(cloud), POINTS)
+    assert points_from_cloud(cloud).dtype == np.float32
+
+
+@pytest.mark.parametrize("data_type", [bytes, bytearray, memoryview,
+                                       lambda b: array.array("B", b),
+                                       lambda b: np.frombuffer(b, np.uint8), list])
+def test_points_from_cloud_accepts_any_data_container(data_type):
+    cloud = make_cloud(POINTS, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32,
+                       data_type=data_type)
+    np.testing.assert_array_equal(points_from_cloud(cloud), POINTS)
+
+
+@pytest.mark.parametrize("name", ["intensity", "i", "reflectivity"])
+def test_points_from_cloud_accepts_intensity_aliases(name):
+    cloud = make_cloud(POINTS, [(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16, name=name)
+    np.testing.assert_array_equal(points_from_cloud(cloud)[:, 3], POINTS[:, 3])
+
+
+def test_points_from_cloud_prefers_intensity_over_reflectivity():
+    cloud = make_cloud(POINTS, [(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 20)
+    cloud.fields.insert(0, field("reflectivity", 16, 7))
+    np.testing.assert_array_equal(points_from_cloud(cloud)[:, 3], POINTS[:, 3])
+
+
+@pytest.mark.parametrize("row_pad", [0, 8])
+def test_points_from_cloud_honours_row_step_of_organized_cloud(row_pad):
+    points = np.arange(24, dtype=np.float32).reshape(6, 4)
+    cloud = make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32, height=2,
+                       row_pad=row_pad)
+    np.testing.assert_array_equal(points_from_cloud(cloud), points)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("column", [0, 1, 2, 3])
+def test_points_from_cloud_drops_non_finite_points(bad, column):
+    points = POINTS.copy()
+    points[1, column] = bad
+    cloud = make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
+    np.testing.assert_array_equal(points_from_cloud(cloud), POINTS[[0, 2]])
+
+
+def test_points_from_cloud_of_empty_cloud_is_empty():
+    cloud = make_cloud(POINTS[:0], [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
+    assert points_from_cloud(cloud).shape == (0, 4)
+
+
+def zvision(points=POINTS):
+    return make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
+
+
+@pytest.mark.parametrize("break_it,message", [
+    (lambda c: c.fields.pop(2), "'z'"),
+    (lambda c: c.fields.pop(3), "intensity"),
+    (lambda c: setattr(c, "data", c.data[:-1]), "bytes"),
+    (lambda c: setattr(c.fields[3], "offset", 30), "does not fit"),
+    (lambda c: setattr(c.fields[0], "datatype", 9), "unsupported"),
+    (lambda c: setattr(c.fields[0], "datatype", 0), "unsupported"),
+])
+def test_points_from_cloud_raises_on_broken_layout(break_it, message):
+    cloud = zvision()
+    break_it(cloud)
+    with pytest.raises(CloudFormatError, match=message):
+        points_from_cloud(cloud)
+
+
+def test_points_from_cloud_raises_on_short_row_step():
+    points = np.zeros((4, 4), np.float32)
+    cloud = make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32, height=2)
+    cloud.row_step = 32
+    with pytest.raises(CloudFormatError, match="row_step"):
+        points_from_cloud(cloud)
+
+
+@pytest.mark.parametrize("source,target,expected", [
+    ((0, 255), (0, 1), [7 / 255, 200 / 255, 0.0]),
+    ((0, 100), (0, 1), [0.07, 1.0, 0.0]),          # clipped above
+    ((10, 210), (0, 1), [0.0, 0.95, 0.0]),         # clipped below
+    ((0, 1), (0, 255), [255.0, 255.0, 0.0]),
+])
+def test_map_intensity_maps_linearly_and_clips(source, target, expected):
+    mapped = map_intensity(POINTS, source, target)
+    np.testing.assert_allclose(mapped[:, 3], expected, rtol=1e-6)
+    np.testing.assert_array_equal(mapped[:, :3], POINTS[:, :3])
+    assert mapped.dtype == np.float32
+
+
+def test_map_intensity_leaves_input_unchanged():
+    points = POINTS.copy()
+    map_intensity(points, (0, 255), (0, 1))
+    np.testing.assert_array_equal(points, POINTS)
+
+
+@pytest.mark.parametrize("source,target", [((1, 1), (0, 1)), ((0, 255), (1, 0))])
+def test_map_intensity_rejects_empty_ranges(source, target):
+    with pytest.raises(ConfigError):
+        map_intensity(POINTS, source, target)
+
+
+def test_zvision_encoding_matches_documented_layout():
+    data = encode_zvision_cloud_data(POINTS)
+    assert len(data) == POINTS.shape[0] * ZVISION_POINT_STEP == POINTS.shape[0] * 32
+    assert zvision_fields() == [("x", 0, 7, 1), ("y", 4, 7, 1), ("z", 8, 7, 1),
+                                ("intensity", 16, 7, 1)]
+    second = np.frombuffer(data[32:64], dtype="<f4")
+    np.testing.assert_array_equal(second[[0, 1, 2, 4]], POINTS[1])
+    assert second[3] == 0 and not second[5:].any()
+
+
+def test_zvision_encoding_round_trips_through_points_from_cloud():
+    cloud = SimpleNamespace(
+        height=1, width=3, is_bigendian=False, point_step=32, row_step=96, is_dense=True,
+        data=encode_zvision_cloud_data(POINTS),
+        fields=[field(*f) for f in zvision_fields()])
+    np.testing.assert_array_equal(points_from_cloud(cloud), POINTS)
+
+
+def test_zvision_encoding_rejects_wrong_shape():
+    with pytest.raises(CloudFormatError, match=r"\(N, 4\)"):
+        encode_zvision_cloud_data(np.zeros((3, 3), np.float32))

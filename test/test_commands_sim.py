@@ -1,0 +1,63 @@
+"""Tests of ``tao-pointpillars sim``: the dataset directory it writes from the simulator."""
+
+import numpy as np
+import pytest
+
+from tao_pointpillars_py.bag import count_clouds
+from tao_pointpillars_py.cli import main
+from tao_pointpillars_py.dataset import iter_labeled_frames
+from tao_pointpillars_py.labels import read_labels
+
+try:
+    from tao_pointpillars_py.sim import simulate_frame
+except ImportError:  # the simulator is optional for the tests that do not generate frames
+    simulate_frame = None
+
+needs_sim = pytest.mark.skipif(simulate_frame is None, reason="simulator not available")
+T0 = 1_700_000_000 * 10**9
+
+
+@needs_sim
+@pytest.mark.parametrize("storage,workers", [("sqlite3", 1), ("mcap", 2)])
+def test_sim_writes_frames_matching_simulate_frame(tmp_path, capsys, storage, workers):
+    out = tmp_path / "ds"
+    assert main(["sim", "--frames", "2", "--seed", "3", "--out", str(out),
+                 "--storage", storage, "--workers", str(workers)]) == 0
+    frames = list(iter_labeled_frames(out))
+    assert [f.timestamp_ns for f in frames] == [T0, T0 + 100_000_000]
+    for index, frame in enumerate(frames):
+        expected = simulate_frame(3, index)
+        np.testing.assert_array_equal(frame.points, expected.points)
+        np.testing.assert_array_equal(frame.labels.boxes, expected.boxes)
+        np.testing.assert_array_equal(frame.labels.labels, expected.labels)
+        np.testing.assert_array_equal(frame.labels.num_points, expected.num_points)
+    labels = read_labels(out / "labels.jsonl")
+    assert labels.class_names == ("Vehicle", "Pedestrian", "Cyclist")
+    assert (labels.topic, labels.frame_id) == ("/ns1/zvision_lidar_points", "lidar_front")
+    assert "2 frames" in capsys.readouterr().out
+
+
+@needs_sim
+def test_sim_honours_start_time_and_force(tmp_path):
+    out = tmp_path / "ds"
+    assert main(["sim", "--frames", "1", "--out", str(out), "--workers", "1"]) == 0
+    assert main(["sim", "--frames", "2", "--out", str(out), "--workers", "1", "--force",
+                 "--start-time-ns", "5"]) == 0
+    assert list(read_labels(out / "labels.jsonl").frames) == [5, 100_000_005]
+    assert count_clouds(out / "bag") == 2
+
+
+def test_sim_refuses_non_empty_out_without_force(tmp_path, capsys):
+    (tmp_path / "keep.txt").write_text("mine")
+    assert main(["sim", "--frames", "1", "--out", str(tmp_path)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+@pytest.mark.parametrize("option,value", [("--frames", "0"), ("--workers", "0")])
+def test_sim_rejects_non_positive_counts(tmp_path, capsys, option, value):
+    args = {"--frames": "1", "--workers": "1", option: value}
+    argv = ["sim", "--out", str(tmp_path / "ds")] + [x for kv in args.items() for x in kv]
+    assert main(argv) == 2
+    assert option in capsys.readouterr().err
+    assert not (tmp_path / "ds").exists()

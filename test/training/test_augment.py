@@ -1,0 +1,49 @@
+"""Tests of tao_pointpillars_py.training.augment."""
+
+import numpy as np
+import pytest
+
+from tao_pointpillars_py.training.augment import GlobalTransform, augment_frame
+
+
+def _inside(points, box, margin=1e-4):
+    c, s = np.cos(box[6]), np.sin(box[6])
+    d = points[:, :2] - box[:2]
+    lx = d[:, 0] * c + d[:, 1] * s
+    ly = -d[:, 0] * s + d[:, 1] * c
+    lz = points[:, 2] - box[2]
+    half = box[3:6] / 2 + margin
+    return (np.abs(lx) <= half[0]) & (np.abs(ly) <= half[1]) & (np.abs(lz) <= half[2])
+
+
+@pytest.mark.parametrize("transform", [
+    GlobalTransform(),
+    GlobalTransform(flip_y=True),
+    GlobalTransform(angle=0.7),
+    GlobalTransform(scale=1.05),
+    GlobalTransform(flip_y=True, angle=-0.78, scale=0.95),
+])
+def test_points_inside_boxes_stay_inside(transform):
+    rng = np.random.default_rng(1)
+    box = np.array([[6.0, 2.0, -1.0, 4.0, 1.8, 1.6, 0.5]], np.float32)
+    points = np.column_stack([rng.uniform(0, 12, 3000), rng.uniform(-4, 8, 3000),
+                              rng.uniform(-2, 0, 3000), rng.uniform(0, 1, 3000)])
+    points = points.astype(np.float32)
+    before = _inside(points, box[0], margin=-1e-3)
+    outside = ~_inside(points, box[0], margin=1e-3)
+    assert before.sum() > 50
+    new_points, new_boxes = transform.apply(points, box)
+    assert np.all(_inside(new_points, new_boxes[0])[before])
+    assert not np.any(_inside(new_points, new_boxes[0], margin=-1e-4)[outside])
+    np.testing.assert_array_equal(new_points[:, 3], points[:, 3])
+    assert -np.pi <= new_boxes[0, 6] < np.pi
+
+
+def test_augment_does_not_modify_inputs_and_is_seeded():
+    points = np.ones((5, 4), np.float32)
+    boxes = np.ones((1, 7), np.float32)
+    a = augment_frame(points, boxes, np.random.default_rng(3))
+    b = augment_frame(points, boxes, np.random.default_rng(3))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert np.all(points == 1) and np.all(boxes == 1)
