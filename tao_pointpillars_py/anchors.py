@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Anchor grid of the detection head: one anchor per class and rotation at every head cell."""
 
 from __future__ import annotations
@@ -8,7 +22,8 @@ from .config import ModelConfig
 
 
 def generate_anchors(config: ModelConfig) -> np.ndarray:
-    """Anchors (ny_f, nx_f, A, 7) float32 as boxes (x, y, z, dx, dy, dz, yaw).
+    """
+    Anchors (ny_f, nx_f, A, 7) float32 as boxes (x, y, z, dx, dy, dz, yaw).
 
     Head cell (iy, ix) is centred at ``x_min + (ix + 0.5) * sx``, ``y_min + (iy + 0.5) * sy``
     with ``(sx, sy)`` the head cell size; ``z = bottom_height + dz / 2``. Anchor ``a`` runs over

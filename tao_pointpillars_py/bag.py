@@ -1,4 +1,19 @@
-"""rosbag2 I/O of point clouds with the rosbags library (no ROS install needed).
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+rosbag2 I/O of point clouds with the rosbags library (no ROS install needed).
 
 Writes ``sensor_msgs/msg/PointCloud2`` in the Zvision driver layout (see :mod:`.cloud`) to
 sqlite3 or mcap rosbag2 folders, and reads clouds of any layout back as (N, 4) points.
@@ -47,7 +62,8 @@ def _storage_plugin(storage: str):
 def write_cloud_bag(path: str | Path, frames: Iterable[tuple[int, np.ndarray]],
                     topic: str = DEFAULT_TOPIC, frame_id: str = DEFAULT_FRAME_ID,
                     storage: str = "sqlite3") -> int:
-    """Write (timestamp_ns, (N, 4) points) pairs as PointCloud2 messages; return the count.
+    """
+    Write (timestamp_ns, (N, 4) points) pairs as PointCloud2 messages; return the count.
 
     ``path`` is the rosbag2 folder to create (it must not exist). Frames are serialized and
     written one at a time, so ``frames`` may be a lazy generator. header.stamp and the bag
@@ -141,7 +157,8 @@ def _cloud_connections(reader, topics: Sequence[str] | None) -> list:
 
 
 def read_clouds(path: str | Path, topics: Sequence[str] | None = None) -> Iterator[CloudFrame]:
-    """Yield every PointCloud2 of the bag (sqlite3, mcap or ROS 1) in timestamp order.
+    """
+    Yield every PointCloud2 of the bag (sqlite3, mcap or ROS 1) in timestamp order.
 
     ``topics`` restricts to those topics (each must exist in the bag); None reads all
     PointCloud2 topics.

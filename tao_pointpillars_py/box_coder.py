@@ -1,4 +1,19 @@
-"""Residual box coder and direction classifier (OpenPCDet ``ResidualCoder`` semantics).
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Residual box coder and direction classifier (OpenPCDet ``ResidualCoder`` semantics).
 
 Encoding of a box g against an anchor a, with ``d = sqrt(dx_a^2 + dy_a^2)``:
 ``((x_g - x_a) / d, (y_g - y_a) / d, (z_g - z_a) / dz_a, log(dx_g / dx_a), log(dy_g / dy_a),

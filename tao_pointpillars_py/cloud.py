@@ -1,4 +1,19 @@
-"""PointCloud2 buffers <-> (N, 4) float32 points; ROS-free.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+PointCloud2 buffers <-> (N, 4) float32 points; ROS-free.
 
 Works on any object with the ``sensor_msgs/msg/PointCloud2`` attributes (rclpy messages,
 rosbags message classes, or a plain namespace): ``height``, ``width``, ``fields`` (each with
@@ -77,7 +92,8 @@ def _as_bytes(data: Any) -> np.ndarray:
 
 
 def structured_view(msg: Any) -> np.ndarray:
-    """Structured array (height * width,) with float-or-int fields x, y, z, intensity.
+    """
+    Structured array (height * width,) with float-or-int fields x, y, z, intensity.
 
     No copy is made for dense clouds; organized clouds with row padding are gathered row by row
     through strides. Raises :class:`CloudFormatError` when the layout cannot hold the points.
@@ -111,7 +127,8 @@ def structured_view(msg: Any) -> np.ndarray:
 
 
 def points_from_cloud(msg: Any) -> np.ndarray:
-    """Decode a PointCloud2 into (N, 4) float32 x, y, z [m], intensity (driver units).
+    """
+    Decode a PointCloud2 into (N, 4) float32 x, y, z [m], intensity (driver units).
 
     Points with NaN or Inf in any of the four values are dropped. Intensity is returned as
     published (e.g. 0..255); use :func:`map_intensity` to bring it to the model's range.
@@ -126,7 +143,8 @@ def points_from_cloud(msg: Any) -> np.ndarray:
 
 def map_intensity(points: np.ndarray, source_range: Sequence[float],
                   target_range: Sequence[float]) -> np.ndarray:
-    """Return a copy of (N, 4) ``points`` with intensity mapped linearly and clipped.
+    """
+    Return a copy of (N, 4) ``points`` with intensity mapped linearly and clipped.
 
     ``source_range`` (lo, hi) is mapped onto ``target_range`` (lo, hi); results are clipped to
     ``target_range``.
@@ -152,7 +170,8 @@ def zvision_fields() -> list[tuple[str, int, int, int]]:
 
 
 def encode_zvision_cloud_data(points: np.ndarray) -> bytes:
-    """Encode (N, 4) x, y, z, intensity as the Zvision driver's little-endian 32-byte points.
+    """
+    Encode (N, 4) x, y, z, intensity as the Zvision driver's little-endian 32-byte points.
 
     Padding bytes (12..16 and 20..32 of each point) are zero.
     """

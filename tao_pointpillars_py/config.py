@@ -1,4 +1,19 @@
-"""Model geometry and post-processing settings: one typed config that travels with the model.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Model geometry and post-processing settings: one typed config that travels with the model.
 
 Coordinates follow TAO-PointPillars: origin at the lidar, x forward, y left, z up (metres).
 Boxes are ``(x, y, z, dx, dy, dz, yaw)`` with (x, y, z) the box centre, dx along x at yaw 0 and
@@ -29,7 +44,8 @@ METADATA_FORMAT_VERSION = "1"
 
 @dataclass(frozen=True)
 class PillarConfig:
-    """Voxelization grid.
+    """
+    Voxelization grid.
 
     Attributes:
         point_cloud_range: (x_min, y_min, z_min, x_max, y_max, z_max) in metres; points outside
@@ -94,7 +110,8 @@ def default_anchors() -> tuple[AnchorSpec, ...]:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Everything a runtime needs to feed a model and decode its outputs.
+    """
+    Everything a runtime needs to feed a model and decode its outputs.
 
     Attributes:
         class_names: class index -> name; anchors are given in the same order.

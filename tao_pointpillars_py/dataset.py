@@ -1,4 +1,19 @@
-"""A labeled dataset directory: ``bag/`` (rosbag2 of PointCloud2) + ``labels.jsonl``.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A labeled dataset directory: ``bag/`` (rosbag2 of PointCloud2) + ``labels.jsonl``.
 
 Clouds and labels are joined by the bag message timestamp (see docs/dataset.md).
 """
@@ -19,7 +34,8 @@ LABELS_FILENAME = "labels.jsonl"
 
 
 class LabeledFrame(NamedTuple):
-    """One cloud with its ground truth.
+    """
+    One cloud with its ground truth.
 
     ``points`` is (N, 4) float32 x, y, z [m] and raw driver intensity (e.g. 0..255).
     """
@@ -47,7 +63,8 @@ def read_dataset_labels(dataset_dir: str | Path) -> LabelsFile:
 
 def iter_labeled_frames(dataset_dir: str | Path,
                         topic: str | None = None) -> Iterator[LabeledFrame]:
-    """Yield the dataset's clouds on ``topic`` (default: the labels' topic) with their labels.
+    """
+    Yield the dataset's clouds on ``topic`` (default: the labels' topic) with their labels.
 
     Raises LabelsFormatError when a cloud has no labels line with its timestamp.
     """

@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Head outputs -> scored, NMS-filtered detections (the post-processing of every backend)."""
 
 from __future__ import annotations
@@ -36,7 +50,8 @@ def _finish(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
 def decode_predictions(cls_logits: np.ndarray, box_deltas: np.ndarray,
                        dir_logits: np.ndarray | None, anchors: np.ndarray,
                        config: ModelConfig, post: PostProcessConfig) -> Detections:
-    """Detections from native head outputs for one frame.
+    """
+    Detections from native head outputs for one frame.
 
     Args:
         cls_logits: (K, C) class logits (sigmoid scores), K anchors in (iy, ix, a) order.
@@ -63,7 +78,8 @@ def decode_predictions(cls_logits: np.ndarray, box_deltas: np.ndarray,
 
 def decode_tao_boxes(output_boxes: np.ndarray, num_boxes: int,
                      post: PostProcessConfig) -> Detections:
-    """Detections from a TAO-exported model's ``output_boxes`` (K, 9) and ``num_boxes``.
+    """
+    Detections from a TAO-exported model's ``output_boxes`` (K, 9) and ``num_boxes``.
 
     Rows are (x, y, z, dx, dy, dz, yaw, class_id, score); only the first ``num_boxes`` are
     valid and they come in no particular order (TAO's DecodeBbox3D runs no NMS).

@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """The detection pipeline without ROS: points -> pillars -> backend -> decode -> NMS."""
 
 from __future__ import annotations
@@ -17,7 +31,7 @@ from .decode import decode_predictions, decode_tao_boxes
 from .detections import Detections
 from .errors import ConfigError
 from .model import ModelContract, load_model_info
-from .pillars import pad_pillars, pillarize
+from .pillars import PillarEncoder
 
 DRIVER_INTENSITY_RANGE = (0.0, 255.0)
 
@@ -48,7 +62,8 @@ def check_intensity_range(intensity_range: tuple[float, float]) -> tuple[float, 
 
 
 class Detector:
-    """Runs a PointPillars model on (N, 4) clouds in driver intensity units.
+    """
+    Runs a PointPillars model on (N, 4) clouds in driver intensity units.
 
     ``intensity_range`` is the range of the incoming clouds' intensity; it is mapped linearly
     (and clipped) onto the model's own range from its metadata before pillarization.
@@ -65,13 +80,15 @@ class Detector:
         self.contract = contract
         self.last_timings = Timings()
         self._anchors = generate_anchors(config).reshape(-1, 7)
+        self._encoder = PillarEncoder(config.pillars)
 
     @classmethod
     def from_model(cls, model_path: str, backend: str = "onnxruntime",
                    post: PostProcessConfig | None = None,
                    intensity_range: tuple[float, float] = DRIVER_INTENSITY_RANGE,
                    **overrides: Any) -> Detector:
-        """Load a model file; ``overrides`` are PostProcessConfig fields (e.g. score_threshold)
+        """
+        Load a model file; ``overrides`` are PostProcessConfig fields (e.g. score_threshold)
         or backend options (``threads``)."""
         info = load_model_info(model_path)
         post_fields = {f.name for f in dataclasses.fields(PostProcessConfig)}
@@ -86,10 +103,13 @@ class Detector:
         self.post = post
 
     def model_inputs(self, points: np.ndarray) -> dict[str, np.ndarray]:
-        """Batch-1 model inputs for a cloud (N, 4) float32 in driver intensity units."""
+        """
+        Batch-1 model inputs for a cloud (N, 4) float32 in driver intensity units.
+
+        The arrays are views of reused buffers, valid until the next call.
+        """
         scaled = map_intensity(points, self.intensity_range, self.config.intensity_range)
-        p = self.config.pillars
-        features, coords, count = pad_pillars(pillarize(scaled, p), p.max_pillars)
+        features, coords, count = self._encoder.encode(scaled)
         return {"pillar_features": features[None], "pillar_coords": coords[None],
                 "num_pillars": np.array([count], dtype=np.int32)}
 

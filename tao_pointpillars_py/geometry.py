@@ -1,4 +1,19 @@
-"""Box geometry in bird's-eye view: corners, exact rotated IoU (BEV and 3D), anchor IoU.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Box geometry in bird's-eye view: corners, exact rotated IoU (BEV and 3D), anchor IoU.
 
 Boxes are ``(N, 7)`` arrays ``(x, y, z, dx, dy, dz, yaw)`` in metres / radians: (x, y, z) is the
 box centre, dx lies along x at yaw 0 and yaw turns counter-clockwise from +x.
@@ -10,6 +25,8 @@ scenes cost far less than ``N * M`` clippings.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import numpy as np
 
@@ -49,14 +66,30 @@ def bev_corners(boxes: np.ndarray) -> np.ndarray:
     return np.stack([x, y], axis=-1) + boxes[:, None, 0:2]
 
 
-def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index pairs (ia, ib), int64 (K,), of boxes whose BEV bounding circles overlap.
-
-    Boxes of ``b`` are hashed into square cells as wide as the largest circle diameter, so a
-    box of ``a`` only needs the 3 x 3 cells around its own; no ``N x M`` matrix is formed.
-    Pairs come sorted by ``ia``.
+def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """
-    a, b = _as_boxes(a, "a"), _as_boxes(b, "b")
+    Index pairs (ia, ib), int64 (K,), of boxes whose BEV bounding circles overlap.
+
+    With ``b`` None, pairs within ``a`` with ``ia < ib``. Boxes of ``b`` are hashed into square
+    cells as wide as the largest circle diameter, so a box of ``a`` only needs the 3 x 3 cells
+    around its own; no ``N x M`` matrix is formed. Pairs come sorted by ``ia``. Boxes with a
+    non-finite centre or size overlap nothing.
+    """
+    within = b is None
+    a = _as_boxes(a, "a")
+    b = a if within else _as_boxes(b, "b")
+    finite_a = np.isfinite(a[:, [0, 1, 3, 4]]).all(axis=1)
+    finite_b = finite_a if within else np.isfinite(b[:, [0, 1, 3, 4]]).all(axis=1)
+    if finite_a.all() and finite_b.all():
+        return _circle_pairs(a, b, within)
+    keep_a, keep_b = np.flatnonzero(finite_a), np.flatnonzero(finite_b)
+    ia, ib = _circle_pairs(a[keep_a], b[keep_b], within)
+    return keep_a[ia], keep_b[ib]
+
+
+def _circle_pairs(a: np.ndarray, b: np.ndarray,
+                  within: bool) -> tuple[np.ndarray, np.ndarray]:
     empty = np.zeros(0, dtype=np.int64)
     if len(a) == 0 or len(b) == 0:
         return empty, empty
@@ -80,6 +113,9 @@ def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     ia = np.repeat(np.repeat(np.arange(len(a), dtype=np.int64), 3), counts)
     rank = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
     ib = order[np.repeat(lo, counts) + rank]
+    if within:
+        upper = ia < ib
+        ia, ib = ia[upper], ib[upper]
     dx = a[:, 0][ia] - b[:, 0][ib]
     dy = a[:, 1][ia] - b[:, 1][ib]
     reach = ra[ia] + rb[ib]
@@ -88,7 +124,8 @@ def overlapping_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def paired_bev_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """BEV intersection area (K,) float64, m^2, of box ``a[k]`` with box ``b[k]`` (both (K, 7)).
+    """
+    BEV intersection area (K,) float64, m^2, of box ``a[k]`` with box ``b[k]`` (both (K, 7)).
 
     The boundary of the intersection of two convex polygons is made of the parts of each
     polygon's edges that lie inside the other one. Each edge is clipped (Liang-Barsky) against
@@ -125,7 +162,7 @@ def _intersection_chunk(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _successor(values: np.ndarray, axis: int) -> np.ndarray:
-    """Values at the next corner, cyclically, along ``axis`` (0 or 1)."""
+    """Shift the corner ``axis`` (0 or 1) by one: the next corner's values, cyclically."""
     if axis == 0:
         return np.concatenate([values[1:], values[:1]], axis=0)
     return np.concatenate([values[:, 1:], values[:, :1]], axis=1)
@@ -136,7 +173,8 @@ def _clipped_edge_area(center: tuple[np.ndarray, np.ndarray],
                        size_y: np.ndarray, half_x: np.ndarray, half_y: np.ndarray,
                        origin: tuple[np.ndarray, np.ndarray], eps: np.ndarray,
                        closed_when_parallel: bool) -> np.ndarray:
-    """Sum of cross(p - o, q - o) / 2 over the parts [p, q] of a box's edges inside a rectangle.
+    """
+    Sum of cross(p - o, q - o) / 2 over the parts [p, q] of a box's edges inside a rectangle.
 
     All (K,) and in the rectangle's frame, where it spans ``[-half, half]``: the box has centre
     ``center``, rotation ``(cos, sin)`` and size ``(size_x, size_y)``; ``origin`` is o. Arrays
@@ -202,7 +240,8 @@ def rotated_iou_3d(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nearest_bev_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Axis-aligned BEV IoU (N, M) float32 after snapping each yaw to the nearest of 0, pi/2.
+    """
+    Axis-aligned BEV IoU (N, M) float32 after snapping each yaw to the nearest of 0, pi/2.
 
     Cheap approximation used for anchor matching (OpenPCDet ``boxes3d_nearest_bev_iou``).
     """
@@ -220,6 +259,6 @@ def nearest_bev_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _nearest_aligned_extent(boxes: np.ndarray) -> np.ndarray:
     """(x_min, y_min, x_max, y_max) (N, 4) of boxes with yaw snapped to 0 or pi/2."""
-    swap = np.abs(limit_period(boxes[:, 6], 0.5, np.pi)) > np.pi / 4
+    swap = np.abs(limit_period(boxes[:, 6], 0.5, np.pi)) >= np.pi / 4
     size = np.where(swap[:, None], boxes[:, [4, 3]], boxes[:, 3:5])
     return np.concatenate([boxes[:, :2] - 0.5 * size, boxes[:, :2] + 0.5 * size], axis=1)

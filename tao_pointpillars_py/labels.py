@@ -1,4 +1,19 @@
-"""Labels (and detections) files: JSON Lines, one header line then one line per frame.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Labels (and detections) files: JSON Lines, one header line then one line per frame.
 
 Line 1::
 
@@ -32,7 +47,8 @@ LABELS_VERSION = 1
 
 @dataclass(frozen=True, eq=False)
 class FrameLabels:
-    """Objects of one frame.
+    """
+    Objects of one frame.
 
     Attributes:
         boxes: (M, 7) float32 (x, y, z, dx, dy, dz, yaw), centre and size in metres, yaw in rad.

@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Pillarization against a slow, straightforward reference implementation."""
 
 import numpy as np
@@ -5,7 +19,7 @@ import pytest
 
 from tao_pointpillars_py.config import PillarConfig
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.pillars import pad_pillars, pillarize
+from tao_pointpillars_py.pillars import PillarEncoder, pad_pillars, pillarize
 
 
 def reference_pillarize(points, config):
@@ -109,3 +123,17 @@ def test_pad_pillars_fills_fixed_shape():
 def test_pillarize_rejects_wrong_shape():
     with pytest.raises(ConfigError, match="shape"):
         pillarize(np.zeros((10, 3), np.float32), SMALL)
+
+
+def test_encoder_equals_padded_pillarize_across_frames():
+    config = PillarConfig(point_cloud_range=(0.0, -2.0, -1.0, 4.0, 2.0, 1.0),
+                          voxel_size=(0.25, 0.25, 2.0), max_points_per_pillar=4,
+                          max_pillars=200)
+    encoder = PillarEncoder(config)
+    for seed, n in [(0, 600), (1, 40), (2, 0), (3, 300)]:  # big, small, empty: stale rows
+        points = random_points(seed, n, config) if n else np.zeros((0, 4), np.float32)
+        features, coords, count = encoder.encode(points)
+        ref_features, ref_coords, ref_count = pad_pillars(pillarize(points, config), 200)
+        assert count == ref_count
+        np.testing.assert_array_equal(features, ref_features)
+        np.testing.assert_array_equal(coords, ref_coords)

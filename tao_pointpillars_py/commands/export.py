@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """``tao-pointpillars export``: training checkpoint -> ONNX model with metadata."""
 
 from __future__ import annotations
@@ -11,6 +25,7 @@ TOLERANCE = 1e-3
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the export options."""
     parser.add_argument("checkpoint", metavar="CKPT", help="RUN_DIR/last.ckpt or epoch_XX.ckpt")
     parser.add_argument("--out", required=True, metavar="MODEL.onnx", help="ONNX file to write")
     parser.add_argument("--verify-data", metavar="DIR",
@@ -20,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Export CKPT to ONNX; with --verify-data, exit 1 if ONNX Runtime and torch disagree."""
     try:
         import torch  # noqa: F401
     except ImportError as exc:

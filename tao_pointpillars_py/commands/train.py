@@ -7,10 +7,12 @@ import sys
 
 from ..errors import ConfigError
 
-DEFAULTS = {"epochs": 80, "batch_size": 4, "lr": 3e-3, "seed": 0, "max_frames": None}
+DEFAULTS = {"epochs": 80, "batch_size": 4, "lr": 3e-3, "seed": 0, "max_frames": None,
+            "time_budget_min": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the train options."""
     parser.add_argument("--data", nargs="+", required=True, metavar="DIR",
                         help="dataset directories (bag/ + labels.jsonl, e.g. from `sim`)")
     parser.add_argument("--out", required=True, metavar="RUN_DIR",
@@ -20,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help=f"max one-cycle LR, default {DEFAULTS['lr']}")
     parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
     parser.add_argument("--max-frames", type=int, help="use at most N frames in all")
+    parser.add_argument("--time-budget-min", type=float, metavar="MIN",
+                        help="fit the whole LR schedule into MIN minutes of training time "
+                        "(stops there even if --epochs are not done)")
     parser.add_argument("--resume", action="store_true",
                         help="continue exactly from RUN_DIR/last.ckpt")
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
@@ -32,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train (or time ``--time-steps`` steps) and write RUN_DIR checkpoints."""
     try:
         import torch  # noqa: F401
     except ImportError as exc:
@@ -48,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
                         num_workers=args.workers, threads=args.threads,
                         progress=not args.no_progress, **values)
     if args.time_steps is not None:
-        seconds = Trainer(opts).time_steps(args.time_steps)
-        print(f"mean seconds per step: {seconds:.4f} (batch {opts.batch_size}, "
-              f"{opts.batch_size / seconds:.2f} samples/s, bf16={opts.bf16})")
+        seconds, median = Trainer(opts).time_steps(args.time_steps)
+        print(f"mean seconds per step: {seconds:.4f} (median {median:.4f}; batch "
+              f"{opts.batch_size}, {opts.batch_size / seconds:.2f} samples/s, bf16={opts.bf16})")
         return 0
     state = train(opts, resume=args.resume, given=given + ["data"])
     print(f"trained {state.epoch} epochs, {state.global_step} steps -> {args.out}",

@@ -1,4 +1,19 @@
-"""Synthetic Zvision ML-30S-like lidar scenes with ground truth (ROS-free, numpy only).
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Synthetic Zvision ML-30S-like lidar scenes with ground truth (ROS-free, numpy only).
 
 Lidar model
     Solid-state scanner at the origin, about 1.0 m (+-3 cm per frame) above the ground: a

@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """One simulated lidar frame with ground truth: :func:`simulate_frame`."""
 
 from __future__ import annotations
@@ -15,7 +29,8 @@ from .scene import sample_scene
 
 @dataclass(frozen=True)
 class SimFrame:
-    """A simulated frame in the lidar frame (x forward, y left, z up, metres).
+    """
+    A simulated frame in the lidar frame (x forward, y left, z up, metres).
 
     Attributes:
         points: (N, 4) float32 x, y, z, intensity (driver units, [0, 255]); in ray order, i.e.
@@ -35,7 +50,8 @@ class SimFrame:
 
 
 def simulate_frame(seed: int, index: int = 0, config: SimConfig | None = None) -> SimFrame:
-    """Frame ``index`` of the sequence ``seed``; rng = ``np.random.default_rng([seed, index])``.
+    """
+    Frame ``index`` of the sequence ``seed``; rng = ``np.random.default_rng([seed, index])``.
 
     Frames are independent and bit-identical for the same (seed, index, config), so they can be
     generated in parallel processes.

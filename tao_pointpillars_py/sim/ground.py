@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Ground surface: a sloped plane through z = -mount_height at the origin plus smooth bumps."""
 
 from __future__ import annotations
@@ -13,7 +27,8 @@ _NUM_BUMPS = 3
 
 @dataclass(frozen=True)
 class Ground:
-    """Height field ``z = offset + sx * x + sy * y + sum_k a_k sin(w_k . (x, y) + phase_k)``.
+    """
+    Height field ``z = offset + sx * x + sy * y + sum_k a_k sin(w_k . (x, y) + phase_k)``.
 
     Attributes:
         offset: ground height below the sensor at the origin (negative, metres).
@@ -59,7 +74,8 @@ class Ground:
         return self.offset + sx * np.asarray(x) + sy * np.asarray(y) + self._bumps(x, y)
 
     def intersect(self, directions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Range (R,) (inf = no hit) and |cos incidence| (R,) of rays from the origin.
+        """
+        Range (R,) (inf = no hit) and |cos incidence| (R,) of rays from the origin.
 
         The plane is hit analytically; two fixed-point steps then move the hit onto the bumps
         (converges while the bump slope is below the ray's grazing slope, i.e. within the

@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Zvision ML-30S-like lidar: ray grid, return probability, range noise and intensity."""
 
 from __future__ import annotations
@@ -10,7 +24,8 @@ from .config import SimConfig
 
 
 class RayGrid(NamedTuple):
-    """Rays of one frame from the sensor origin.
+    """
+    Rays of one frame from the sensor origin.
 
     ``directions`` (R, 3) float64 unit vectors, R = num_elevation * num_azimuth, in row-major
     order: row 0 is the top elevation, column 0 the most negative azimuth (rightmost, -y side).
@@ -48,7 +63,8 @@ def make_grid(rng: np.random.Generator, config: SimConfig) -> RayGrid:
 
 def return_probability(distance: np.ndarray, reflectance: np.ndarray,
                        config: SimConfig) -> np.ndarray:
-    """Probability (R,) that a hit at ``distance`` metres on ``reflectance`` gives a point.
+    """
+    Probability (R,) that a hit at ``distance`` metres on ``reflectance`` gives a point.
 
     Logistic in range; the 50 % range grows as a power of the reflectance (lidar equation:
     a brighter target is seen farther).

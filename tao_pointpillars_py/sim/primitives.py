@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Solid primitives of a scene (yawed boxes, vertical cylinders, axis-aligned ellipsoids)."""
 
 from __future__ import annotations
@@ -11,7 +25,8 @@ BOX, CYLINDER, ELLIPSOID = "box", "cylinder", "ellipsoid"
 
 
 class Part(NamedTuple):
-    """One primitive of an object, in the object's frame (x along heading, z up from its base).
+    """
+    One primitive of an object, in the object's frame (x along heading, z up from its base).
 
     ``size`` is the full extent (dx, dy, dz) of the primitive's axis-aligned bounding box:
     a box's dimensions, a cylinder's (2r, 2r, height), an ellipsoid's doubled radii.
@@ -25,7 +40,8 @@ class Part(NamedTuple):
 
 @dataclass(frozen=True)
 class Primitives:
-    """World-frame primitives of one scene (float64), grouped by type.
+    """
+    World-frame primitives of one scene (float64), grouped by type.
 
     ``*_owner`` is the index of the labeled object a primitive belongs to, -1 for clutter.
     Boxes: centre (B, 3), half sizes (B, 3), yaw (B,). Cylinders (vertical): centre xy (C, 2),

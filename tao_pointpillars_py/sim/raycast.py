@@ -1,4 +1,19 @@
-"""Vectorized ray casting from the sensor origin against primitives and the ground.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Vectorized ray casting from the sensor origin against primitives and the ground.
 
 Each primitive is tested only against the rays of the (row, column) block of the ray grid
 that its angular bounds cover, so a frame costs (rays x primitives) work only where a
@@ -22,7 +37,8 @@ _EPS = 1e-6
 
 
 class Hits(NamedTuple):
-    """Nearest hit per ray.
+    """
+    Nearest hit per ray.
 
     ``range`` (R,) float64 metres (inf = none), ``primitive`` (R,) int64 global id into
     :attr:`Primitives.reflectance` (or ``GROUND_HIT`` / ``NO_HIT``), ``cos_incidence`` (R,)

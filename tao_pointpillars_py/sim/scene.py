@@ -1,4 +1,19 @@
-"""Random street scenes: ground, road-side structures, labeled objects and clutter.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Random street scenes: ground, road-side structures, labeled objects and clutter.
 
 A road with a random heading (mostly along +x) runs past the sensor, with optional kerbs,
 walls / fences and buildings along its sides. Vehicles mostly drive along it, cyclists near
@@ -126,7 +141,8 @@ class _Placer:
     def place(self, parts: list[Part], footprint: tuple[float, float, float, float],
               poses: Iterable[tuple[float, float, float]], owner: int, sight: bool = False
               ) -> tuple[float, float, float, float] | None:
-        """Put ``parts`` at the first free pose (x, y, yaw); footprint (cx, cy, dx, dy).
+        """
+        Put ``parts`` at the first free pose (x, y, yaw); footprint (cx, cy, dx, dy).
 
         With ``sight``, a pose is also rejected where the object would hide, or be hidden by,
         a labeled object placed earlier. Returns the pose used as (x, y, z_base, yaw), or None
@@ -149,7 +165,8 @@ class _Placer:
         return None
 
     def clear_sight(self, x: float, y: float, circles: np.ndarray) -> bool:
-        """Whether BEV sight lines to (x, y) and to earlier labeled objects stay unblocked.
+        """
+        Whether BEV sight lines to (x, y) and to earlier labeled objects stay unblocked.
 
         A sight line counts as blocked where it passes through the inner 70 % of a footprint
         circle, so partial occlusion stays possible.

@@ -1,3 +1,17 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Training data: cached labeled frames -> augmented pillars + anchor targets -> batches."""
 
 from __future__ import annotations
@@ -58,7 +72,8 @@ def load_frames(dataset_dirs: Sequence[str | Path], cfg: ModelConfig,
                 max_frames: int | None = None,
                 source_intensity: tuple[float, float] = DRIVER_INTENSITY_RANGE,
                 progress: bool = True) -> list[CachedFrame]:
-    """Read every labeled frame of the dataset dirs (up to ``max_frames`` in all) into memory.
+    """
+    Read every labeled frame of the dataset dirs (up to ``max_frames`` in all) into memory.
 
     Intensity is mapped from ``source_intensity`` onto ``cfg.intensity_range``; label indices
     are remapped from each labels file's class names onto ``cfg.class_names`` (-1 if absent).
@@ -87,7 +102,8 @@ def load_frames(dataset_dirs: Sequence[str | Path], cfg: ModelConfig,
 
 
 class PillarDataset(Dataset):
-    """Frames of dataset dirs, cached once; items are :class:`Sample`.
+    """
+    Frames of dataset dirs, cached once; items are :class:`Sample`.
 
     Index with an int or with ``(epoch, index)``; augmentation (when on) is seeded from
     ``(seed, epoch, index)`` so runs are reproducible whatever the worker layout.
@@ -144,7 +160,8 @@ def collate(samples: Sequence[Sample]) -> Batch:
 
 
 class EpochSampler(Sampler):
-    """Yields ``(epoch, index)`` keys: a permutation seeded by (seed, epoch).
+    """
+    Yields ``(epoch, index)`` keys: a permutation seeded by (seed, epoch).
 
     Set :attr:`epoch` before iterating; :attr:`skip` drops that many leading keys once
     (to resume in the middle of an epoch).

@@ -1,4 +1,19 @@
-"""PointPillars losses (OpenPCDet ``AnchorHeadTemplate`` semantics), always in float32.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+PointPillars losses (OpenPCDet ``AnchorHeadTemplate`` semantics), always in float32.
 
 Classification: sigmoid focal loss (alpha 0.25, gamma 2) over positives and negatives.
 Box: smooth-L1 (beta 1/9) on residuals, yaw compared as ``sin(a - b)``.  Direction:
@@ -59,7 +74,8 @@ def sin_difference(preds: torch.Tensor,
 def pointpillars_loss(cls_preds: torch.Tensor, box_preds: torch.Tensor,
                       dir_preds: torch.Tensor, labels: torch.Tensor, box_targets: torch.Tensor,
                       dir_targets: torch.Tensor) -> LossParts:
-    """Loss of head outputs (B, K, C), (B, K, 7), (B, K, D) against targets.
+    """
+    Loss of head outputs (B, K, C), (B, K, 7), (B, K, D) against targets.
 
     ``labels`` (B, K) int64: -1 ignore, 0 background, c + 1 class c; ``box_targets`` (B, K, 7);
     ``dir_targets`` (B, K) int64 direction bins.

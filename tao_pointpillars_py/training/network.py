@@ -1,4 +1,19 @@
-"""PointPillars network (OpenPCDet layout): pillar feature net, scatter, 2D backbone, SSD head.
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+PointPillars network (OpenPCDet layout): pillar feature net, scatter, 2D backbone, SSD head.
 
 Inputs are the fixed-shape arrays of :func:`tao_pointpillars_py.pillars.pad_pillars` with a
 batch axis; outputs are flattened in ``(iy, ix, anchor)`` order so that row ``k`` belongs to
@@ -28,7 +43,8 @@ def _bn2d(channels: int) -> nn.BatchNorm2d:
 
 
 class PillarFeatureNet(nn.Module):
-    """Linear(10 -> 64, no bias) + BatchNorm + ReLU, then max over the points of a pillar.
+    """
+    Linear(10 -> 64, no bias) + BatchNorm + ReLU, then max over the points of a pillar.
 
     Padded point slots are zero features that go through the layer like points (OpenPCDet).
     In training, when point counts are given, only real points are computed and the padded
@@ -160,7 +176,8 @@ class PointPillarsNet(nn.Module):
     def forward(self, pillar_features: torch.Tensor, pillar_coords: torch.Tensor,
                 num_pillars: torch.Tensor, num_points: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Run the detector.
+        """
+        Run the detector.
 
         Args:
             pillar_features: (B, P, M, 10) float32 pillar features, zero-padded.

@@ -1,4 +1,19 @@
-"""Anchor target assignment (numpy, runs in the data loading worker).
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Anchor target assignment (numpy, runs in the data loading worker).
 
 Per class, that class's anchors are matched against that class's ground truth with the
 axis-aligned ``nearest_bev_iou`` (OpenPCDet ``AxisAlignedTargetAssigner``): an anchor is
@@ -26,7 +41,8 @@ MIN_POINTS = 5
 
 @dataclass(frozen=True)
 class AnchorTargets:
-    """Training targets of one frame, K = ny_f * nx_f * A anchors in head output order.
+    """
+    Training targets of one frame, K = ny_f * nx_f * A anchors in head output order.
 
     Attributes:
         labels: (K,) int64; -1 ignored, 0 background, c + 1 for class index c (the loss
@@ -46,7 +62,8 @@ class AnchorTargets:
 
 def training_box_mask(cfg: ModelConfig, boxes: np.ndarray, num_points: np.ndarray,
                       min_points: int = MIN_POINTS) -> np.ndarray:
-    """(M,) bool: boxes taught as objects (centre x, y inside the range; enough points).
+    """
+    (M,) bool: boxes taught as objects (centre x, y inside the range; enough points).
 
     ``num_points < 0`` means unknown and counts as enough.
     """
@@ -78,7 +95,8 @@ class TargetAssigner:
 
     def assign(self, boxes: np.ndarray, labels: np.ndarray,
                use_mask: np.ndarray) -> AnchorTargets:
-        """Targets for ground truth boxes (M, 7), class indices (M,) and a training mask (M,).
+        """
+        Targets for ground truth boxes (M, 7), class indices (M,) and a training mask (M,).
 
         Boxes with ``use_mask`` False (see :func:`training_box_mask`) only create ignores;
         labels outside ``[0, num_classes)`` are dropped.

@@ -1,4 +1,4 @@
-"""Training loop: AdamW + one-cycle LR, bf16 autocast backbone, checkpoints, resumable."""
+"""Training loop: AdamW + one-cycle LR (by steps or time budget), bf16 backbone, resumable."""
 
 from __future__ import annotations
 
@@ -17,12 +17,13 @@ from .checkpoint import load_checkpoint, restore_rng_states, rng_states, save_ch
 from .data import Batch, CachedFrame, EpochSampler, PillarDataset, make_loader
 from .losses import LossParts, pointpillars_loss
 from .network import PointPillarsNet
+from .schedule import OneCycleSchedule, run_progress
 
 LAST_CHECKPOINT = "last.ckpt"
 LOG_FILE = "train_log.jsonl"
 WARMUP_STEPS = 5
 #: options that define the run; a resumed run must use the checkpoint's values.
-RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data")
+RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data", "time_budget_min")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class TrainOptions:
     lr: float = 3e-3
     seed: int = 0
     max_frames: int | None = None
+    time_budget_min: float | None = None
     bf16: bool = True
     weight_decay: float = 0.01
     grad_clip: float = 10.0
@@ -47,6 +49,8 @@ class TrainOptions:
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
             raise ConfigError("epochs and batch size must be >= 1 and lr > 0")
+        if self.time_budget_min is not None and not self.time_budget_min > 0:
+            raise ConfigError("--time-budget-min must be > 0")
 
 
 @dataclass
@@ -55,6 +59,7 @@ class TrainState:
 
     epoch: int = 0          # completed epochs
     global_step: int = 0    # optimizer steps taken
+    train_seconds: float = 0.0  # wall time spent in training steps (drives a time budget)
     step_seconds: list[float] = field(default_factory=list)
 
 
@@ -108,22 +113,29 @@ class Trainer:
             self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=opts.lr,
                                            weight_decay=opts.weight_decay)
-        self.scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            self.optimizer, max_lr=opts.lr, total_steps=opts.epochs * self.steps_per_epoch,
-            pct_start=0.4, div_factor=10.0, base_momentum=0.85, max_momentum=0.95)
+        self.schedule = OneCycleSchedule(max_lr=opts.lr)
+        self.total_steps = opts.epochs * self.steps_per_epoch
+        self.budget_seconds = (opts.time_budget_min * 60.0 if opts.time_budget_min else None)
         self.state = TrainState()
         if state is not None:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            self.state = TrainState(int(state["epoch"]), int(state["global_step"]))
+            self.state = TrainState(int(state["epoch"]), int(state["global_step"]),
+                                    train_seconds=float(state.get("train_seconds", 0.0)))
             restore_rng_states(state["rng"])
         self.sampler = EpochSampler(len(self.dataset), opts.seed)
         self.loader = make_loader(self.dataset, self.sampler, opts.batch_size, opts.num_workers)
 
+    @property
+    def progress(self) -> float:
+        """Fraction of the schedule done, by steps or (with a budget) by training time."""
+        return run_progress(self.state.global_step, self.total_steps, self.state.train_seconds,
+                            self.budget_seconds)
+
     def step(self, batch: Batch) -> LossParts:
         """One optimizer step on a batch; returns the loss terms (detached)."""
         self.model.train()
+        self.last_lr = self.schedule.apply(self.optimizer, self.progress)
         cls, box, dirs = self.model(batch.features, batch.coords, batch.num_pillars,
                                      batch.num_points)
         parts = pointpillars_loss(cls, box, dirs, batch.labels, batch.box_targets,
@@ -135,8 +147,6 @@ class Trainer:
             self.optimizer.step()
         else:
             tqdm.write(f"step {self.state.global_step}: non-finite loss, update skipped")
-        if self.scheduler.last_epoch < self.scheduler.total_steps:  # time_steps may run over
-            self.scheduler.step()
         self.state.global_step += 1
         return LossParts(*(p.detach() for p in parts))
 
@@ -145,8 +155,8 @@ class Trainer:
         args = asdict(self.opts)
         args["data"] = list(self.opts.data)
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "epoch": self.state.epoch,
-                "global_step": self.state.global_step,
+                "epoch": self.state.epoch, "global_step": self.state.global_step,
+                "train_seconds": self.state.train_seconds,
                 "model_config": self.cfg.to_metadata(), "args": args, "rng": rng_states()}
 
     def _batches(self, epoch: int, skip_batches: int) -> Any:
@@ -154,8 +164,8 @@ class Trainer:
         self.sampler.skip = skip_batches * self.opts.batch_size
         return iter(self.loader)
 
-    def time_steps(self, steps: int) -> float:
-        """Run ``steps`` steps (cycling epochs) and return mean seconds per step after warm-up."""
+    def time_steps(self, steps: int) -> tuple[float, float]:
+        """Run ``steps`` steps (cycling epochs); (mean, median) seconds per step after warm-up."""
         durations: list[float] = []
         epoch = 0
         bar = tqdm(total=steps, desc="timing", disable=not self.opts.progress)
@@ -170,18 +180,17 @@ class Trainer:
                     break
             epoch += 1
         bar.close()
-        kept = durations[min(WARMUP_STEPS, max(0, len(durations) - 1)):]
-        return sum(kept) / len(kept)
+        kept = sorted(durations[min(WARMUP_STEPS, max(0, len(durations) - 1)):])
+        return sum(kept) / len(kept), kept[len(kept) // 2]
 
     def fit(self) -> TrainState:
         """Train to ``opts.epochs``, checkpointing into ``opts.out``; returns the final state."""
         out = Path(self.opts.out)
         out.mkdir(parents=True, exist_ok=True)
         spe = self.steps_per_epoch
-        total = self.opts.epochs * spe
         last_save = time.monotonic()
         reported = False
-        while self.state.global_step < total:
+        while self.progress < 1.0:
             epoch = self.state.global_step // spe
             skip = self.state.global_step % spe
             sums = torch.zeros(4, dtype=torch.float64)
@@ -195,6 +204,7 @@ class Trainer:
                 dt = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 self.state.step_seconds.append(dt)
+                self.state.train_seconds += dt
                 sums += torch.stack([p.double() for p in parts])
                 count += 1
                 bar.set_postfix(loss=f"{parts.total.item():.3f}", cls=f"{parts.cls.item():.3f}",
@@ -208,6 +218,8 @@ class Trainer:
                 if time.monotonic() - last_save > self.opts.checkpoint_seconds:
                     save_checkpoint(out / LAST_CHECKPOINT, self.checkpoint_state())
                     last_save = time.monotonic()
+                if self.progress >= 1.0:  # time budget spent: the schedule has ended
+                    break
             bar.close()
             self.state.epoch = epoch + 1
             state = self.checkpoint_state()
@@ -226,7 +238,9 @@ class Trainer:
              seconds: float) -> None:
         record = {"epoch": epoch, "global_step": self.state.global_step, "steps": steps,
                   "loss": float(means[0]), "cls": float(means[1]), "box": float(means[2]),
-                  "dir": float(means[3]), "lr": float(self.scheduler.get_last_lr()[0]),
+                  "dir": float(means[3]), "lr": float(getattr(self, "last_lr", 0.0)),
+                  "progress": round(self.progress, 4),
+                  "train_seconds": round(self.state.train_seconds, 1),
                   "seconds": round(seconds, 2),
                   "samples_per_s": round(steps * self.opts.batch_size / max(seconds, 1e-9), 3),
                   "step_seconds": round(self._mean_step_time(), 4)}

@@ -1,0 +1,78 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tiny real ONNX models with this package's native contract, built with onnx.helper."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from tao_pointpillars_py.anchors import generate_anchors
+from tao_pointpillars_py.config import ModelConfig, PillarConfig
+
+TINY_CONFIG = ModelConfig(pillars=PillarConfig(point_cloud_range=(0.0, -4.0, -3.0, 8.0, 4.0, 3.0),
+                                               voxel_size=(0.5, 0.5, 6.0),
+                                               max_points_per_pillar=8, max_pillars=64))
+
+
+def fired_anchor_model(path, config: ModelConfig = TINY_CONFIG, anchor_index: int = 100,
+                       class_index: int = 1, logit: float = 2.0, with_metadata: bool = True,
+                       input_names=("pillar_features", "pillar_coords", "num_pillars"),
+                       output_names=("cls_preds", "box_preds", "dir_cls_preds")) -> np.ndarray:
+    """
+    Write a model whose only confident output is ``anchor_index`` when the cloud has pillars.
+
+    cls_preds = -10 everywhere, plus (logit + 10) at (anchor_index, class_index) times
+    min(num_pillars, 1); box residuals are zero, so the detection is the anchor itself.
+    Returns that anchor (7,).
+    """
+    p = config.pillars
+    anchors = generate_anchors(config).reshape(-1, 7)
+    k, c = anchors.shape[0], config.num_classes
+    base = np.full((1, k, c), -10.0, np.float32)
+    bump = np.zeros((1, k, c), np.float32)
+    bump[0, anchor_index, class_index] = logit + 10.0
+    dirs = np.zeros((1, k, 2), np.float32)
+    dirs[0, :, 0] = 1.0  # direction bin 0
+    inits = [numpy_helper.from_array(base, "base"), numpy_helper.from_array(bump, "bump"),
+             numpy_helper.from_array(np.zeros((1, k, 7), np.float32), "zeros"),
+             numpy_helper.from_array(dirs, "dirs"),
+             numpy_helper.from_array(np.ones((1,), np.float32), "one")]
+    nodes = [
+        helper.make_node("Cast", [input_names[2]], ["count"], to=TensorProto.FLOAT),
+        helper.make_node("Min", ["count", "one"], ["gate"]),
+        helper.make_node("Mul", ["bump", "gate"], ["gated"]),
+        helper.make_node("Add", ["base", "gated"], [output_names[0]]),
+        helper.make_node("Identity", ["zeros"], [output_names[1]]),
+        helper.make_node("Identity", ["dirs"], [output_names[2]]),
+    ]
+    inputs = [
+        helper.make_tensor_value_info(input_names[0], TensorProto.FLOAT,
+                                      [1, p.max_pillars, p.max_points_per_pillar, 10]),
+        helper.make_tensor_value_info(input_names[1], TensorProto.INT32, [1, p.max_pillars, 2]),
+        helper.make_tensor_value_info(input_names[2], TensorProto.INT32, [1]),
+    ]
+    outputs = [helper.make_tensor_value_info(output_names[0], TensorProto.FLOAT, [1, k, c]),
+               helper.make_tensor_value_info(output_names[1], TensorProto.FLOAT, [1, k, 7]),
+               helper.make_tensor_value_info(output_names[2], TensorProto.FLOAT, [1, k, 2])]
+    graph = helper.make_graph(nodes, "fired_anchor", inputs, outputs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    if with_metadata:
+        helper.set_model_props(model, config.to_metadata())
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return anchors[anchor_index]
