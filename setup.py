@@ -40,7 +40,23 @@ setup(
     ],
     extras_require={
         "train": ["torch==2.13.0"],
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": [
+            "pytest>=7",
+            "hypothesis>=6",
+            # ament-style lint tests without ROS 2 (test/test_flake8.py, test_pep257.py):
+            # flake8 with the plugins a ROS 2 development install brings, less flake8-quotes
+            "flake8>=7,<8",
+            "flake8-blind-except>=0.2,<0.3",
+            "flake8-builtins>=2.5,<4",
+            "flake8-class-newline>=1.6,<2",
+            "flake8-comprehensions>=3.14,<4",
+            "flake8-deprecated>=2,<3",
+            "flake8-docstrings>=1.7,<2",
+            "flake8-import-order>=0.18,<0.20",
+            "pydocstyle>=6.3,<7",
+            # exact: a new mypy release may add errors (test/test_mypy.py)
+            "mypy==2.4.1",
+        ],
     },
     zip_safe=True,
     maintainer="tao_pointpillars_py developers",

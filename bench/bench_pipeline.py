@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 # one core: pin before numpy / onnxruntime start their thread pools
@@ -49,7 +49,7 @@ FRAME_POINTS = 51_200
 
 
 def zvision_cloud(points: np.ndarray) -> SimpleNamespace:
-    """A PointCloud2-shaped object in the Zvision driver layout."""
+    """Build a PointCloud2-shaped object in the Zvision driver layout."""
     fields = [SimpleNamespace(name=n, offset=o, datatype=d, count=c)
               for n, o, d, c in zvision_fields()]
     return SimpleNamespace(height=1, width=points.shape[0], fields=fields, is_bigendian=False,

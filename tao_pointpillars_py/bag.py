@@ -22,7 +22,8 @@ sqlite3 or mcap rosbag2 folders, and reads clouds of any layout back as (N, 4) p
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from types import TracebackType
+from typing import Any, Final, Iterable, Iterator, NamedTuple, Sequence, TYPE_CHECKING
 
 import numpy as np
 
@@ -30,12 +31,18 @@ from .cloud import (encode_zvision_cloud_data, points_from_cloud, zvision_fields
                     ZVISION_POINT_STEP)
 from .errors import CloudFormatError, ConfigError
 
+if TYPE_CHECKING:  # rosbags is imported lazily at run time
+    from rosbags.highlevel import AnyReader
+    from rosbags.interfaces import Connection, Qos
+    from rosbags.rosbag2 import StoragePlugin
+    from rosbags.typesys.store import Typestore
+
 POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
 DEFAULT_TOPIC = "/ns1/zvision_lidar_points"
 DEFAULT_FRAME_ID = "lidar_front"
 STORAGES = ("sqlite3", "mcap")
 #: rosbag2 metadata version written (8: readable by rosbag2 Iron and later, and rosbags).
-BAG_VERSION = 8
+BAG_VERSION: Final = 8
 
 
 class CloudFrame(NamedTuple):
@@ -47,12 +54,12 @@ class CloudFrame(NamedTuple):
     points: np.ndarray
 
 
-def _typestore():
+def _typestore() -> Typestore:
     from rosbags.typesys import Stores, get_typestore
     return get_typestore(Stores.ROS2_HUMBLE)
 
 
-def _storage_plugin(storage: str):
+def _storage_plugin(storage: str) -> StoragePlugin:
     from rosbags.rosbag2 import StoragePlugin
     if storage not in STORAGES:
         raise ConfigError(f"storage must be one of {STORAGES}, got {storage!r}")
@@ -90,7 +97,7 @@ class CloudBagWriter:
                                   f"remove it or choose another path")
         self._writer = Writer(Path(path), version=BAG_VERSION,
                               storage_plugin=_storage_plugin(storage))
-        self._connection = None
+        self._connection: Connection | None = None
 
     def __enter__(self) -> "CloudBagWriter":
         self._writer.open()
@@ -119,12 +126,13 @@ class CloudBagWriter:
         self._writer.write(self._connection, int(timestamp_ns),
                            self.typestore.serialize_cdr(msg, POINTCLOUD2))
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         self._connection = None
         self._writer.__exit__(exc_type, exc, tb)
 
 
-def _publisher_qos():
+def _publisher_qos() -> Qos:
     """Reliable, volatile, keep-last-10: `ros2 bag play` then serves any subscriber QoS."""
     from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
                                     QosReliability, QosTime)
@@ -135,7 +143,7 @@ def _publisher_qos():
                avoid_ros_namespace_conventions=False)
 
 
-def _open_reader(path: str | Path):
+def _open_reader(path: str | Path) -> AnyReader:
     from rosbags.highlevel import AnyReader
     path = Path(path)
     if not path.exists():
@@ -143,7 +151,7 @@ def _open_reader(path: str | Path):
     return AnyReader([path], default_typestore=_typestore())
 
 
-def _cloud_connections(reader, topics: Sequence[str] | None) -> list:
+def _cloud_connections(reader: AnyReader, topics: Sequence[str] | None) -> list[Connection]:
     connections = [c for c in reader.connections if c.msgtype == POINTCLOUD2]
     if topics is not None:
         wanted = set(topics)
@@ -168,7 +176,7 @@ def read_clouds(path: str | Path, topics: Sequence[str] | None = None) -> Iterat
         if not connections:
             return
         for connection, timestamp, raw in reader.messages(connections=connections):
-            msg = reader.deserialize(raw, connection.msgtype)
+            msg: Any = reader.deserialize(raw, connection.msgtype)  # a PointCloud2 message
             yield CloudFrame(int(timestamp), connection.topic, str(msg.header.frame_id),
                              points_from_cloud(msg))
 

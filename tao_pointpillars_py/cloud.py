@@ -25,7 +25,7 @@ over points.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -52,7 +52,7 @@ ZVISION_POINT_STEP = 32
 ZVISION_OFFSETS: dict[str, int] = {"x": 0, "y": 4, "z": 8, "intensity": 16}
 
 
-def _field_dtype(field: Any, point_step: int, byte_order: str) -> np.dtype:
+def _field_dtype(field: Any, point_step: int, byte_order: Literal["<", ">"]) -> np.dtype:
     code = POINT_FIELD_DTYPES.get(int(field.datatype))
     if code is None:
         raise CloudFormatError(
@@ -100,14 +100,15 @@ def structured_view(msg: Any) -> np.ndarray:
     """
     height, width = int(msg.height), int(msg.width)
     point_step, row_step = int(msg.point_step), int(msg.row_step)
-    byte_order = ">" if msg.is_bigendian else "<"
+    byte_order: Literal["<", ">"] = ">" if msg.is_bigendian else "<"
     fields = _select_fields(msg.fields)
-    dtype = np.dtype({
+    layout: Any = {  # a numpy "fields dict"; its TypedDict is private to numpy
         "names": ["x", "y", "z", "intensity"],
         "formats": [_field_dtype(f, point_step, byte_order) for f in fields],
         "offsets": [int(f.offset) for f in fields],
         "itemsize": point_step,
-    })
+    }
+    dtype = np.dtype(layout)
     buffer = _as_bytes(msg.data)
     if height == 0 or width == 0:
         return np.zeros(0, dtype=dtype)

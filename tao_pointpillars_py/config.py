@@ -26,10 +26,10 @@ code, launch files or YAML.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 import json
 import math
-from dataclasses import dataclass, field
-from typing import Mapping
+from typing import cast, Mapping
 
 from .errors import ConfigError, ModelMetadataError
 
@@ -47,12 +47,18 @@ class PillarConfig:
     """
     Voxelization grid.
 
-    Attributes:
-        point_cloud_range: (x_min, y_min, z_min, x_max, y_max, z_max) in metres; points outside
-            are dropped (a point on a max face is outside).
-        voxel_size: (vx, vy, vz) in metres; vz spans the whole z range (one pillar per column).
-        max_points_per_pillar: points kept per pillar (the first ones in input order).
-        max_pillars: pillars kept per frame (the first ones by first-point input order).
+    Attributes
+    ----------
+    point_cloud_range
+        (x_min, y_min, z_min, x_max, y_max, z_max) in metres; points outside
+        are dropped (a point on a max face is outside).
+    voxel_size
+        (vx, vy, vz) in metres; vz spans the whole z range (one pillar per column).
+    max_points_per_pillar
+        points kept per pillar (the first ones in input order).
+    max_pillars
+        pillars kept per frame (the first ones by first-point input order).
+
     """
 
     point_cloud_range: tuple[float, float, float, float, float, float] = (
@@ -113,14 +119,22 @@ class ModelConfig:
     """
     Everything a runtime needs to feed a model and decode its outputs.
 
-    Attributes:
-        class_names: class index -> name; anchors are given in the same order.
-        pillars: voxelization grid.
-        anchors: one :class:`AnchorSpec` per class.
-        feature_stride: canvas cells per head cell (the head runs at canvas / feature_stride).
-        dir_offset, dir_limit_offset, num_dir_bins: direction classifier (OpenPCDet names).
-        intensity_range: (min, max) of the intensity channel the model was trained on; clouds are
-            mapped onto it before pillarization.
+    Attributes
+    ----------
+    class_names
+        class index -> name; anchors are given in the same order.
+    pillars
+        voxelization grid.
+    anchors
+        one :class:`AnchorSpec` per class.
+    feature_stride
+        canvas cells per head cell (the head runs at canvas / feature_stride).
+    dir_offset, dir_limit_offset, num_dir_bins
+        direction classifier (OpenPCDet names).
+    intensity_range
+        (min, max) of the intensity channel the model was trained on; clouds are
+        mapped onto it before pillarization.
+
     """
 
     class_names: tuple[str, ...] = DEFAULT_CLASS_NAMES
@@ -210,7 +224,9 @@ class ModelConfig:
             values = {k: json.loads(metadata[k]) for k in required}
             coder = values["box_coder"]
             anchors = tuple(
-                AnchorSpec(a["class_name"], tuple(float(s) for s in a["size"]),
+                AnchorSpec(a["class_name"],
+                           cast("tuple[float, float, float]",
+                                tuple(float(s) for s in a["size"])),
                            float(a["bottom_height"]),
                            tuple(float(r) for r in a["rotations"]),
                            float(a.get("matched_threshold", 0.6)),
@@ -219,8 +235,10 @@ class ModelConfig:
             return cls(
                 class_names=tuple(str(c) for c in values["class_names"]),
                 pillars=PillarConfig(
-                    point_cloud_range=tuple(float(x) for x in values["point_cloud_range"]),
-                    voxel_size=tuple(float(x) for x in values["voxel_size"]),
+                    point_cloud_range=cast("tuple[float, float, float, float, float, float]",
+                                           tuple(float(x) for x in values["point_cloud_range"])),
+                    voxel_size=cast("tuple[float, float, float]",
+                                    tuple(float(x) for x in values["voxel_size"])),
                     max_points_per_pillar=int(values["max_points_per_pillar"]),
                     max_pillars=int(values["max_pillars"])),
                 anchors=anchors,
@@ -228,7 +246,8 @@ class ModelConfig:
                 dir_offset=float(coder["dir_offset"]),
                 dir_limit_offset=float(coder["dir_limit_offset"]),
                 num_dir_bins=int(coder["num_dir_bins"]),
-                intensity_range=tuple(float(x) for x in values["intensity_range"]),
+                intensity_range=cast("tuple[float, float]",
+                                     tuple(float(x) for x in values["intensity_range"])),
                 feature_encoding=str(values["feature_encoding"]),
                 box_coder=str(coder["name"]),
             )

@@ -30,7 +30,7 @@ def _logit(p: float) -> float:
 
 
 def _top_candidates(scores: np.ndarray, pre_nms_top_n: int) -> np.ndarray:
-    """Indices of the highest scores, best first; ties broken by index for determinism."""
+    """Return indices of the highest scores, best first; ties broken by index (deterministic)."""
     if scores.shape[0] > pre_nms_top_n:
         part = np.argpartition(-scores, pre_nms_top_n - 1)[:pre_nms_top_n]
     else:
@@ -51,14 +51,23 @@ def decode_predictions(cls_logits: np.ndarray, box_deltas: np.ndarray,
                        dir_logits: np.ndarray | None, anchors: np.ndarray,
                        config: ModelConfig, post: PostProcessConfig) -> Detections:
     """
-    Detections from native head outputs for one frame.
+    Decode detections from native head outputs for one frame.
 
-    Args:
-        cls_logits: (K, C) class logits (sigmoid scores), K anchors in (iy, ix, a) order.
-        box_deltas: (K, 7) residuals against ``anchors``.
-        dir_logits: (K, num_dir_bins) direction logits, or None to keep the regressed yaw.
-        anchors: (K, 7) float32, ``generate_anchors(config).reshape(-1, 7)``.
-        config: the model's geometry; post: thresholds and caps.
+    Parameters
+    ----------
+    cls_logits
+        (K, C) class logits (sigmoid scores), K anchors in (iy, ix, a) order.
+    box_deltas
+        (K, 7) residuals against ``anchors``.
+    dir_logits
+        (K, num_dir_bins) direction logits, or None to keep the regressed yaw.
+    anchors
+        (K, 7) float32, ``generate_anchors(config).reshape(-1, 7)``.
+    config
+        the model's geometry.
+    post
+        thresholds and caps.
+
     """
     best_logit = cls_logits.max(axis=1)
     candidates = np.flatnonzero(best_logit > _logit(post.score_threshold))
@@ -79,7 +88,7 @@ def decode_predictions(cls_logits: np.ndarray, box_deltas: np.ndarray,
 def decode_tao_boxes(output_boxes: np.ndarray, num_boxes: int,
                      post: PostProcessConfig) -> Detections:
     """
-    Detections from a TAO-exported model's ``output_boxes`` (K, 9) and ``num_boxes``.
+    Decode detections from a TAO-exported model's ``output_boxes`` (K, 9) and ``num_boxes``.
 
     Rows are (x, y, z, dx, dy, dz, yaw, class_id, score); only the first ``num_boxes`` are
     valid and they come in no particular order (TAO's DecodeBbox3D runs no NMS).

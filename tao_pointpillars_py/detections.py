@@ -26,10 +26,15 @@ class Detections:
     """
     Detections of one frame, highest score first.
 
-    Attributes:
-        boxes: (N, 7) float32 (x, y, z, dx, dy, dz, yaw), centre, lidar frame, metres/radians.
-        scores: (N,) float32 in [0, 1].
-        labels: (N,) int64 class indices into the model's class names.
+    Attributes
+    ----------
+    boxes
+        (N, 7) float32 (x, y, z, dx, dy, dz, yaw), centre, lidar frame, metres/radians.
+    scores
+        (N,) float32 in [0, 1].
+    labels
+        (N,) int64 class indices into the model's class names.
+
     """
 
     boxes: np.ndarray

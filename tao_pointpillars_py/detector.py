@@ -17,8 +17,8 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 from dataclasses import dataclass
+import time
 from typing import Any
 
 import numpy as np
@@ -30,7 +30,7 @@ from .config import ModelConfig, PostProcessConfig
 from .decode import decode_predictions, decode_tao_boxes
 from .detections import Detections
 from .errors import ConfigError
-from .model import ModelContract, load_model_info
+from .model import load_model_info, ModelContract
 from .pillars import PillarEncoder
 
 DRIVER_INTENSITY_RANGE = (0.0, 255.0)
@@ -88,8 +88,11 @@ class Detector:
                    intensity_range: tuple[float, float] = DRIVER_INTENSITY_RANGE,
                    **overrides: Any) -> Detector:
         """
-        Load a model file; ``overrides`` are PostProcessConfig fields (e.g. score_threshold)
-        or backend options (``threads``)."""
+        Load a model file.
+
+        ``overrides`` are PostProcessConfig fields (e.g. score_threshold) or backend options
+        (``threads``).
+        """
         info = load_model_info(model_path)
         post_fields = {f.name for f in dataclasses.fields(PostProcessConfig)}
         post_overrides = {k: v for k, v in overrides.items() if k in post_fields}
@@ -114,7 +117,7 @@ class Detector:
                 "num_pillars": np.array([count], dtype=np.int32)}
 
     def detect(self, points: np.ndarray) -> Detections:
-        """Detections for one cloud (N, 4) float32 x, y, z, intensity (driver units)."""
+        """Detect objects in one cloud (N, 4) float32 x, y, z, intensity (driver units)."""
         post = self.post  # one frame sees one settings object, even if replaced meanwhile
         t0 = time.perf_counter()
         inputs = self.model_inputs(points)

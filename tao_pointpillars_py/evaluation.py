@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import math
-from typing import Callable, Iterable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -68,7 +68,7 @@ def _boxes(values: np.ndarray, name: str) -> np.ndarray:
 
 
 def _vector(values: np.ndarray, length: int, dtype: type, name: str) -> np.ndarray:
-    vector = np.asarray(values, dtype=dtype).reshape(-1)
+    vector: np.ndarray = np.asarray(values, dtype=dtype).reshape(-1)
     if vector.shape != (length,):
         raise ValueError(f"{name} must have shape ({length},), got {np.shape(values)}")
     return vector
@@ -79,13 +79,21 @@ class EvalFrame:
     """
     Ground truth and detections of one frame (boxes (N, 7) x, y, z, dx, dy, dz, yaw).
 
-    Attributes:
-        gt_boxes: (G, 7) ground-truth boxes, centre and size in metres, yaw in radians.
-        gt_labels: (G,) int class indices.
-        gt_num_points: (G,) int lidar points inside each ground-truth box (negative: unknown).
-        det_boxes: (D, 7) detected boxes.
-        det_scores: (D,) float confidences.
-        det_labels: (D,) int class indices.
+    Attributes
+    ----------
+    gt_boxes
+        (G, 7) ground-truth boxes, centre and size in metres, yaw in radians.
+    gt_labels
+        (G,) int class indices.
+    gt_num_points
+        (G,) int lidar points inside each ground-truth box (negative: unknown).
+    det_boxes
+        (D, 7) detected boxes.
+    det_scores
+        (D,) float confidences.
+    det_labels
+        (D,) int class indices.
+
     """
 
     gt_boxes: np.ndarray
@@ -138,7 +146,7 @@ class EvaluationResult:
             lines.append(f"{name:<12}{threshold:>6.2f}{''.join(cells)}{''.join(counts)}")
         return "\n".join(lines)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """JSON-ready dict; AP without ground truth (nan) becomes ``None``."""
         return {
             "metric": f"AP_R{NUM_RECALL_POSITIONS}",
@@ -164,13 +172,20 @@ def evaluate(frames: Iterable[EvalFrame], class_names: Sequence[str],
     """
     KITTI-style AP (R40) of ``frames`` for every class in ``class_names`` (index order).
 
-    Args:
-        frames: ground truth and detections, labels indexing ``class_names``.
-        class_names: class index -> name.
-        iou_thresholds: class name -> IoU threshold, over :data:`DEFAULT_IOU_THRESHOLDS`.
-        point_cloud_range: (x_min, y_min, z_min, x_max, y_max, z_max) in metres; boxes count as
-            inside when ``min <= centre < max`` in x and y. None: no range filter.
-        min_points: difficulty -> fewest points, over :data:`DEFAULT_MIN_POINTS`.
+    Parameters
+    ----------
+    frames
+        ground truth and detections, labels indexing ``class_names``.
+    class_names
+        class index -> name.
+    iou_thresholds
+        class name -> IoU threshold, over :data:`DEFAULT_IOU_THRESHOLDS`.
+    point_cloud_range
+        (x_min, y_min, z_min, x_max, y_max, z_max) in metres; boxes count as
+        inside when ``min <= centre < max`` in x and y. None: no range filter.
+    min_points
+        difficulty -> fewest points, over :data:`DEFAULT_MIN_POINTS`.
+
     """
     class_names = tuple(class_names)
     thresholds = _thresholds(class_names, iou_thresholds)

@@ -26,7 +26,7 @@ scenes cost far less than ``N * M`` clippings.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import cast, Optional
 
 import numpy as np
 
@@ -78,7 +78,7 @@ def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None
     """
     within = b is None
     a = _as_boxes(a, "a")
-    b = a if within else _as_boxes(b, "b")
+    b = a if within else _as_boxes(cast(np.ndarray, b), "b")
     finite_a = np.isfinite(a[:, [0, 1, 3, 4]]).all(axis=1)
     finite_b = finite_a if within else np.isfinite(b[:, [0, 1, 3, 4]]).all(axis=1)
     if finite_a.all() and finite_b.all():

@@ -50,16 +50,22 @@ class FrameLabels:
     """
     Objects of one frame.
 
-    Attributes:
-        boxes: (M, 7) float32 (x, y, z, dx, dy, dz, yaw), centre and size in metres, yaw in rad.
-        labels: (M,) int64 class indices into the file's ``class_names``.
-        num_points: (M,) int32 lidar points inside each box (-1 where unknown).
-        scores: (M,) float32 confidences for detections, ``None`` for ground truth.
+    Attributes
+    ----------
+    boxes
+        (M, 7) float32 (x, y, z, dx, dy, dz, yaw), centre and size in metres, yaw in rad.
+    labels
+        (M,) int64 class indices into the file's ``class_names``.
+    num_points
+        (M,) int32 lidar points inside each box (-1 where unknown).
+    scores
+        (M,) float32 confidences for detections, ``None`` for ground truth.
+
     """
 
     boxes: np.ndarray
     labels: np.ndarray
-    num_points: np.ndarray = field(default=None)  # type: ignore[assignment]
+    num_points: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None: all -1
     scores: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -202,11 +208,12 @@ def _is_number(value: Any) -> bool:
             and math.isfinite(value))
 
 
-def _parse_object(obj: Any, class_index: Mapping[str, int]) -> tuple[int, list, int, Any]:
+def _parse_object(obj: Any, class_index: Mapping[str, int]
+                  ) -> tuple[int, list[float], int, Any]:
     """Return (label, box, num_points, score or None); raise ValueError with the reason."""
     if not isinstance(obj, dict):
         raise ValueError("each object must be a JSON object")
-    name = obj.get("class")
+    name: Any = obj.get("class")
     if name not in class_index:
         raise ValueError(f"unknown class {name!r}; the header lists {list(class_index)}")
     box = obj.get("box")

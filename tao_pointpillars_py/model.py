@@ -16,12 +16,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 import enum
 import os
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import ModelConfig
 from .errors import ModelLoadError
+
+if TYPE_CHECKING:  # onnx is imported lazily at run time
+    import onnx
 
 NATIVE_INPUTS = ("pillar_features", "pillar_coords", "num_pillars")
 NATIVE_OUTPUTS = ("cls_preds", "box_preds", "dir_cls_preds")
@@ -61,7 +65,7 @@ class ModelInfo:
     input_shapes: dict[str, tuple[int | str, ...]]
 
 
-def read_onnx(path: str):  # -> onnx.ModelProto
+def read_onnx(path: str) -> onnx.ModelProto:
     """Load an ONNX file, turning every failure into a ModelLoadError that names the file."""
     if not os.path.isfile(path):
         raise ModelLoadError(

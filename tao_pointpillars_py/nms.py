@@ -45,11 +45,17 @@ def rotated_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float,
     """
     Keep boxes by greedy NMS; return their indices (K,) int64 by descending score.
 
-    Args:
-        boxes: (N, 7) float boxes (x, y, z, dx, dy, dz, yaw).
-        scores: (N,) float; equal scores keep input order (the lower index ranks first).
-        iou_threshold: a box is suppressed when its BEV IoU with a kept box is above this.
-        max_output: keep at most this many boxes (None: no limit).
+    Parameters
+    ----------
+    boxes
+        (N, 7) float boxes (x, y, z, dx, dy, dz, yaw).
+    scores
+        (N,) float; equal scores keep input order (the lower index ranks first).
+    iou_threshold
+        a box is suppressed when its BEV IoU with a kept box is above this.
+    max_output
+        keep at most this many boxes (None: no limit).
+
     """
     return _nms(boxes, scores, iou_threshold, max_output, labels=None)
 

@@ -48,10 +48,15 @@ class Pillars:
     """
     Occupied pillars of one frame.
 
-    Attributes:
-        features: (P, max_points_per_pillar, 10) float32, zero-padded.
-        coords: (P, 2) int32 canvas indices (iy, ix).
-        num_points: (P,) int32 points kept in each pillar (>= 1).
+    Attributes
+    ----------
+    features
+        (P, max_points_per_pillar, 10) float32, zero-padded.
+    coords
+        (P, 2) int32 canvas indices (iy, ix).
+    num_points
+        (P,) int32 points kept in each pillar (>= 1).
+
     """
 
     features: np.ndarray
@@ -73,8 +78,11 @@ def _stable_sort_keys(flat: np.ndarray, num_cells: int) -> np.ndarray:
 def _pillar_points(points: np.ndarray, config: PillarConfig
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """
+    Group points into pillars.
+
     Per kept point: features (K, 10) and flat slot ``pillar * M + rank``; per pillar:
-    coords (P, 2) int32 and point counts (P,) int32."""
+    coords (P, 2) int32 and point counts (P,) int32.
+    """
     if points.ndim != 2 or points.shape[1] < 4:
         raise ConfigError(f"points must have shape (N, 4), got {points.shape}")
     pts = np.ascontiguousarray(points[:, :4], dtype=np.float32)

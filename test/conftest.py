@@ -14,7 +14,7 @@
 
 """Make test helper modules (onnx_fixtures) importable from every test directory."""
 
-import sys
 from pathlib import Path
+import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper, TensorProto
 
 from tao_pointpillars_py.anchors import generate_anchors
 from tao_pointpillars_py.config import ModelConfig, PillarConfig

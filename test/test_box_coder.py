@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.box_coder import (apply_direction, decode_boxes, direction_targets,
-                                            encode_boxes)
+                                           encode_boxes)
 from tao_pointpillars_py.config import ModelConfig
 from tao_pointpillars_py.geometry import limit_period
 

@@ -41,7 +41,7 @@ def gt(*boxes_and_labels):
 
 
 def dets(*rows):
-    """Detections of one frame from (box, label, score) rows."""
+    """Build one frame's detections from (box, label, score) rows."""
     return FrameLabels(np.array([r[0] for r in rows], np.float32).reshape(-1, 7),
                        np.array([r[1] for r in rows], np.int64),
                        np.zeros(len(rows), np.int32), np.array([r[2] for r in rows], np.float32))

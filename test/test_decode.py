@@ -15,9 +15,9 @@
 """Decoding head outputs and TAO boxes into NMS-filtered detections."""
 
 import numpy as np
+from onnx_fixtures import TINY_CONFIG
 import pytest
 
-from onnx_fixtures import TINY_CONFIG
 from tao_pointpillars_py.anchors import generate_anchors
 from tao_pointpillars_py.box_coder import encode_boxes
 from tao_pointpillars_py.config import PostProcessConfig

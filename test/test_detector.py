@@ -17,11 +17,11 @@
 import dataclasses
 
 import numpy as np
+from onnx_fixtures import fired_anchor_model, TINY_CONFIG
 import pytest
 
-from onnx_fixtures import TINY_CONFIG, fired_anchor_model
 from tao_pointpillars_py.config import PostProcessConfig
-from tao_pointpillars_py.detector import Detector, check_intensity_range
+from tao_pointpillars_py.detector import check_intensity_range, Detector
 from tao_pointpillars_py.errors import ConfigError
 
 

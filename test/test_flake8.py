@@ -35,22 +35,22 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 #: flake8 plugins whose codes ament_flake8's configuration names or that a ROS 2 development
 #: install brings (the [test] extra installs them); without them the check silently weakens.
-REQUIRED_PLUGINS = ('flake8-blind-except', 'flake8-builtins', 'flake8-class-newline',
-                    'flake8-comprehensions', 'flake8-deprecated', 'flake8-docstrings',
-                    'flake8-import-order')
+REQUIRED_PLUGINS = ("flake8-blind-except", "flake8-builtins", "flake8-class-newline",
+                    "flake8-comprehensions", "flake8-deprecated", "flake8-docstrings",
+                    "flake8-import-order")
 
 
-def run_flake8(*args: str, cwd: Path = PACKAGE_ROOT) -> subprocess.CompletedProcess:
+def run_flake8(*args: str, cwd: Path = PACKAGE_ROOT) -> "subprocess.CompletedProcess[str]":
     """Run flake8 from PyPI in ``cwd`` with the package's setup.cfg configuration."""
     return subprocess.run(
-        [sys.executable, '-m', 'flake8', '--config', str(PACKAGE_ROOT / 'setup.cfg'), *args],
+        [sys.executable, "-m", "flake8", "--config", str(PACKAGE_ROOT / "setup.cfg"), *args],
         cwd=cwd, capture_output=True, text=True, check=False)
 
 
-def missing_plugins() -> list:
+def missing_plugins() -> list[str]:
     """Names of the required flake8 distributions that are not installed."""
     missing = []
-    for name in ('flake8',) + REQUIRED_PLUGINS:
+    for name in ("flake8",) + REQUIRED_PLUGINS:
         try:
             metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -65,30 +65,30 @@ def test_flake8(monkeypatch):
     if main_with_errors is not None:
         rc, errors = main_with_errors(argv=[])
         assert rc == 0, \
-            'Found %d code style errors / warnings:\n' % len(errors) + \
-            '\n'.join(errors)
+            "Found %d code style errors / warnings:\n" % len(errors) + \
+            "\n".join(errors)
         return
     missing = missing_plugins()
     assert not missing, f'install the [test] extra (pip install -e ".[test]"): missing {missing}'
-    result = run_flake8('.')
+    result = run_flake8(".")
     assert result.returncode == 0, \
-        'Found code style errors / warnings:\n' + result.stdout + result.stderr
+        "Found code style errors / warnings:\n" + result.stdout + result.stderr
 
 
 @pytest.mark.flake8
 @pytest.mark.linter
-@pytest.mark.parametrize('source, code', [
-    ('x = ' + '1 + ' * 30 + '1\n', 'E501'),
-    ('import sys\nimport os\n\nprint(sys, os)\n', 'I100'),
-    ('def f(list):\n    return list\n', 'A002'),
-    ('x = dict()\n', 'C408'),
-    ('def f():\n    """returns one"""\n    return 1\n', 'D403'),
+@pytest.mark.parametrize("source, code", [
+    ("x = " + "1 + " * 30 + "1\n", "E501"),
+    ("import sys\nimport os\n\nprint(sys, os)\n", "I100"),
+    ("def f(list):\n    return list\n", "A002"),
+    ("x = dict()\n", "C408"),
+    ('def f():\n    """returns one"""\n    return 1\n', "D403"),
 ])
 def test_flake8_configuration_reports_violations(tmp_path, source, code):
     """The PyPI configuration really fails on long lines, import order, builtins, docstrings."""
     if missing_plugins():
-        pytest.skip('flake8 and its plugins are not installed (test_flake8 fails instead)')
-    (tmp_path / 'bad.py').write_text(source)
-    result = run_flake8('bad.py', cwd=tmp_path)
+        pytest.skip("flake8 and its plugins are not installed (test_flake8 fails instead)")
+    (tmp_path / "bad.py").write_text(source)
+    result = run_flake8("bad.py", cwd=tmp_path)
     assert result.returncode == 1
     assert code in result.stdout

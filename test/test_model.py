@@ -17,12 +17,12 @@
 import json
 
 import onnx
+from onnx_fixtures import fired_anchor_model, TINY_CONFIG
 import pytest
 
-from onnx_fixtures import TINY_CONFIG, fired_anchor_model
 from tao_pointpillars_py.config import ModelConfig
 from tao_pointpillars_py.errors import ModelLoadError, ModelMetadataError
-from tao_pointpillars_py.model import ModelContract, detect_contract, load_model_info
+from tao_pointpillars_py.model import detect_contract, load_model_info, ModelContract
 
 
 def test_load_model_info_reads_config_from_metadata(tmp_path):

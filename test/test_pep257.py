@@ -35,21 +35,21 @@ except ImportError:  # no ROS 2 sourced: fall back to pydocstyle from PyPI
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 #: ament_pep257.main._ament_ignore
-AMENT_IGNORE = ('D100', 'D101', 'D102', 'D103', 'D104', 'D105', 'D106', 'D107', 'D203', 'D212',
-                'D404')
+AMENT_IGNORE = ("D100", "D101", "D102", "D103", "D104", "D105", "D106", "D107", "D203", "D212",
+                "D404")
 
 
-def run_pydocstyle(*paths: str, cwd: Path = PACKAGE_ROOT) -> subprocess.CompletedProcess:
+def run_pydocstyle(*paths: str, cwd: Path = PACKAGE_ROOT) -> "subprocess.CompletedProcess[str]":
     """Run pydocstyle with the arguments ament_pep257 passes it by default."""
-    args = ['--ignore=' + ','.join(AMENT_IGNORE), '--match', r'.*\.py', '--match-dir',
-            r'[^\._].*', *paths]
-    return subprocess.run([sys.executable, '-m', 'pydocstyle', *args], cwd=cwd,
+    args = ["--ignore=" + ",".join(AMENT_IGNORE), "--match", r".*\.py", "--match-dir",
+            r"[^\._].*", *paths]
+    return subprocess.run([sys.executable, "-m", "pydocstyle", *args], cwd=cwd,
                           capture_output=True, text=True, check=False)
 
 
 def pydocstyle_installed() -> bool:
     """Whether pydocstyle can be imported by this interpreter."""
-    return subprocess.run([sys.executable, '-c', 'import pydocstyle'],
+    return subprocess.run([sys.executable, "-c", "import pydocstyle"],
                           capture_output=True, check=False).returncode == 0
 
 
@@ -58,29 +58,29 @@ def pydocstyle_installed() -> bool:
 def test_pep257(monkeypatch):
     monkeypatch.chdir(PACKAGE_ROOT)
     if main is not None:
-        rc = main(argv=['.', 'test'])
-        assert rc == 0, 'Found code style errors / warnings'
+        rc = main(argv=[".", "test"])
+        assert rc == 0, "Found code style errors / warnings"
         return
     assert pydocstyle_installed(), 'install the [test] extra (pip install -e ".[test]")'
-    result = run_pydocstyle('.')
+    result = run_pydocstyle(".")
     assert result.returncode == 0, \
-        'Found code style errors / warnings:\n' + result.stdout + result.stderr
+        "Found code style errors / warnings:\n" + result.stdout + result.stderr
 
 
 @pytest.mark.linter
 @pytest.mark.pep257
-@pytest.mark.parametrize('docstring, code', [
-    ('"""Summary on the first line.\n\n    More text.\n    """', 'D213'),
-    ('"""\n    Returns one.\n    """', 'D401'),
-    ('"""\n    Add.\n\n    Returns:\n        one\n    """', 'D407'),
-    ('"""no capital, no period"""', 'D400'),
+@pytest.mark.parametrize("docstring, code", [
+    ('"""Summary on the first line.\n\n    More text.\n    """', "D213"),
+    ('"""\n    Returns one.\n    """', "D401"),
+    ('"""\n    Add.\n\n    Returns:\n        one\n    """', "D407"),
+    ('"""no capital, no period"""', "D400"),
 ])
 def test_pep257_configuration_reports_violations(tmp_path, docstring, code):
     """The PyPI configuration really fails on the docstrings ament_pep257 rejects."""
     if not pydocstyle_installed():
-        pytest.skip('pydocstyle is not installed (test_pep257 fails instead)')
-    (tmp_path / 'bad.py').write_text(f'def f():\n    {docstring}\n    return 1\n')
-    result = run_pydocstyle('bad.py', cwd=tmp_path)
+        pytest.skip("pydocstyle is not installed (test_pep257 fails instead)")
+    (tmp_path / "bad.py").write_text(f"def f():\n    {docstring}\n    return 1\n")
+    result = run_pydocstyle("bad.py", cwd=tmp_path)
     assert result.returncode == 1
     assert code in result.stdout
 
@@ -90,18 +90,18 @@ def test_pep257_configuration_reports_violations(tmp_path, docstring, code):
 def test_pep257_configuration_accepts_ament_style(tmp_path):
     """A docstring in the style ament_pep257 wants passes the PyPI configuration."""
     if not pydocstyle_installed():
-        pytest.skip('pydocstyle is not installed (test_pep257 fails instead)')
-    source = ('def f(x):\n'
+        pytest.skip("pydocstyle is not installed (test_pep257 fails instead)")
+    source = ("def f(x):\n"
               '    """\n'
-              '    Return one.\n'
-              '\n'
-              '    Parameters\n'
-              '    ----------\n'
-              '    x : int\n'
-              '        Ignored.\n'
-              '\n'
+              "    Return one.\n"
+              "\n"
+              "    Parameters\n"
+              "    ----------\n"
+              "    x : int\n"
+              "        Ignored.\n"
+              "\n"
               '    """\n'
-              '    return 1\n')
-    (tmp_path / 'good.py').write_text(source)
-    result = run_pydocstyle('good.py', cwd=tmp_path)
+              "    return 1\n")
+    (tmp_path / "good.py").write_text(source)
+    result = run_pydocstyle("good.py", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

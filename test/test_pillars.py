@@ -19,7 +19,7 @@ import pytest
 
 from tao_pointpillars_py.config import PillarConfig
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.pillars import PillarEncoder, pad_pillars, pillarize
+from tao_pointpillars_py.pillars import pad_pillars, PillarEncoder, pillarize
 
 
 def reference_pillarize(points, config):

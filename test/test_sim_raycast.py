@@ -21,7 +21,7 @@ from tao_pointpillars_py.sim import SimConfig
 from tao_pointpillars_py.sim.ground import Ground
 from tao_pointpillars_py.sim.lidar import make_grid
 from tao_pointpillars_py.sim.primitives import BOX, CYLINDER, ELLIPSOID, Part, PrimitiveBuilder
-from tao_pointpillars_py.sim.raycast import GROUND_HIT, NO_HIT, cast
+from tao_pointpillars_py.sim.raycast import cast, GROUND_HIT, NO_HIT
 
 FLAT = Ground(offset=-1.0, slope=(0.0, 0.0), bump_amplitude=np.zeros(1),
               bump_wavevector=np.ones((1, 2)), bump_phase=np.zeros(1), reflectance=0.3)

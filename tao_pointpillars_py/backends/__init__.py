@@ -32,7 +32,7 @@ class Backend(Protocol):
     output_names: tuple[str, ...]
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Outputs by name for one frame's inputs."""
+        """Run one frame's inputs and return the outputs by name."""
         ...
 
 

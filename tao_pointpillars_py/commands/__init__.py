@@ -12,4 +12,4 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Subcommands of ``tao-pointpillars``; each module has ``add_arguments(parser)`` and ``run(args)``."""
+"""Subcommands of ``tao-pointpillars``: modules with ``add_arguments(parser)``, ``run(args)``."""

@@ -122,7 +122,8 @@ def _detections_from_file(path: Path, labels: LabelsFile,
         keep = mapped >= 0
         if score_threshold is not None:
             keep &= scores >= score_threshold
-        result[timestamp] = FrameLabels(frame.boxes[keep], mapped[keep], None, scores[keep])
+        result[timestamp] = FrameLabels(frame.boxes[keep], mapped[keep],
+                                        None, scores[keep])  # type: ignore[arg-type]
     unmatched = len(dets.frames) - len(result)
     if unmatched:
         print(f"tao-pointpillars eval: note: {unmatched} detection frames have no labeled "
@@ -148,7 +149,8 @@ def _detections_from_model(model: Path, bag: Path, topic: str, labels: LabelsFil
         found = detector.detect(cloud.points)
         mapped = mapping[found.labels] if len(found) else found.labels
         keep = mapped >= 0
-        result[cloud.timestamp_ns] = FrameLabels(found.boxes[keep], mapped[keep], None,
+        result[cloud.timestamp_ns] = FrameLabels(found.boxes[keep], mapped[keep],
+                                                 None,  # type: ignore[arg-type]
                                                  found.scores[keep])
     missing = len(labels.frames) - len(result)
     if missing:

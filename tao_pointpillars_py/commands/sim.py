@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 import shutil
 import time
-from typing import Iterator
+from typing import Iterator, TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +32,9 @@ from ..config import DEFAULT_CLASS_NAMES
 from ..dataset import dataset_paths
 from ..errors import ConfigError
 from ..labels import FrameLabels, LabelsWriter
+
+if TYPE_CHECKING:  # the simulator is imported lazily at run time
+    from ..sim.frame import SimFrame
 
 DEFAULT_START_TIME_NS = 1_700_000_000 * 1_000_000_000
 FRAME_PERIOD_NS = 100_000_000  # 10 Hz, the Zvision ML-30S frame rate
@@ -52,13 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace bag/ and labels.jsonl of a non-empty --out")
 
 
-def _simulate(job: tuple[int, int]):  # -> SimFrame (imported lazily)
+def _simulate(job: tuple[int, int]) -> SimFrame:
     from ..sim import simulate_frame
     seed, index = job
     return simulate_frame(seed, index)
 
 
-def _frames(seed: int, count: int, workers: int, stack: ExitStack) -> Iterator:
+def _frames(seed: int, count: int, workers: int, stack: ExitStack) -> Iterator[SimFrame]:
     """Yield SimFrames 0..count-1 in order; a pool (if any) lives as long as ``stack``."""
     jobs = [(seed, i) for i in range(count)]
     if workers == 1:

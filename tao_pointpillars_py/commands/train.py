@@ -1,9 +1,24 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """``tao-pointpillars train``: train a PointPillars model on labeled dataset directories."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -46,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from ..training.train import TrainOptions, Trainer, train
 
     given = [k for k in DEFAULTS if getattr(args, k) is not None]
-    values = {k: (getattr(args, k) if getattr(args, k) is not None else v)
-              for k, v in DEFAULTS.items()}
+    values: dict[str, Any] = {k: (getattr(args, k) if getattr(args, k) is not None else v)
+                              for k, v in DEFAULTS.items()}
     if args.time_steps is not None and values["max_frames"] is None:
         values["max_frames"] = max(args.time_steps, 1) * values["batch_size"]
     opts = TrainOptions(data=tuple(args.data), out=args.out, bf16=args.bf16,

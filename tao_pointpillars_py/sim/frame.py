@@ -20,11 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import ConfigError
 from . import lidar
 from .config import SimConfig
-from .raycast import GROUND_HIT, cast
+from .raycast import cast, GROUND_HIT
 from .scene import sample_scene
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -32,14 +32,21 @@ class SimFrame:
     """
     A simulated frame in the lidar frame (x forward, y left, z up, metres).
 
-    Attributes:
-        points: (N, 4) float32 x, y, z, intensity (driver units, [0, 255]); in ray order, i.e.
-            row-major over the ray grid: elevation rows from top to bottom, within a row
-            azimuth from -y (right) to +y (left). Rays without a return are skipped.
-        boxes: (M, 7) float32 ground truth (x, y, z, dx, dy, dz, yaw), (x, y, z) the centre.
-        labels: (M,) int64 class index: 0 Vehicle, 1 Pedestrian, 2 Cyclist.
-        num_points: (M,) int32 points returned from each object.
-        point_object: (N,) int32 index into ``boxes`` of the object a point hit, -1 otherwise.
+    Attributes
+    ----------
+    points
+        (N, 4) float32 x, y, z, intensity (driver units, [0, 255]); in ray order, i.e.
+        row-major over the ray grid: elevation rows from top to bottom, within a row
+        azimuth from -y (right) to +y (left). Rays without a return are skipped.
+    boxes
+        (M, 7) float32 ground truth (x, y, z, dx, dy, dz, yaw), (x, y, z) the centre.
+    labels
+        (M,) int64 class index: 0 Vehicle, 1 Pedestrian, 2 Cyclist.
+    num_points
+        (M,) int32 points returned from each object.
+    point_object
+        (N,) int32 index into ``boxes`` of the object a point hit, -1 otherwise.
+
     """
 
     points: np.ndarray

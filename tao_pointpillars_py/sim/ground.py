@@ -30,11 +30,17 @@ class Ground:
     """
     Height field ``z = offset + sx * x + sy * y + sum_k a_k sin(w_k . (x, y) + phase_k)``.
 
-    Attributes:
-        offset: ground height below the sensor at the origin (negative, metres).
-        slope: (sx, sy) dz/dx and dz/dy of the plane.
-        bump_amplitude, bump_wavevector, bump_phase: (K,), (K, 2) rad/m, (K,) rad.
-        reflectance: material reflectance in [0, 1].
+    Attributes
+    ----------
+    offset
+        ground height below the sensor at the origin (negative, metres).
+    slope
+        (sx, sy) dz/dx and dz/dy of the plane.
+    bump_amplitude, bump_wavevector, bump_phase
+        (K,), (K, 2) rad/m, (K,) rad.
+    reflectance
+        material reflectance in [0, 1].
+
     """
 
     offset: float
@@ -62,7 +68,7 @@ class Ground:
                    bump_phase=rng.uniform(-np.pi, np.pi, _NUM_BUMPS),
                    reflectance=float(rng.uniform(*config.ground_reflectance)))
 
-    def _bumps(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _bumps(self, x: np.ndarray | float, y: np.ndarray | float) -> np.ndarray:
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         phase = (x[..., None] * self.bump_wavevector[:, 0]
                  + y[..., None] * self.bump_wavevector[:, 1] + self.bump_phase)

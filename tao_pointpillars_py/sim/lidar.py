@@ -82,7 +82,7 @@ def range_noise_sigma(distance: np.ndarray, config: SimConfig) -> np.ndarray:
 
 def intensity(reflectance: np.ndarray, cos_incidence: np.ndarray, distance: np.ndarray,
               noise: np.ndarray, config: SimConfig) -> np.ndarray:
-    """Driver-unit intensity (R,) float32 in [0, 255] from standard-normal ``noise`` (R,)."""
+    """Compute per-ray driver-unit intensities, (R,) float32 in [0, 255]; ``noise`` is N(0, 1)."""
     falloff = 1.0 / (1.0 + (distance / config.intensity_falloff_range) ** 2)
     value = config.intensity_scale * reflectance * cos_incidence * falloff
     value = value * (1.0 + config.intensity_noise * noise)

@@ -45,7 +45,7 @@ class Hits(NamedTuple):
     float64 |cos| of the angle between the ray and the surface normal.
     """
 
-    range: np.ndarray
+    range: np.ndarray  # noqa: A003 (public field name, a builtin only as a class attribute)
     primitive: np.ndarray
     cos_incidence: np.ndarray
 

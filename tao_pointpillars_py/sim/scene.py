@@ -35,7 +35,7 @@ import numpy as np
 from . import shapes
 from .config import SimConfig
 from .ground import Ground
-from .primitives import BOX, Part, PrimitiveBuilder, Primitives, enclosing_extent
+from .primitives import BOX, enclosing_extent, Part, PrimitiveBuilder, Primitives
 
 _MARGIN = 0.15          # free space kept around every footprint (m)
 _TRIES = 40             # placement attempts per item
@@ -112,7 +112,7 @@ class _Placer:
 
     def candidate(self, band: tuple[float, float] | None, outside: bool
                   ) -> tuple[float, float]:
-        """A position in the lateral ``band`` of the road, uniform in the region, or outside."""
+        """Draw a position in the road's lateral ``band``, uniform in the region, or outside."""
         u, c = self.rng.uniform, self.config
         if outside:
             x, y = u(-10.0, c.region_x[1] + 25.0), u(-c.region_y_abs - 12, c.region_y_abs + 12)
@@ -191,7 +191,7 @@ class _Placer:
             structured = band is not None and rng.random() < p_structured
             x, y = self.candidate(band if structured else None, outside)
             if structured and rng.random() < along_road:
-                yaw = self.road.yaw + np.pi * rng.integers(2) + rng.normal(0.0, 0.05)
+                yaw: float = self.road.yaw + np.pi * rng.integers(2) + rng.normal(0.0, 0.05)
             else:
                 yaw = rng.uniform(-np.pi, np.pi)
             yield x, y, yaw
@@ -228,7 +228,7 @@ class _Placer:
 
     def structure(self, s0: float, length: float, lateral: float, width: float,
                   height: float, reflectance: float) -> None:
-        """A long low-or-tall box along the road, split into ground-following segments."""
+        """Build a long low-or-tall box along the road, split into ground-following segments."""
         n = max(1, int(np.ceil(length / _SEGMENT)))
         seg = length / n
         part = Part(BOX, (0.0, 0.0, (height - _SINK) / 2), (seg, width, height + _SINK),

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .primitives import BOX, CYLINDER, ELLIPSOID, Part, enclosing_extent
+from .primitives import BOX, CYLINDER, ELLIPSOID, enclosing_extent, Part
 
 
 class Shape(NamedTuple):
@@ -197,5 +197,5 @@ def clutter(rng: np.random.Generator) -> list[Part]:
         return [_box(0.0, 0.0, dz / 2, u(0.4, 0.8), u(0.4, 0.7), dz, u(0.1, 0.7))]
     h, r = u(1.1, 1.6), u(0.15, 0.25)             # column with a ball on top
     ball = u(0.12, 0.2)
-    return [_cyl(0.0, 0.0, 0.0, h, r, u(0.2, 0.6)), _sphere(0.0, 0.0, h + ball, ball,
-                                                           u(0.2, 0.6))]
+    return [_cyl(0.0, 0.0, 0.0, h, r, u(0.2, 0.6)),
+            _sphere(0.0, 0.0, h + ball, ball, u(0.2, 0.6))]

@@ -16,8 +16,8 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 
 import numpy as np
 
@@ -42,7 +42,7 @@ class GlobalTransform:
         return cls(flip, angle, scale)
 
     def apply(self, points: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Transformed copies of points (N, >=3) and boxes (M, 7) (x, y, z, dx, dy, dz, yaw)."""
+        """Transform copies of points (N, >=3) and boxes (M, 7) (x, y, z, dx, dy, dz, yaw)."""
         points = np.array(points, dtype=np.float32, copy=True)
         boxes = np.array(boxes, dtype=np.float32, copy=True).reshape(-1, 7)
         if self.flip_y:

@@ -19,16 +19,16 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import random
 from pathlib import Path
+import random
 from typing import Any
 
 import numpy as np
 import torch
 
+from .network import PointPillarsNet
 from ..config import ModelConfig
 from ..errors import ModelLoadError
-from .network import PointPillarsNet
 
 CHECKPOINT_FORMAT = "tao_pointpillars.checkpoint.v1"
 REQUIRED_KEYS = ("format", "model", "model_config", "epoch", "global_step", "args")

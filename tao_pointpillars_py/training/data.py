@@ -25,12 +25,12 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
+from .augment import augment_frame
+from .targets import TargetAssigner, training_box_mask
 from ..cloud import map_intensity
 from ..config import ModelConfig
 from ..dataset import iter_labeled_frames, read_dataset_labels
 from ..pillars import NUM_POINT_FEATURES, pillarize
-from .augment import augment_frame
-from .targets import TargetAssigner, training_box_mask
 
 #: Intensity range written by the Zvision driver (and by ``tao-pointpillars sim``).
 DRIVER_INTENSITY_RANGE = (0.0, 255.0)
@@ -197,7 +197,7 @@ def _worker_init(worker_id: int) -> None:
 
 def make_loader(dataset: PillarDataset, sampler: EpochSampler, batch_size: int,
                 num_workers: int = 1) -> DataLoader:
-    """DataLoader with full batches only and (when ``num_workers`` > 0) a persistent worker."""
+    """Make a DataLoader with full batches only and (if ``num_workers`` > 0) persistent workers."""
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, drop_last=True,
                       collate_fn=collate, num_workers=num_workers,
                       persistent_workers=num_workers > 0, worker_init_fn=_worker_init,

@@ -18,20 +18,20 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 from pathlib import Path
 from typing import Iterable, Mapping
+import warnings
 
 import numpy as np
 import onnx
 import torch
 
-from .. import __version__
-from ..config import ModelConfig
-from ..pillars import NUM_POINT_FEATURES, pad_pillars, pillarize
 from .checkpoint import file_sha256, load_checkpoint, model_from_checkpoint
 from .data import load_frames
 from .network import PointPillarsNet
+from .. import __version__
+from ..config import ModelConfig
+from ..pillars import NUM_POINT_FEATURES, pad_pillars, pillarize
 
 OPSET = 17
 INPUT_NAMES = ("pillar_features", "pillar_coords", "num_pillars")
@@ -108,8 +108,8 @@ def export_model(model: PointPillarsNet, path: str | Path,
     return proto
 
 
-def export_checkpoint(checkpoint: str | Path, path: str | Path) -> tuple[PointPillarsNet,
-                                                                          onnx.ModelProto]:
+def export_checkpoint(checkpoint: str | Path,
+                      path: str | Path) -> tuple[PointPillarsNet, onnx.ModelProto]:
     """Export a training checkpoint with provenance metadata; returns (fp32 model, proto)."""
     state = load_checkpoint(checkpoint)
     model, _ = model_from_checkpoint(state)
@@ -132,7 +132,7 @@ def max_abs_differences(model: PointPillarsNet, onnx_path: str | Path,
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     model.bf16 = False
     model.eval()
-    worst = {name: 0.0 for name in OUTPUT_NAMES}
+    worst = dict.fromkeys(OUTPUT_NAMES, 0.0)
     with torch.no_grad():
         for arrays in inputs:
             feeds = dict(zip(INPUT_NAMES, arrays))

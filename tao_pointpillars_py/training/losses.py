@@ -42,7 +42,7 @@ class LossParts(NamedTuple):
     total: torch.Tensor
     cls: torch.Tensor
     box: torch.Tensor
-    dir: torch.Tensor
+    dir: torch.Tensor  # noqa: A003 (public field name, a builtin only as a class attribute)
 
 
 def sigmoid_focal_loss(logits: torch.Tensor, targets: torch.Tensor,

@@ -179,16 +179,23 @@ class PointPillarsNet(nn.Module):
         """
         Run the detector.
 
-        Args:
-            pillar_features: (B, P, M, 10) float32 pillar features, zero-padded.
-            pillar_coords: (B, P, 2) int32/int64 canvas indices (iy, ix).
-            num_pillars: (B,) integer count of valid rows of each sample.
-            num_points: optional (B, P) integer points per pillar; only a speed-up for
-                training (the exported model does not take it).
+        Parameters
+        ----------
+        pillar_features
+            (B, P, M, 10) float32 pillar features, zero-padded.
+        pillar_coords
+            (B, P, 2) int32/int64 canvas indices (iy, ix).
+        num_pillars
+            (B,) integer count of valid rows of each sample.
+        num_points
+            optional (B, P) integer points per pillar; only a speed-up for
+            training (the exported model does not take it).
 
-        Returns:
+        Returns
+        -------
             cls_preds (B, K, num_classes) logits, box_preds (B, K, 7) residuals,
             dir_cls_preds (B, K, num_dir_bins) logits; K = ny_f * nx_f * A, all float32.
+
         """
         feats = self.pfn(pillar_features, num_points)
         canvas = self.scatter(feats, pillar_coords, num_pillars)

@@ -1,4 +1,19 @@
-"""One-cycle learning-rate / momentum schedule driven by training progress in [0, 1].
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+One-cycle learning-rate / momentum schedule driven by training progress in [0, 1].
 
 Progress is ``global_step / total_steps``, or, when a time budget is set, the larger of that and
 ``training_seconds / budget_seconds``: a run with a budget always finishes its schedule (warm-up,
@@ -7,8 +22,8 @@ peak, anneal) within the budget, whatever the machine's speed, and stops there.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+import math
 
 import torch
 

@@ -44,11 +44,16 @@ class AnchorTargets:
     """
     Training targets of one frame, K = ny_f * nx_f * A anchors in head output order.
 
-    Attributes:
-        labels: (K,) int64; -1 ignored, 0 background, c + 1 for class index c (the loss
-            one-hot encodes it).
-        box_targets: (K, 7) float32 encoded residuals (zeros where not positive).
-        dir_targets: (K,) int64 direction bin (zeros where not positive).
+    Attributes
+    ----------
+    labels
+        (K,) int64; -1 ignored, 0 background, c + 1 for class index c (the loss
+        one-hot encodes it).
+    box_targets
+        (K, 7) float32 encoded residuals (zeros where not positive).
+    dir_targets
+        (K,) int64 direction bin (zeros where not positive).
+
     """
 
     labels: np.ndarray

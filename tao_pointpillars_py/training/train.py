@@ -1,23 +1,37 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 """Training loop: AdamW + one-cycle LR (by steps or time budget), bf16 backbone, resumable."""
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import asdict, dataclass, field, replace
+import json
 from pathlib import Path
+import time
 from typing import Any, Sequence
 
 import torch
 from tqdm import tqdm
 
-from ..config import ModelConfig
-from ..errors import ConfigError
 from .checkpoint import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
-from .data import Batch, CachedFrame, EpochSampler, PillarDataset, make_loader
+from .data import Batch, CachedFrame, EpochSampler, make_loader, PillarDataset
 from .losses import LossParts, pointpillars_loss
 from .network import PointPillarsNet
 from .schedule import OneCycleSchedule, run_progress
+from ..config import ModelConfig
+from ..errors import ConfigError
 
 LAST_CHECKPOINT = "last.ckpt"
 LOG_FILE = "train_log.jsonl"
@@ -70,7 +84,8 @@ def epoch_checkpoint_name(epoch: int) -> str:
 
 def resume_options(opts: TrainOptions, saved_args: dict[str, Any],
                    given: Sequence[str] = ()) -> TrainOptions:
-    """Options of a resumed run: run-defining values come from the checkpoint.
+    """
+    Options of a resumed run: run-defining values come from the checkpoint.
 
     ``given`` names the options the user passed explicitly; a given value that differs from the
     checkpoint's raises ConfigError (the schedule and data order would no longer match).
@@ -137,7 +152,7 @@ class Trainer:
         self.model.train()
         self.last_lr = self.schedule.apply(self.optimizer, self.progress)
         cls, box, dirs = self.model(batch.features, batch.coords, batch.num_pillars,
-                                     batch.num_points)
+                                    batch.num_points)
         parts = pointpillars_loss(cls, box, dirs, batch.labels, batch.box_targets,
                                   batch.dir_targets)
         self.optimizer.zero_grad(set_to_none=True)

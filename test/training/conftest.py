@@ -27,7 +27,7 @@ def make_tiny_config(max_pillars: int = 256) -> ModelConfig:
 
 
 def make_tiny_frame(seed: int = 0):
-    """A car and a pedestrian made of dense point blobs over sparse clutter (CachedFrame)."""
+    """Make a car and a pedestrian of dense point blobs over sparse clutter (CachedFrame)."""
     from tao_pointpillars_py.training.data import CachedFrame  # imports torch
 
     rng = np.random.default_rng(seed)

@@ -17,7 +17,7 @@
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.training.augment import GlobalTransform, augment_frame
+from tao_pointpillars_py.training.augment import augment_frame, GlobalTransform
 
 
 def _inside(points, box, margin=1e-4):

@@ -20,8 +20,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tao_pointpillars_py.pillars import pillarize  # noqa: E402
-from tao_pointpillars_py.training.data import (EpochSampler, PillarDataset,  # noqa: E402
-                                               collate)
+from tao_pointpillars_py.training.data import (collate, EpochSampler,  # noqa: E402
+                                               PillarDataset)
 
 
 @pytest.fixture

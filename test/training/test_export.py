@@ -25,12 +25,13 @@ pytest.importorskip("onnxruntime")
 
 from tao_pointpillars_py.config import ModelConfig  # noqa: E402
 from tao_pointpillars_py.training.checkpoint import file_sha256  # noqa: E402
-from tao_pointpillars_py.training.export import (INPUT_NAMES, OUTPUT_NAMES,  # noqa: E402
-                                                 example_inputs, export_checkpoint,
-                                                 export_model, frame_inputs,
-                                                 max_abs_differences, non_standard_ops)
+from tao_pointpillars_py.training.export import (example_inputs,  # noqa: E402
+                                                 export_checkpoint, export_model,
+                                                 frame_inputs, INPUT_NAMES,
+                                                 max_abs_differences, non_standard_ops,
+                                                 OUTPUT_NAMES)
 from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
-from tao_pointpillars_py.training.train import TrainOptions, train  # noqa: E402
+from tao_pointpillars_py.training.train import train, TrainOptions  # noqa: E402
 
 
 def _randomised_net(cfg):

@@ -19,7 +19,7 @@ import pytest
 
 from tao_pointpillars_py.box_coder import direction_targets
 from tao_pointpillars_py.training.targets import (IGNORE, TargetAssigner,
-                                                   training_box_mask)
+                                                  training_box_mask)
 
 
 @pytest.fixture

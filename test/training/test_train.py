@@ -22,12 +22,12 @@ torch = pytest.importorskip("torch")
 
 from tao_pointpillars_py.training.checkpoint import load_checkpoint  # noqa: E402
 from tao_pointpillars_py.training.data import collate  # noqa: E402
-from tao_pointpillars_py.training.train import (TrainOptions, Trainer, train)  # noqa: E402
+from tao_pointpillars_py.training.train import (train, Trainer, TrainOptions)  # noqa: E402
 
 
 def _opts(out, **kw):
-    values = dict(data=("tiny",), out=str(out), epochs=2, batch_size=2, lr=3e-3, seed=5,
-                  bf16=False, num_workers=0, threads=1, progress=False)
+    values = {"data": ("tiny",), "out": str(out), "epochs": 2, "batch_size": 2, "lr": 3e-3,
+              "seed": 5, "bf16": False, "num_workers": 0, "threads": 1, "progress": False}
     values.update(kw)
     return TrainOptions(**values)
 
