@@ -35,7 +35,7 @@ setup(
         "numpy>=1.21",
         "onnx>=1.12",
         "onnxruntime>=1.14",
-        "rosbags>=0.9.16",
+        "rosbags>=0.10",
         "tqdm>=4.60",
     ],
     extras_require={
@@ -63,7 +63,6 @@ setup(
     maintainer_email="maintainers@example.com",
     description="PointPillars 3D object detection for lidar point clouds, ROS 2 node and core",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "tao-pointpillars = tao_pointpillars_py.cli:main",

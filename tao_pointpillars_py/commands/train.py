@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import ConfigError
 
 DEFAULTS = {"epochs": 80, "batch_size": 4, "lr": 3e-3, "seed": 0, "max_frames": None,
-            "time_budget_min": None}
+            "time_budget_min": None, "init_from": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help=f"max one-cycle LR, default {DEFAULTS['lr']}")
     parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
     parser.add_argument("--max-frames", type=int, help="use at most N frames in all")
+    parser.add_argument("--init-from", metavar="CKPT",
+                        help="start from this checkpoint's weights (fine-tuning: new optimizer "
+                        "and schedule, same model geometry)")
     parser.add_argument("--time-budget-min", type=float, metavar="MIN",
                         help="fit the whole LR schedule into MIN minutes of training time "
                         "(stops there even if --epochs are not done)")

@@ -37,7 +37,8 @@ LAST_CHECKPOINT = "last.ckpt"
 LOG_FILE = "train_log.jsonl"
 WARMUP_STEPS = 5
 #: options that define the run; a resumed run must use the checkpoint's values.
-RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data", "time_budget_min")
+RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data", "time_budget_min",
+                "init_from")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class TrainOptions:
     seed: int = 0
     max_frames: int | None = None
     time_budget_min: float | None = None
+    init_from: str | None = None
     bf16: bool = True
     weight_decay: float = 0.01
     grad_clip: float = 10.0
@@ -111,8 +113,14 @@ class Trainer:
                  state: dict[str, Any] | None = None) -> None:
         torch.set_num_threads(opts.threads)
         self.opts = opts
+        init_state = None
         if state is not None:
             cfg = ModelConfig.from_metadata(state["model_config"], source="checkpoint")
+        elif opts.init_from:
+            # fine-tuning: the start checkpoint's weights and geometry, a fresh optimizer and
+            # schedule
+            init_state = load_checkpoint(opts.init_from)
+            cfg = ModelConfig.from_metadata(init_state["model_config"], source=opts.init_from)
         self.cfg = cfg or ModelConfig()
         torch.manual_seed(opts.seed)
         self.dataset = PillarDataset(opts.data, self.cfg, augment=True, seed=opts.seed,
@@ -123,6 +131,8 @@ class Trainer:
             raise ConfigError(f"{len(self.dataset)} frames do not fill one batch of "
                               f"{opts.batch_size}; add data or lower --batch-size")
         self.model = PointPillarsNet(self.cfg)
+        if init_state is not None:
+            self.model.load_state_dict(init_state["model"])
         if opts.bf16:
             self.model.bf16 = True
             self.model.to(memory_format=torch.channels_last)

@@ -80,3 +80,15 @@ def test_resume_rejects_a_changed_schedule(tmp_path, tiny_cfg, tiny_frame):
 def test_time_steps_returns_mean_step_seconds(tmp_path, tiny_cfg, tiny_frame):
     mean, median = Trainer(_opts(tmp_path), tiny_cfg, [tiny_frame] * 2).time_steps(3)
     assert 0 < median <= mean * 3 and mean < 60
+
+
+def test_init_from_starts_with_the_checkpoint_weights_and_a_fresh_schedule(tmp_path, tiny_cfg,
+                                                                           tiny_frame):
+    train(_opts(tmp_path / "a", epochs=1), tiny_cfg, [tiny_frame] * 2)
+    start = tmp_path / "a" / "last.ckpt"
+    trainer = Trainer(_opts(tmp_path / "b", init_from=str(start)), None, [tiny_frame] * 2)
+    saved = load_checkpoint(start)["model"]
+    for name, value in trainer.model.state_dict().items():
+        torch.testing.assert_close(value, saved[name])
+    assert trainer.cfg == tiny_cfg
+    assert trainer.state.global_step == 0 and trainer.progress == 0.0
