@@ -50,6 +50,8 @@ INTENSITY_FIELD_NAMES: tuple[str, ...] = ("intensity", "i", "reflectivity")
 #: Zvision ROS driver layout (PCL PointXYZI): x, y, z, intensity float32, 32 bytes per point.
 ZVISION_POINT_STEP = 32
 ZVISION_OFFSETS: dict[str, int] = {"x": 0, "y": 4, "z": 8, "intensity": 16}
+#: Intensity range of the Zvision driver (and of `tao-pointpillars sim`), driver units.
+DRIVER_INTENSITY_RANGE: tuple[float, float] = (0.0, 255.0)
 
 
 def _field_dtype(field: Any, point_step: int, byte_order: Literal["<", ">"]) -> np.dtype:

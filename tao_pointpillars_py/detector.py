@@ -25,15 +25,13 @@ import numpy as np
 
 from .anchors import generate_anchors
 from .backends import Backend, create_backend
-from .cloud import map_intensity
+from .cloud import DRIVER_INTENSITY_RANGE, map_intensity
 from .config import ModelConfig, PostProcessConfig
 from .decode import decode_predictions, decode_tao_boxes
 from .detections import Detections
 from .errors import ConfigError
 from .model import load_model_info, ModelContract
 from .pillars import PillarEncoder
-
-DRIVER_INTENSITY_RANGE = (0.0, 255.0)
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,10 @@ from tqdm import tqdm
 
 from .augment import augment_frame
 from .targets import TargetAssigner, training_box_mask
-from ..cloud import map_intensity
+from ..cloud import DRIVER_INTENSITY_RANGE, map_intensity
 from ..config import ModelConfig
 from ..dataset import iter_labeled_frames, read_dataset_labels
 from ..pillars import NUM_POINT_FEATURES, pillarize
-
-#: Intensity range written by the Zvision driver (and by ``tao-pointpillars sim``).
-DRIVER_INTENSITY_RANGE = (0.0, 255.0)
 
 
 class CachedFrame(NamedTuple):
