@@ -22,16 +22,14 @@ Without ROS 2 (CI, dev machines) the same check runs with flake8 from PyPI and t
 from importlib import metadata
 from pathlib import Path
 import subprocess
-import sys
 
+from lint_tools import PACKAGE_ROOT, run_module
 import pytest
 
 try:
     from ament_flake8.main import main_with_errors
 except ImportError:  # no ROS 2 sourced: fall back to flake8 from PyPI
     main_with_errors = None
-
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 #: flake8 plugins whose codes ament_flake8's configuration names or that a ROS 2 development
 #: install brings (the [test] extra installs them); without them the check silently weakens.
@@ -42,9 +40,7 @@ REQUIRED_PLUGINS = ("flake8-blind-except", "flake8-builtins", "flake8-class-newl
 
 def run_flake8(*args: str, cwd: Path = PACKAGE_ROOT) -> "subprocess.CompletedProcess[str]":
     """Run flake8 from PyPI in ``cwd`` with the package's setup.cfg configuration."""
-    return subprocess.run(
-        [sys.executable, "-m", "flake8", "--config", str(PACKAGE_ROOT / "setup.cfg"), *args],
-        cwd=cwd, capture_output=True, text=True, check=False)
+    return run_module("flake8", "--config", str(PACKAGE_ROOT / "setup.cfg"), *args, cwd=cwd)
 
 
 def missing_plugins() -> list[str]:

@@ -21,31 +21,21 @@ runs the same way everywhere: mypy from PyPI, installed by the [test] extra.
 
 from pathlib import Path
 import subprocess
-import sys
 
+from lint_tools import module_installed, PACKAGE_ROOT, run_module
 import pytest
-
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_mypy(*args: str, cwd: Path = PACKAGE_ROOT) -> "subprocess.CompletedProcess[str]":
     """Run mypy with the package's setup.cfg configuration."""
-    return subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(PACKAGE_ROOT / "setup.cfg"),
-         "--no-pretty", "--no-error-summary", "--hide-error-context", *args],
-        cwd=cwd, capture_output=True, text=True, check=False)
-
-
-def mypy_installed() -> bool:
-    """Whether mypy can be imported by this interpreter."""
-    return subprocess.run([sys.executable, "-c", "import mypy"],
-                          capture_output=True, check=False).returncode == 0
+    return run_module("mypy", "--config-file", str(PACKAGE_ROOT / "setup.cfg"), "--no-pretty",
+                      "--no-error-summary", "--hide-error-context", *args, cwd=cwd)
 
 
 @pytest.mark.linter
 @pytest.mark.mypy
 def test_mypy():
-    assert mypy_installed(), 'install the [test] extra (pip install -e ".[test]")'
+    assert module_installed("mypy"), 'install the [test] extra (pip install -e ".[test]")'
     result = run_mypy()
     assert result.returncode == 0, "mypy found type errors:\n" + result.stdout + result.stderr
 
@@ -59,7 +49,7 @@ def test_mypy():
 ])
 def test_mypy_configuration_reports_violations(tmp_path, source, code):
     """The configuration is strict: untyped defs and bare generics fail, not only bugs."""
-    if not mypy_installed():
+    if not module_installed("mypy"):
         pytest.skip("mypy is not installed (test_mypy fails instead)")
     (tmp_path / "bad.py").write_text(source)
     result = run_mypy("--cache-dir", str(tmp_path / "cache"), "bad.py", cwd=tmp_path)

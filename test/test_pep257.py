@@ -23,16 +23,14 @@ docstring sections must be numpy-style (``Returns`` over a dashed underline).
 
 from pathlib import Path
 import subprocess
-import sys
 
+from lint_tools import module_installed, PACKAGE_ROOT, run_module
 import pytest
 
 try:
     from ament_pep257.main import main
 except ImportError:  # no ROS 2 sourced: fall back to pydocstyle from PyPI
     main = None
-
-PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 #: ament_pep257.main._ament_ignore
 AMENT_IGNORE = ("D100", "D101", "D102", "D103", "D104", "D105", "D106", "D107", "D203", "D212",
@@ -43,14 +41,7 @@ def run_pydocstyle(*paths: str, cwd: Path = PACKAGE_ROOT) -> "subprocess.Complet
     """Run pydocstyle with the arguments ament_pep257 passes it by default."""
     args = ["--ignore=" + ",".join(AMENT_IGNORE), "--match", r".*\.py", "--match-dir",
             r"[^\._].*", *paths]
-    return subprocess.run([sys.executable, "-m", "pydocstyle", *args], cwd=cwd,
-                          capture_output=True, text=True, check=False)
-
-
-def pydocstyle_installed() -> bool:
-    """Whether pydocstyle can be imported by this interpreter."""
-    return subprocess.run([sys.executable, "-c", "import pydocstyle"],
-                          capture_output=True, check=False).returncode == 0
+    return run_module("pydocstyle", *args, cwd=cwd)
 
 
 @pytest.mark.linter
@@ -61,7 +52,7 @@ def test_pep257(monkeypatch):
         rc = main(argv=[".", "test"])
         assert rc == 0, "Found code style errors / warnings"
         return
-    assert pydocstyle_installed(), 'install the [test] extra (pip install -e ".[test]")'
+    assert module_installed("pydocstyle"), 'install the [test] extra (pip install -e ".[test]")'
     result = run_pydocstyle(".")
     assert result.returncode == 0, \
         "Found code style errors / warnings:\n" + result.stdout + result.stderr
@@ -77,7 +68,7 @@ def test_pep257(monkeypatch):
 ])
 def test_pep257_configuration_reports_violations(tmp_path, docstring, code):
     """The PyPI configuration really fails on the docstrings ament_pep257 rejects."""
-    if not pydocstyle_installed():
+    if not module_installed("pydocstyle"):
         pytest.skip("pydocstyle is not installed (test_pep257 fails instead)")
     (tmp_path / "bad.py").write_text(f"def f():\n    {docstring}\n    return 1\n")
     result = run_pydocstyle("bad.py", cwd=tmp_path)
@@ -89,7 +80,7 @@ def test_pep257_configuration_reports_violations(tmp_path, docstring, code):
 @pytest.mark.pep257
 def test_pep257_configuration_accepts_ament_style(tmp_path):
     """A docstring in the style ament_pep257 wants passes the PyPI configuration."""
-    if not pydocstyle_installed():
+    if not module_installed("pydocstyle"):
         pytest.skip("pydocstyle is not installed (test_pep257 fails instead)")
     source = ("def f(x):\n"
               '    """\n'
