@@ -85,25 +85,29 @@ def _pillar_points(points: np.ndarray, config: PillarConfig
     """
     if points.ndim != 2 or points.shape[1] < 4:
         raise ConfigError(f"points must have shape (N, 4), got {points.shape}")
-    pts = np.ascontiguousarray(points[:, :4], dtype=np.float32)
     r, v = config.point_cloud_range, config.voxel_size
     nx, ny = config.grid_size
     m = config.max_points_per_pillar
-    columns = pts.T
-    inside = np.ones(pts.shape[0], dtype=bool)
+    # Work on contiguous columns (4, N): numpy passes over them are several times faster than
+    # over the strided columns of an (N, 4) array; one transposed copy pays for itself.
+    columns = np.array(points[:, :4].T, dtype=np.float32, order="C")
+    inside = columns[0] >= np.float32(r[0])
     for axis in range(3):
-        inside &= columns[axis] >= np.float32(r[axis])
+        if axis:
+            inside &= columns[axis] >= np.float32(r[axis])
         inside &= columns[axis] < np.float32(r[axis + 3])
-    pts = pts.take(np.flatnonzero(inside), axis=0)
-    if pts.shape[0] == 0:
+    index = np.flatnonzero(inside)
+    if index.shape[0] == 0:
         return (np.zeros((0, NUM_POINT_FEATURES), np.float32), np.zeros((0,), np.int64),
                 np.zeros((0, 2), np.int32), np.zeros((0,), np.int32))
+    columns = columns.take(index, axis=1)
 
-    ix = np.floor((pts[:, 0] - r[0]) / v[0]).astype(np.int64)
-    iy = np.floor((pts[:, 1] - r[1]) / v[1]).astype(np.int64)
-    # float rounding can put a point just below max into cell n; clamp keeps it in the grid
-    np.clip(ix, 0, nx - 1, out=ix)
-    np.clip(iy, 0, ny - 1, out=iy)
+    ix = np.floor((columns[0] - r[0]) / v[0]).astype(np.int64)
+    iy = np.floor((columns[1] - r[1]) / v[1]).astype(np.int64)
+    # coordinates are >= min here; float rounding can still put a point just below max into
+    # cell n, and the clamp keeps it in the grid
+    np.minimum(ix, nx - 1, out=ix)
+    np.minimum(iy, ny - 1, out=iy)
     flat = iy * nx + ix
 
     order = _stable_sort_keys(flat, nx * ny)
@@ -115,45 +119,44 @@ def _pillar_points(points: np.ndarray, config: PillarConfig
     group_of_sorted = np.cumsum(starts_mask) - 1
     rank_in_group = np.arange(sorted_flat.shape[0]) - group_starts[group_of_sorted]
 
-    # pillars ordered by their first point's input index (stable sort => order[start] is it)
-    first_point = order[group_starts]
-    # first points are distinct indices < N: ordering them is a scatter, not a sort
-    group_at_point = np.full(pts.shape[0], -1, dtype=np.int64)
-    group_at_point[first_point] = np.arange(first_point.shape[0])
-    pillar_order = group_at_point[group_at_point >= 0][:config.max_pillars]
+    # pillars ordered by their first point's input index (stable sort => order[start] is it);
+    # first points are distinct, so any sort of them is deterministic
+    pillar_order = np.argsort(order[group_starts])[:config.max_pillars]
     num_pillars = pillar_order.shape[0]
     pillar_slot = np.full(group_starts.shape[0], -1, dtype=np.int64)
     pillar_slot[pillar_order] = np.arange(num_pillars)
 
     slot_of_sorted = pillar_slot[group_of_sorted]
-    keep = (slot_of_sorted >= 0) & (rank_in_group < m)
+    keep = rank_in_group < m
+    if num_pillars < group_starts.shape[0]:
+        keep &= slot_of_sorted >= 0
     kept_idx = order[keep]
     slot = slot_of_sorted[keep]
     rank = rank_in_group[keep]
-    kept = pts.take(kept_idx, axis=0)
 
     counts = np.bincount(slot, minlength=num_pillars).astype(np.int32)
     coords = np.empty((num_pillars, 2), dtype=np.int32)
-    lead_point = order[group_starts[pillar_order]]
-    coords[:, 0] = iy[lead_point]
-    coords[:, 1] = ix[lead_point]
+    lead_cell = sorted_flat[group_starts[pillar_order]]
+    coords[:, 0] = lead_cell // nx
+    coords[:, 1] = lead_cell % nx
 
-    point_features = np.empty((kept.shape[0], NUM_POINT_FEATURES), dtype=np.float32)
-    point_features[:, :4] = kept
+    # features built feature-major (10, K), contiguous rows, then transposed once
+    features = np.empty((NUM_POINT_FEATURES, kept_idx.shape[0]), dtype=np.float32)
+    columns.take(kept_idx, axis=1, out=features[:4])
     centre_of_pillar = (
         (coords[:, 1].astype(np.float32) + np.float32(0.5)) * np.float32(v[0]) + np.float32(r[0]),
         (coords[:, 0].astype(np.float32) + np.float32(0.5)) * np.float32(v[1]) + np.float32(r[1]),
     )
     for axis in range(3):
-        values = kept[:, axis]
+        values = features[axis]
         mean = (np.bincount(slot, weights=values, minlength=num_pillars) / counts).astype(
             np.float32)
-        point_features[:, 4 + axis] = values - mean.take(slot)
+        np.subtract(values, mean.take(slot), out=features[4 + axis])
         if axis < 2:
-            point_features[:, 7 + axis] = values - centre_of_pillar[axis].take(slot)
+            np.subtract(values, centre_of_pillar[axis].take(slot), out=features[7 + axis])
         else:
-            point_features[:, 9] = values - np.float32(r[2] + v[2] / 2.0)
-    return point_features, slot * m + rank, coords, counts
+            np.subtract(values, np.float32(r[2] + v[2] / 2.0), out=features[9])
+    return np.ascontiguousarray(features.T), slot * m + rank, coords, counts
 
 
 def pillarize(points: np.ndarray, config: PillarConfig) -> Pillars:
@@ -179,6 +182,7 @@ class PillarEncoder:
         self.config = config
         m = config.max_points_per_pillar
         self._features = np.zeros((config.max_pillars * m, NUM_POINT_FEATURES), np.float32)
+        self._rows = self._features.view(np.dtype((np.void, NUM_POINT_FEATURES * 4))).reshape(-1)
         self._coords = np.zeros((config.max_pillars, 2), np.int32)
         self._used = 0
 
@@ -188,7 +192,8 @@ class PillarEncoder:
         m = self.config.max_points_per_pillar
         self._features[:self._used * m] = 0.0
         self._coords[:self._used] = 0
-        self._features[dest] = point_features
+        # rows as 40-byte opaque items: numpy copies each with one memcpy, ~2x faster
+        np.put(self._rows, dest, point_features.view(self._rows.dtype).reshape(-1))
         count = coords.shape[0]
         self._coords[:count] = coords
         self._used = count

@@ -20,8 +20,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.cloud import (encode_zvision_cloud_data, map_intensity,
-                                       points_from_cloud, zvision_fields, ZVISION_POINT_STEP)
+from tao_pointpillars_py.cloud import (drop_non_finite, encode_zvision_cloud_data,
+                                       map_intensity, points_from_cloud, zvision_fields,
+                                       ZVISION_POINT_STEP)
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError
 
 CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
@@ -109,6 +110,17 @@ def test_points_from_cloud_drops_non_finite_points(bad, column):
     points[1, column] = bad
     cloud = make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
     np.testing.assert_array_equal(points_from_cloud(cloud), POINTS[[0, 2]])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_drop_non_finite_equals_row_wise_isfinite(seed):
+    rng = np.random.default_rng(seed)
+    points = rng.normal(size=(500, 4)).astype(np.float32)
+    bad = rng.random(points.shape) < 0.02
+    points[bad] = rng.choice([np.nan, np.inf, -np.inf], size=int(bad.sum()))
+    expected = points[np.isfinite(points).all(axis=1)]
+    np.testing.assert_array_equal(drop_non_finite(points), expected)
+    np.testing.assert_array_equal(drop_non_finite(np.asfortranarray(points)), expected)
 
 
 def test_points_from_cloud_of_empty_cloud_is_empty():
