@@ -28,6 +28,8 @@ setup(
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),
         ("share/" + package_name + "/models", glob("models/*.onnx") + glob("models/*.md")),
+        ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
+        ("share/" + package_name + "/params", glob("params/*.yaml")),
     ],
     python_requires=">=3.10",
     install_requires=[
@@ -43,6 +45,7 @@ setup(
         "test": [
             "pytest>=7",
             "hypothesis>=6",
+            "pyyaml>=5.4",  # test/test_params_file.py reads params/pointpillars.yaml
             # ament-style lint tests without ROS 2 (test/test_flake8.py, test_pep257.py):
             # flake8 with the plugins a ROS 2 development install brings, less flake8-quotes
             "flake8>=7,<8",
@@ -66,6 +69,7 @@ setup(
     entry_points={
         "console_scripts": [
             "tao-pointpillars = tao_pointpillars_py.cli:main",
+            "pointpillars_node = tao_pointpillars_py.node:main",
         ],
     },
 )

@@ -152,6 +152,23 @@ def drop_non_finite(points: np.ndarray) -> np.ndarray:
     return points if finite.all() else points[finite]
 
 
+def thin_points(points: np.ndarray, max_points: int) -> np.ndarray:
+    """
+    Return at most ``max_points`` rows of ``points`` (N, C): every k-th, k = ceil(N / max).
+
+    Keeping every k-th point thins the whole field of view evenly, where cutting the tail
+    would blind the detector to the part of the scan the driver sends last. ``max_points``
+    of 0 means no limit. The caller warns: a thinned cloud is a degraded input.
+    """
+    if max_points < 0:
+        raise ConfigError(f"max_points must be >= 0, got {max_points}")
+    count = points.shape[0]
+    if max_points == 0 or count <= max_points:
+        return points
+    step = -(-count // max_points)
+    return points[::step]
+
+
 def map_intensity(points: np.ndarray, source_range: Sequence[float],
                   target_range: Sequence[float]) -> np.ndarray:
     """

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 import time
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -47,11 +47,14 @@ class Timings:
         return self.preprocess_ms + self.inference_ms + self.postprocess_ms
 
 
-def check_intensity_range(intensity_range: tuple[float, float]) -> tuple[float, float]:
+def check_intensity_range(intensity_range: Any) -> tuple[float, float]:
     """Validate a (min, max) intensity range of the incoming clouds."""
-    if len(intensity_range) != 2:
-        raise ConfigError(f"intensity_range needs two numbers (min, max), got {intensity_range}")
-    lo, hi = float(intensity_range[0]), float(intensity_range[1])
+    try:
+        lo, hi = (float(v) for v in intensity_range)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"intensity_range needs two numbers (min, max), got {intensity_range!r}; use the "
+            "driver's range, e.g. [0.0, 255.0] for Zvision") from None
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ConfigError(
             f"intensity_range must be finite with max > min, got [{lo}, {hi}]; use the "
@@ -69,7 +72,7 @@ class Detector:
 
     def __init__(self, config: ModelConfig, backend: Backend,
                  post: PostProcessConfig | None = None,
-                 intensity_range: tuple[float, float] = DRIVER_INTENSITY_RANGE,
+                 intensity_range: Sequence[float] = DRIVER_INTENSITY_RANGE,
                  contract: ModelContract = ModelContract.NATIVE) -> None:
         self.config = config
         self.backend = backend

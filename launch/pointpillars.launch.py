@@ -1,0 +1,65 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Launch the PointPillars node.
+
+ros2 launch tao_pointpillars_py pointpillars.launch.py [input_topic:=/ns1/zvision_lidar_points]
+    [params_file:=FILE.yaml] [model_path:=MODEL.onnx] [backend:=auto|onnxruntime|tensorrt]
+    [precision:=fp32|fp16|int8] [namespace:=NS] [log_level:=info]
+
+model_path, backend and precision given here override the params file; left empty, the params
+file (default: the installed params/pointpillars.yaml) decides.
+"""
+
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+PACKAGE = "tao_pointpillars_py"
+#: launch argument -> (default, description)
+ARGUMENTS = {
+    "input_topic": ("/ns1/zvision_lidar_points", "PointCloud2 topic remapped onto point_cloud"),
+    "params_file": ("", "node parameters (YAML); empty: the installed params/pointpillars.yaml"),
+    "model_path": ("", "ONNX model; empty: as in the params file"),
+    "backend": ("", "auto | onnxruntime | tensorrt; empty: as in the params file"),
+    "precision": ("", "fp32 | fp16 | int8; empty: as in the params file"),
+    "namespace": ("", "namespace of the node and its topics"),
+    "log_level": ("info", "debug | info | warn | error"),
+}
+OVERRIDES = ("model_path", "backend", "precision")
+
+
+def _node(context, *args, **kwargs):
+    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+    params_file = value["params_file"] or os.path.join(
+        get_package_share_directory(PACKAGE), "params", "pointpillars.yaml")
+    overrides = {name: value[name] for name in OVERRIDES if value[name]}
+    return [Node(
+        package=PACKAGE, executable="pointpillars_node", name="pointpillars",
+        namespace=value["namespace"], output="screen", emulate_tty=True,
+        parameters=[params_file, overrides] if overrides else [params_file],
+        remappings=[("point_cloud", value["input_topic"])],
+        arguments=["--ros-args", "--log-level", value["log_level"]])]
+
+
+def generate_launch_description():
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, (default, text) in ARGUMENTS.items()]
+        + [OpaqueFunction(function=_node)])

@@ -1,0 +1,51 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of tao_pointpillars_py.latency: rolling percentiles and rate."""
+
+import pytest
+
+from tao_pointpillars_py.latency import LatencyWindow
+
+
+def test_summary_of_a_steady_stream():
+    window = LatencyWindow(window_s=5.0)
+    for i in range(80):  # 8 Hz (exact binary times) for 10 s, latency 10..89 ms
+        window.add(i / 8, 10.0 + i)
+    summary = window.summary(79 / 8)
+    assert summary.frames == 40                      # only the last 5 s: i = 40..79
+    assert summary.rate_hz == pytest.approx(8.0)
+    assert summary.p50_ms == pytest.approx(69.5)     # median of 50..89
+    assert summary.max_ms == 89.0
+    assert 88.0 < summary.p99_ms < 89.0
+
+
+def test_young_stream_rate_uses_its_own_age():
+    window = LatencyWindow(window_s=10.0)
+    for i in range(5):
+        window.add(100.0 + i * 0.5, 1.0)
+    assert window.summary(102.0).rate_hz == pytest.approx(2.5)
+
+
+def test_empty_window_reports_zero():
+    window = LatencyWindow(window_s=1.0)
+    window.add(0.0, 5.0)
+    summary = window.summary(10.0)
+    assert summary.frames == 0 and summary.rate_hz == 0.0
+    assert "0 frames" in str(summary)
+
+
+def test_window_must_be_positive():
+    with pytest.raises(ValueError, match="window_s"):
+        LatencyWindow(0)

@@ -1,0 +1,55 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""The params file and the launch file agree with the node's parameter table and entry point."""
+
+import ast
+from pathlib import Path
+
+from tao_pointpillars_py.node_settings import DEFAULTS, NodeSettings
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_params_file_lists_every_parameter_with_its_default():
+    data = yaml.safe_load((REPO / "params" / "pointpillars.yaml").read_text())
+    values = data["/**"]["ros__parameters"]
+    assert values == DEFAULTS
+    for name, value in values.items():  # same YAML type as the declared default (ROS types)
+        assert type(value) is type(DEFAULTS[name]), name
+    NodeSettings.from_parameters(values)
+
+
+def _launch_arguments():
+    tree = ast.parse((REPO / "launch" / "pointpillars.launch.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS":
+            return ast.literal_eval(node.value)
+    raise AssertionError("launch file has no ARGUMENTS table")
+
+
+def test_launch_file_declares_the_documented_arguments():
+    arguments = _launch_arguments()
+    assert arguments["input_topic"][0] == "/ns1/zvision_lidar_points"
+    assert {"params_file", "model_path", "backend", "precision"} <= set(arguments)
+    text = (REPO / "launch" / "pointpillars.launch.py").read_text()
+    assert 'remappings=[("point_cloud", value["input_topic"])]' in text
+    assert 'executable="pointpillars_node"' in text
+
+
+def test_setup_installs_launch_params_and_the_node_entry_point():
+    setup = (REPO / "setup.py").read_text()
+    assert '"pointpillars_node = tao_pointpillars_py.node:main"' in setup
+    assert 'glob("launch/*.launch.py")' in setup and 'glob("params/*.yaml")' in setup
