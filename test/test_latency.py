@@ -38,6 +38,12 @@ def test_young_stream_rate_uses_its_own_age():
     assert window.summary(102.0).rate_hz == pytest.approx(2.5)
 
 
+def test_rate_counts_from_the_given_start():
+    window = LatencyWindow(window_s=10.0, start_s=0.0)
+    window.add(3.9, 1.0)
+    assert window.summary(4.0).rate_hz == pytest.approx(0.25)
+
+
 def test_empty_window_reports_zero():
     window = LatencyWindow(window_s=1.0)
     window.add(0.0, 5.0)

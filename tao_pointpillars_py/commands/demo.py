@@ -1,0 +1,215 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``tao-pointpillars demo``: the node on a sample bag over ROS 2, end to end, on CPU.
+
+Simulates a small labeled Zvision-like bag (once), starts ``pointpillars_node`` in its own
+process with params/pointpillars.yaml, plays the bag to it over DDS (each cloud after the
+previous one was answered), records ``/bbox`` and ``/bbox_markers`` into a bag and prints a
+summary: clouds in and answered, detections per class, round-trip latency, AP against the
+labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+DEFAULT_OUT = Path("out/demo")
+SAMPLE_SEED = 1000
+INPUT_TOPIC = "/ns1/zvision_lidar_points"
+OUTPUT_TOPICS = ("/bbox", "/bbox_markers")
+NODE_START_TIMEOUT_S = 60.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the demo options."""
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"working folder (default {DEFAULT_OUT})")
+    parser.add_argument("--frames", type=int, default=40, help="frames of the sample bag")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="ONNX model (default: the reference model)")
+    parser.add_argument("--params-file", type=Path, default=None,
+                        help="node parameters (default: params/pointpillars.yaml)")
+
+
+def _repo_file(*parts: str) -> Path:
+    here = Path(__file__).resolve().parents[2]
+    for base in (here, Path(sys.prefix) / "share" / "tao_pointpillars_py"):
+        if (base.joinpath(*parts)).is_file():
+            return base.joinpath(*parts)
+    raise ConfigError(f"{'/'.join(parts)} not found next to the package or in share/")
+
+
+def _sample_bag(out: Path, frames: int) -> Path:
+    sample = out / "sample"
+    stamp = sample / f".complete-{frames}-{SAMPLE_SEED}"
+    if not stamp.exists():
+        from . import sim
+        shutil.rmtree(sample, ignore_errors=True)
+        print(f"demo: simulating a {frames}-frame sample bag into {sample}", flush=True)
+        args = argparse.Namespace(frames=frames, seed=SAMPLE_SEED, out=sample, storage="sqlite3",
+                                  workers=None, start_time_ns=sim.DEFAULT_START_TIME_NS,
+                                  force=True)
+        sim.run(args)
+        stamp.touch()
+    return sample
+
+
+def _ros_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    # loopback only: the demo must not talk to (or disturb) ROS 2 graphs on the network
+    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    env.setdefault("ROS_DOMAIN_ID", str(50 + os.getpid() % 50))
+    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    return env
+
+
+def _start_node(model: Path | None, params_file: Path, log: Path) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args",
+               "--params-file", str(params_file), "-r", f"point_cloud:={INPUT_TOPIC}"]
+    if model is not None:
+        command += ["-p", f"model_path:={model}"]
+    print(f"demo: starting {' '.join(command[1:])}", flush=True)
+    return subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.frames < 1:
+        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
+    os.environ.update(_ros_environment())
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    sample = _sample_bag(out, args.frames)
+    params_file = args.params_file or _repo_file("params", "pointpillars.yaml")
+    recording = out / "detections"
+    shutil.rmtree(recording, ignore_errors=True)
+    node_log = out / "node.log"
+    node_process = _start_node(args.model, params_file, node_log)
+    try:
+        report, counts, wall_s = _play_and_record(sample, recording, node_process, node_log)
+    finally:
+        _stop(node_process)
+    print(node_log.read_text(errors="replace").rstrip(), flush=True)
+    return _summarize(sample, recording, report, counts, wall_s, node_process.returncode)
+
+
+def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Popen[bytes],
+                     node_log: Path) -> tuple[Any, dict[str, int], float]:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from ..dataset import dataset_paths
+    from ..ros_bag_io import AnswerWatch, BagPlayer, TopicRecorder
+
+    rclpy.init(args=[])
+    node = rclpy.create_node("tao_pointpillars_demo")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        _wait_for_node(node, node_process, node_log)
+        recorder = TopicRecorder(node, recording, OUTPUT_TOPICS)
+        answers = AnswerWatch(node, OUTPUT_TOPICS[0], "vision_msgs/msg/Detection3DArray")
+        player = BagPlayer(node, dataset_paths(sample)[0], [INPUT_TOPIC])
+        time.sleep(1.0)  # let DDS match the new publisher and subscriptions
+        started = time.monotonic()
+        report = player.play(answers=answers, answer_timeout_s=60.0)
+        wall_s = time.monotonic() - started
+        time.sleep(0.5)  # the last markers
+        player.close()
+        recorder.close()
+        return report, dict(recorder.counts), wall_s
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+def _wait_for_node(node: Any, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + NODE_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ConfigError(f"the node exited with status {process.returncode} at start-up:\n"
+                              + log.read_text(errors="replace"))
+        if node.count_subscribers(INPUT_TOPIC) > 0 and node.count_publishers("/bbox") > 0:
+            return
+        time.sleep(0.1)
+    raise ConfigError(f"the node did not subscribe to {INPUT_TOPIC} within "
+                      f"{NODE_START_TIMEOUT_S:.0f} s; see {log}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _summarize(sample: Path, recording: Path, report: Any, counts: dict[str, int],
+               wall_s: float, node_status: int) -> int:
+    from ..config import DEFAULT_CLASS_NAMES
+    from ..dataset import read_dataset_labels
+    from ..detections import Detections
+    from ..evaluation import EvalFrame, evaluate
+    from ..interfaces import read_detection_bag
+
+    labels = read_dataset_labels(sample)
+    detections = read_detection_bag(recording, OUTPUT_TOPICS[0], DEFAULT_CLASS_NAMES)
+    per_class = np.zeros(len(DEFAULT_CLASS_NAMES), dtype=np.int64)
+    for found in detections.values():
+        per_class += np.bincount(found.labels, minlength=len(DEFAULT_CLASS_NAMES))
+    latency = np.asarray(report.round_trip_ms or [float("nan")])
+    print(f"\ndemo summary ({recording}):")
+    print(f"  clouds published     {report.published} on {INPUT_TOPIC} ({report.resent} sent "
+          "again after no answer)")
+    print(f"  clouds answered      {report.answered} (Detection3DArray on /bbox: "
+          f"{counts.get('/bbox', 0)}, MarkerArray on /bbox_markers: "
+          f"{counts.get('/bbox_markers', 0)})")
+    print("  detections           " + ", ".join(
+        f"{name} {n}" for name, n in zip(DEFAULT_CLASS_NAMES, per_class.tolist())))
+    print(f"  round trip (cloud published -> Detection3DArray received): p50 "
+          f"{np.percentile(latency, 50):.1f} ms, p99 {np.percentile(latency, 99):.1f} ms; "
+          f"{report.published / max(wall_s, 1e-9):.1f} frames/s")
+    frames = []
+    for timestamp, gt in labels.frames.items():
+        answer = detections.get(timestamp, Detections.empty())
+        frames.append(EvalFrame(gt.boxes, gt.labels, gt.num_points, answer.boxes, answer.scores,
+                                answer.labels))
+    print("  AP against the sample's labels (detections above the node's score_threshold):")
+    print(evaluate(frames, labels.class_names).to_table())
+    complete = report.answered == report.published == len(labels.frames)
+    if not complete:
+        print(f"demo: {report.published - report.answered} clouds were not answered",
+              file=sys.stderr)
+    if node_status not in (0, -signal.SIGINT):
+        print(f"demo: the node exited with status {node_status}", file=sys.stderr)
+    return 0 if complete else 1

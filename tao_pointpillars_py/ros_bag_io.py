@@ -1,0 +1,268 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Play bags to ROS 2 topics and record topics to bags, with rosbags + rclpy (no rosbag2 needed).
+
+Messages travel as serialized CDR end to end: a bag's bytes are published as they are, and
+recorded bytes are written as they arrive, so any message type the ROS 2 install knows works
+and nothing is deserialized on the way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import importlib
+from pathlib import Path
+import queue
+import struct
+import threading
+import time
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+import numpy as np
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from .bag import STORAGES
+from .errors import ConfigError
+from .interfaces import vision_typestore
+
+
+def message_class(msgtype: str) -> Any:
+    """Import the rclpy message class of a type name like ``sensor_msgs/msg/PointCloud2``."""
+    package, kind, name = msgtype.split("/")
+    try:
+        return getattr(importlib.import_module(f"{package}.{kind}"), name)
+    except (ImportError, AttributeError):
+        raise ConfigError(f"message type {msgtype} is not available in this ROS 2 install; "
+                          f"install the {package} package") from None
+
+
+def cdr_header_stamp_ns(raw: bytes) -> int:
+    """
+    Read header.stamp [ns] of a serialized message whose first field is a std_msgs/Header.
+
+    CDR: a 4-byte encapsulation header (byte 1: 1 little-endian, 0 big-endian), then
+    stamp.sec int32 and stamp.nanosec uint32.
+    """
+    if len(raw) < 12:
+        raise ValueError(f"a serialized header needs 12 bytes, got {len(raw)}")
+    order = "<" if raw[1] & 1 else ">"
+    sec, nanosec = struct.unpack_from(order + "iI", raw, 4)
+    return sec * 1_000_000_000 + nanosec
+
+
+def _reliable(depth: int) -> QoSProfile:
+    qos = QoSProfile(depth=depth)
+    qos.reliability = ReliabilityPolicy.RELIABLE
+    qos.durability = DurabilityPolicy.VOLATILE
+    return qos
+
+
+class AnswerWatch:
+    """Arrival times of messages on a topic, by header stamp: "was cloud X answered, when?"."""
+
+    def __init__(self, node: Node, topic: str, msgtype: str) -> None:
+        self._arrivals: dict[int, float] = {}
+        self._condition = threading.Condition()
+        self.count = 0
+        node.create_subscription(message_class(msgtype), topic, self._on_message, _reliable(100),
+                                 raw=True)
+
+    def _on_message(self, raw: bytes) -> None:
+        stamp = cdr_header_stamp_ns(raw)
+        with self._condition:
+            self._arrivals[stamp] = time.monotonic()
+            self.count += 1
+            self._condition.notify_all()
+
+    def wait_for(self, stamp_ns: int, timeout_s: float) -> Optional[float]:
+        """Monotonic arrival time of the answer to ``stamp_ns``, or None after the timeout."""
+        with self._condition:
+            self._condition.wait_for(lambda: stamp_ns in self._arrivals, timeout_s)
+            return self._arrivals.get(stamp_ns)
+
+
+@dataclass
+class PlayReport:
+    """What a play run published, and (paced) how long each answer took [ms]."""
+
+    published: int = 0
+    answered: int = 0
+    resent: int = 0
+    round_trip_ms: list[float] = field(default_factory=list)
+
+
+class BagPlayer:
+    """Publishes the messages of a rosbag2 folder (sqlite3 or mcap) on their topics."""
+
+    def __init__(self, node: Node, bag: str | Path, topics: Sequence[str] | None = None) -> None:
+        from rosbags.highlevel import AnyReader
+        self.bag = Path(bag)
+        if not self.bag.exists():
+            raise ConfigError(f"bag {self.bag} does not exist")
+        self._reader = AnyReader([self.bag], default_typestore=vision_typestore())
+        self._reader.open()
+        present = {c.topic: c.msgtype for c in self._reader.connections}
+        wanted = list(present) if not topics else list(topics)
+        missing = [t for t in wanted if t not in present]
+        if missing:
+            self._reader.close()
+            raise ConfigError(f"bag {self.bag} has no topic(s) {missing}; it has "
+                              f"{sorted(present)}")
+        self.topics = {t: present[t] for t in wanted}
+        self._connections = [c for c in self._reader.connections if c.topic in self.topics]
+        self._publishers = {t: node.create_publisher(message_class(m), t, _reliable(10))
+                            for t, m in self.topics.items()}
+
+    def messages(self) -> Iterator[tuple[str, int, bytes]]:
+        """(topic, bag timestamp [ns], serialized message) in bag order."""
+        for connection, timestamp, raw in self._reader.messages(connections=self._connections):
+            yield connection.topic, timestamp, bytes(raw)
+
+    def play(self, rate: float = 1.0, answers: AnswerWatch | None = None,
+             answer_timeout_s: float = 30.0, attempts: int = 3,
+             on_message: Callable[[str, int], None] | None = None) -> PlayReport:
+        """
+        Publish every message, at ``rate`` x the recorded pace or paced by ``answers``.
+
+        Paced, each message goes after the previous one was answered (matched by header
+        stamp).
+
+        Paced, a message without an answer is sent again (up to ``attempts`` times in all,
+        within ``answer_timeout_s``): best-effort subscribers, the norm for lidar clouds, lose
+        large messages when the receiving host is short of CPU, and waiting alone would stall.
+        """
+        if rate <= 0:
+            raise ConfigError(f"rate must be > 0, got {rate}")
+        report = PlayReport()
+        start_wall: float | None = None
+        start_bag = 0
+        for topic, timestamp, raw in self.messages():
+            if answers is None:
+                if start_wall is None:
+                    start_wall, start_bag = time.monotonic(), timestamp
+                delay = start_wall + (timestamp - start_bag) / 1e9 / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            sent = time.monotonic()
+            self._publishers[topic].publish(raw)
+            report.published += 1
+            if on_message is not None:
+                on_message(topic, timestamp)
+            if answers is not None:
+                self._await_answer(raw, topic, sent, answers, answer_timeout_s, attempts, report)
+        return report
+
+    def _await_answer(self, raw: bytes, topic: str, sent: float, answers: AnswerWatch,
+                      timeout_s: float, attempts: int, report: PlayReport) -> None:
+        stamp = cdr_header_stamp_ns(raw)
+        # a resend only after clearly longer than answers take, so a slow frame is not sent twice
+        typical_s = (float(np.median(report.round_trip_ms[-20:])) / 1e3
+                     if report.round_trip_ms else timeout_s / attempts)
+        patience_s = min(max(3.0 * typical_s, 1.0), timeout_s / max(attempts, 1))
+        deadline = sent + timeout_s
+        for attempt in range(max(attempts, 1)):
+            if attempt:
+                self._publishers[topic].publish(raw)
+                report.resent += 1
+            wait_s = min(patience_s, deadline - time.monotonic())
+            arrived = answers.wait_for(stamp, max(wait_s, 0.0))
+            if arrived is not None:
+                report.answered += 1
+                report.round_trip_ms.append((arrived - sent) * 1e3)
+                return
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class TopicRecorder:
+    """
+    Writes every message on the given topics to a new rosbag2 folder.
+
+    One writer thread owns the bag (sqlite3 objects must stay in their thread, and DDS
+    callbacks stay short): callbacks only queue the serialized messages.
+    """
+
+    def __init__(self, node: Node, out: str | Path, topics: Sequence[str],
+                 storage: str = "mcap", discovery_timeout_s: float = 10.0) -> None:
+        if storage not in STORAGES:
+            raise ConfigError(f"storage must be one of {STORAGES}, got {storage!r}")
+        self.out = Path(out)
+        if self.out.exists():
+            raise ConfigError(f"{self.out} exists; choose a new folder for the recording")
+        self.types = _discover_types(node, topics, discovery_timeout_s)
+        self.counts = dict.fromkeys(topics, 0)
+        self._queue: queue.Queue[tuple[str, int, bytes] | None] = queue.Queue()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._write_all, args=(storage,), daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        for topic in topics:
+            node.create_subscription(message_class(self.types[topic]), topic,
+                                     self._callback(topic), _reliable(100), raw=True)
+
+    def _callback(self, topic: str) -> Callable[[bytes], None]:
+        def enqueue(raw: bytes) -> None:
+            if not self._closed:
+                self._queue.put((topic, time.time_ns(), raw))
+        return enqueue
+
+    def _write_all(self, storage: str) -> None:
+        from rosbags.rosbag2 import StoragePlugin, Writer
+        try:
+            writer = Writer(self.out, version=8, storage_plugin=(
+                StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3))
+            writer.open()
+            typestore = vision_typestore()
+            connections = {topic: writer.add_connection(topic, msgtype, typestore=typestore)
+                           for topic, msgtype in self.types.items()}
+        except BaseException as exc:  # noqa: B902 - handed to the constructor's thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while (item := self._queue.get()) is not None:
+                topic, timestamp, raw = item
+                writer.write(connections[topic], timestamp, raw)
+                self.counts[topic] += 1
+        finally:
+            writer.close()
+
+    def close(self) -> None:
+        """Write what is queued and finish the bag; later messages are ignored."""
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join()
+
+
+def _discover_types(node: Node, topics: Sequence[str], timeout_s: float) -> dict[str, str]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        known = {name: types[0] for name, types in node.get_topic_names_and_types() if types}
+        if all(topic in known for topic in topics):
+            return {topic: known[topic] for topic in topics}
+        if time.monotonic() > deadline:
+            missing = [t for t in topics if t not in known]
+            raise ConfigError(f"no publisher of {missing} appeared within {timeout_s:.0f} s; "
+                              "start the publishing node first")
+        time.sleep(0.1)

@@ -1,0 +1,168 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Helpers of the ROS 2 integration tests: a node process, a test-side rclpy harness, clouds.
+
+Everything is real: the node runs in its own process (``python -m tao_pointpillars_py.node``)
+and the harness talks to it over Fast DDS on loopback, in a ROS domain of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import PointCloud2, PointField
+from vision_msgs.msg import Detection3DArray, LabelInfo
+from visualization_msgs.msg import MarkerArray
+
+REPO = Path(__file__).resolve().parents[1]
+REFERENCE_MODEL = REPO / "models" / "pointpillars_zvision.onnx"
+CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
+
+
+def ros_environment() -> dict[str, str]:
+    """Environment of a test's ROS processes: loopback only, a domain of this test run."""
+    env = dict(os.environ)
+    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    env["ROS_DOMAIN_ID"] = str(100 + os.getpid() % 100)
+    env["RMW_IMPLEMENTATION"] = "rmw_fastrtps_cpp"
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def start_node(*ros_args: str, log_path: Path) -> subprocess.Popen:
+    """Start the node process with extra --ros-args; its output goes to ``log_path``."""
+    command = [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args",
+               "-p", f"model_path:={REFERENCE_MODEL}", *ros_args]
+    return subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+                            env=ros_environment(), cwd=REPO)
+
+
+def cloud_message(points: np.ndarray, layout, point_step: int, stamp_ns: int,
+                  bigendian: bool = False, height: int = 1, frame_id: str = "lidar_front",
+                  intensity_name: str = "intensity") -> PointCloud2:
+    """PointCloud2 of (N, 4) points with layout [(offset, 'f4'), ...] for x, y, z, intensity."""
+    order = ">" if bigendian else "<"
+    names = ["x", "y", "z", intensity_name]
+    dtype = np.dtype({"names": names, "formats": [order + t for _, t in layout],
+                      "offsets": [o for o, _ in layout], "itemsize": point_step})
+    records = np.zeros(points.shape[0], dtype=dtype)
+    for column, key in enumerate(names):
+        records[key] = points[:, column]
+    msg = PointCloud2()
+    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    msg.header.frame_id = frame_id
+    msg.height, msg.width = height, points.shape[0] // height
+    msg.fields = [PointField(name=key, offset=o, datatype=CODES[t], count=1)
+                  for key, (o, t) in zip(names, layout)]
+    msg.is_bigendian = bigendian
+    msg.point_step, msg.row_step = point_step, point_step * msg.width
+    msg.data = records.tobytes()
+    msg.is_dense = False
+    return msg
+
+
+def stamp_of(msg) -> int:
+    """Header stamp [ns]; a MarkerArray's is its first marker's (the node's DELETEALL)."""
+    header = msg.markers[0].header if isinstance(msg, MarkerArray) else msg.header
+    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+
+
+class Harness:
+    """Test-side rclpy node: publishes clouds, collects the node's answers by header stamp."""
+
+    def __init__(self, namespace: str = "") -> None:
+        os.environ.update(ros_environment())
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("test_harness", context=self.context)
+        qos = QoSProfile(depth=10)
+        qos.reliability = ReliabilityPolicy.RELIABLE
+        self.publisher = self.node.create_publisher(PointCloud2, "/point_cloud", qos)
+        self._lock = threading.Condition()
+        self.boxes: dict[int, Detection3DArray] = {}
+        self.markers: dict[int, MarkerArray] = {}
+        self.label_info: list[LabelInfo] = []
+        self.node.create_subscription(Detection3DArray, "/bbox",
+                                      self._store(self.boxes), QoSProfile(depth=50))
+        self.node.create_subscription(MarkerArray, "/bbox_markers",
+                                      self._store(self.markers), QoSProfile(depth=50))
+        latched = QoSProfile(depth=1)
+        latched.durability = DurabilityPolicy.TRANSIENT_LOCAL
+        latched.reliability = ReliabilityPolicy.RELIABLE
+        self.node.create_subscription(LabelInfo, "/bbox/label_info", self._on_label_info,
+                                      latched)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._thread.start()
+
+    def _store(self, store):
+        def callback(msg) -> None:
+            with self._lock:
+                store[stamp_of(msg)] = msg
+                self._lock.notify_all()
+        return callback
+
+    def _on_label_info(self, msg: LabelInfo) -> None:
+        with self._lock:
+            self.label_info.append(msg)
+            self._lock.notify_all()
+
+    def wait_until(self, predicate, timeout_s: float) -> bool:
+        with self._lock:
+            return self._lock.wait_for(predicate, timeout_s)
+
+    def wait_for_node(self, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
+        """Wait until the node is up: LabelInfo received and the cloud publisher matched."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"node exited with status {process.returncode}")
+            if self.label_info and self.publisher.get_subscription_count() > 0:
+                time.sleep(1.0)  # both ends of every endpoint pair finish matching
+                return
+            time.sleep(0.1)
+        raise AssertionError("node did not come up")
+
+    def send(self, msg: PointCloud2, timeout_s: float = 30.0, attempts: int = 4):
+        """
+        Publish a cloud until its answer (Detection3DArray, MarkerArray) arrives.
+
+        Best-effort subscriptions may lose a large cloud on a loaded machine; sending again
+        is what a lidar's next frame would do. Returns (boxes, markers), None if unanswered.
+        """
+        stamp = stamp_of(msg)
+        for _ in range(attempts):
+            self.publisher.publish(msg)
+            if self.wait_until(lambda: stamp in self.boxes and stamp in self.markers,
+                               timeout_s / attempts):
+                with self._lock:
+                    return self.boxes[stamp], self.markers[stamp]
+        return None
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
