@@ -31,6 +31,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export a checkpoint to ONNX with metadata (needs [train])"),
     "eval": ("evaluate", "KITTI-style AP of detections or of a model against labels"),
     "demo": ("demo", "the node on a simulated sample bag over ROS 2, with a summary"),
+    "play": ("play", "publish a bag's messages over ROS 2 (rosbags + rclpy)"),
+    "record": ("record", "record ROS 2 topics into a bag (rosbags + rclpy)"),
 }
 
 

@@ -1,0 +1,70 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""``tao-pointpillars record``: write ROS 2 topics to a bag, without rosbag2."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+import threading
+import time
+
+from ..bag import STORAGES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the record options."""
+    parser.add_argument("--out", type=Path, required=True, help="rosbag2 folder to create")
+    parser.add_argument("--topic", action="append", required=True, metavar="T",
+                        help="topic to record (repeatable)")
+    parser.add_argument("--storage", choices=STORAGES, default="mcap")
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="stop after S seconds (default: at Ctrl-C)")
+    parser.add_argument("--discovery-timeout", type=float, default=30.0, metavar="S",
+                        help="wait this long for each topic's publisher (default 30)")
+
+
+def run(args: argparse.Namespace) -> int:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    from ..ros_bag_io import TopicRecorder
+
+    rclpy.init(args=[])
+    node = rclpy.create_node("tao_pointpillars_record")
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    recorder = None
+    try:
+        recorder = TopicRecorder(node, args.out, args.topic, args.storage,
+                                 args.discovery_timeout)
+        print(f"record: recording {', '.join(args.topic)} to {args.out}; Ctrl-C stops",
+              flush=True)
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        try:
+            while deadline is None or time.monotonic() < deadline:
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            pass
+    finally:
+        if recorder is not None:
+            recorder.close()
+            print("record: " + ", ".join(f"{t} {n}" for t, n in recorder.counts.items())
+                  + f" messages -> {args.out}", flush=True)
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
