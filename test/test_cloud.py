@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.cloud import (drop_non_finite, encode_zvision_cloud_data,
-                                       map_intensity, points_from_cloud, zvision_fields,
-                                       ZVISION_POINT_STEP)
+                                       map_intensity, points_from_cloud, thin_points,
+                                       zvision_fields, ZVISION_POINT_STEP)
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError
 
 CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
@@ -201,3 +201,31 @@ def test_zvision_encoding_round_trips_through_points_from_cloud():
 def test_zvision_encoding_rejects_wrong_shape():
     with pytest.raises(CloudFormatError, match=r"\(N, 4\)"):
         encode_zvision_cloud_data(np.zeros((3, 3), np.float32))
+
+
+@pytest.mark.parametrize("count,limit,expected_step", [(10, 0, 1), (10, 10, 1), (11, 10, 2),
+                                                       (204_801, 204_800, 2), (30, 7, 5)])
+def test_thin_points_keeps_every_kth_point(count, limit, expected_step):
+    points = np.arange(count * 4, dtype=np.float32).reshape(count, 4)
+    thinned = thin_points(points, limit)
+    np.testing.assert_array_equal(thinned, points[::expected_step])
+    assert limit == 0 or thinned.shape[0] <= limit
+
+
+def test_thin_points_rejects_a_negative_limit():
+    with pytest.raises(ConfigError, match="max_points"):
+        thin_points(POINTS, -1)
+
+
+@pytest.mark.parametrize("layout,point_step,bigendian", [
+    ([(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32, False),
+    ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "u1")], 13, False),
+    ([(0, "f8"), (8, "f8"), (16, "f8"), (24, "u2")], 26, True),
+])
+def test_points_from_cloud_agrees_with_sensor_msgs_py(layout, point_step, bigendian):
+    point_cloud2 = pytest.importorskip(
+        "sensor_msgs_py.point_cloud2", reason="sensor_msgs_py comes with a ROS 2 install")
+    cloud = make_cloud(POINTS, layout, point_step, bigendian)
+    theirs = point_cloud2.read_points_numpy(cloud, field_names=("x", "y", "z", "intensity"),
+                                            skip_nans=True)
+    np.testing.assert_array_equal(points_from_cloud(cloud), theirs.astype(np.float32))

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The node under a live lidar stream: 51,200-point clouds at 10 Hz over Fast DDS (loopback).
+
+Starts ``pointpillars_node`` in its own process (reference model, ONNX Runtime on CPU),
+publishes Zvision-layout clouds stamped with the current time at --rate Hz for --seconds, and
+prints clouds sent, answered, dropped (the node answers the newest cloud and drops older ones
+by design), answered rate and end-to-end latency (cloud header stamp -> Detection3DArray
+received), p50 / p99 / max.
+Run: ``.venv/bin/python bench/bench_node_dds.py [--seconds 30] [--rate 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import PointCloud2, PointField
+from tao_pointpillars_py.cloud import encode_zvision_cloud_data, zvision_fields
+from vision_msgs.msg import Detection3DArray
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "bench"), str(REPO / "test")]
+full_frame = importlib.import_module("bench_pipeline").full_frame
+ros_environment = importlib.import_module("ros_fixtures").ros_environment
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--model", default=str(REPO / "models" / "pointpillars_zvision.onnx"))
+    args = parser.parse_args()
+
+    env = ros_environment()
+    log = Path("/tmp") / f"bench_node_dds_{env['ROS_DOMAIN_ID']}.log"
+    node_process = subprocess.Popen(
+        [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args", "-p",
+         f"model_path:={args.model}", "-r", "point_cloud:=/bench/points"],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    os.environ.update(env)
+    rclpy.init()
+    node = rclpy.create_node("bench_node_dds")
+    latencies: dict[int, float] = {}
+    lock = threading.Lock()
+
+    def on_boxes(msg: Detection3DArray) -> None:
+        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        with lock:
+            latencies[stamp] = (time.time_ns() - stamp) / 1e6
+
+    qos = QoSProfile(depth=10)
+    qos.reliability = ReliabilityPolicy.RELIABLE
+    publisher = node.create_publisher(PointCloud2, "/bench/points", qos)
+    node.create_subscription(Detection3DArray, "/bbox", on_boxes, QoSProfile(depth=100))
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+
+    points = full_frame(7)
+    msg = PointCloud2(height=1, width=points.shape[0], is_bigendian=False, point_step=32,
+                      row_step=32 * points.shape[0], is_dense=True,
+                      fields=[PointField(name=n, offset=o, datatype=d, count=c)
+                              for n, o, d, c in zvision_fields()])
+    msg.header.frame_id = "lidar_front"
+    msg.data = encode_zvision_cloud_data(points)
+    deadline = time.monotonic() + 60
+    while publisher.get_subscription_count() == 0 or node.count_publishers("/bbox") == 0:
+        if time.monotonic() > deadline or node_process.poll() is not None:
+            print(log.read_text(), file=sys.stderr)
+            raise SystemExit("the node did not come up")
+        time.sleep(0.2)
+    time.sleep(2.0)
+
+    sent: list[int] = []
+    period = 1.0 / args.rate
+    start = time.monotonic()
+    for i in range(int(args.seconds * args.rate)):
+        target = start + i * period
+        time.sleep(max(0.0, target - time.monotonic()))
+        now = time.time_ns()
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
+        publisher.publish(msg)
+        sent.append(now)
+    elapsed = time.monotonic() - start
+    time.sleep(3.0)  # answers in flight
+    node_process.send_signal(signal.SIGINT)
+    node_process.wait(timeout=30)
+    executor.shutdown()
+    with lock:
+        answered = [latencies[s] for s in sent if s in latencies]
+    values = np.asarray(answered) if answered else np.array([np.nan])
+    print(f"node: {Path(args.model).name}, ONNX Runtime on CPU; {points.shape[0]} points per "
+          f"cloud, {args.rate:g} Hz for {elapsed:.1f} s over Fast DDS (loopback)")
+    print(f"{'clouds sent':<28}{len(sent):>8}")
+    print(f"{'answered':<28}{len(answered):>8}")
+    print(f"{'dropped (newest kept)':<28}{len(sent) - len(answered):>8}")
+    print(f"{'answered rate [Hz]':<28}{len(answered) / elapsed:>8.2f}")
+    for name, q in (("latency p50 [ms]", 50), ("latency p99 [ms]", 99)):
+        print(f"{name:<28}{np.percentile(values, q):>8.1f}")
+    print(f"{'latency max [ms]':<28}{values.max():>8.1f}")
+    print("latency: cloud header stamp (set at publish) -> Detection3DArray received")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
