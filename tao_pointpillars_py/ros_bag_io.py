@@ -22,6 +22,7 @@ and nothing is deserialized on the way.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 import importlib
 from pathlib import Path
@@ -38,6 +39,24 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from .bag import STORAGES
 from .errors import ConfigError
 from .interfaces import vision_typestore
+
+
+@contextmanager
+def spinning_node(name: str) -> Iterator[Node]:
+    """Initialise rclpy and yield a node whose callbacks run on a background thread."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    rclpy.init(args=[])
+    node = rclpy.create_node(name)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+    try:
+        yield node
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
 
 
 def message_class(msgtype: str) -> Any:

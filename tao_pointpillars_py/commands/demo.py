@@ -31,7 +31,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from typing import Any
 
@@ -120,19 +119,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Popen[bytes],
                      node_log: Path) -> tuple[Any, dict[str, int], float]:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-
     from ..dataset import dataset_paths
-    from ..ros_bag_io import AnswerWatch, BagPlayer, TopicRecorder
+    from ..ros_bag_io import AnswerWatch, BagPlayer, spinning_node, TopicRecorder
 
-    rclpy.init(args=[])
-    node = rclpy.create_node("tao_pointpillars_demo")
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    try:
+    with spinning_node("tao_pointpillars_demo") as node:
         _wait_for_node(node, node_process, node_log)
         recorder = TopicRecorder(node, recording, OUTPUT_TOPICS)
         answers = AnswerWatch(node, OUTPUT_TOPICS[0], "vision_msgs/msg/Detection3DArray")
@@ -145,10 +135,6 @@ def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Pop
         player.close()
         recorder.close()
         return report, dict(recorder.counts), wall_s
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
 
 
 def _wait_for_node(node: Any, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-import threading
 import time
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,32 +41,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from ..ros_bag_io import BagPlayer, spinning_node
 
-    from ..ros_bag_io import AnswerWatch, BagPlayer
-
-    rclpy.init(args=[])
-    node = rclpy.create_node("tao_pointpillars_play")
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
-    player = BagPlayer(node, args.bag, args.topic)
-    try:
-        answers = (AnswerWatch(node, args.paced_by, args.answer_type) if args.paced_by
-                   else None)
-        time.sleep(max(args.delay, 0.0))
-        while True:
-            report = player.play(rate=args.rate, answers=answers)
-            line = f"play: published {report.published} messages from {args.bag}"
-            if answers is not None:
-                line += f", {report.answered} answered on {args.paced_by}"
-            print(line, flush=True)
-            if not args.loop:
-                break
-    finally:
-        player.close()
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
+    with spinning_node("tao_pointpillars_play") as node:
+        player = BagPlayer(node, args.bag, args.topic)
+        try:
+            _play(args, node, player)
+        finally:
+            player.close()
     return 0
+
+
+def _play(args: argparse.Namespace, node: Any, player: Any) -> None:
+    from ..ros_bag_io import AnswerWatch
+    answers = AnswerWatch(node, args.paced_by, args.answer_type) if args.paced_by else None
+    time.sleep(max(args.delay, 0.0))
+    while True:
+        report = player.play(rate=args.rate, answers=answers)
+        line = f"play: published {report.published} messages from {args.bag}"
+        if answers is not None:
+            line += f", {report.answered} answered on {args.paced_by}"
+        print(line, flush=True)
+        if not args.loop:
+            break

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-import threading
 import time
 
 from ..bag import STORAGES
@@ -37,18 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
+    from ..ros_bag_io import spinning_node, TopicRecorder
 
-    from ..ros_bag_io import TopicRecorder
-
-    rclpy.init(args=[])
-    node = rclpy.create_node("tao_pointpillars_record")
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
-    recorder = None
-    try:
+    with spinning_node("tao_pointpillars_record") as node:
         recorder = TopicRecorder(node, args.out, args.topic, args.storage,
                                  args.discovery_timeout)
         print(f"record: recording {', '.join(args.topic)} to {args.out}; Ctrl-C stops",
@@ -59,12 +49,8 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(0.1)
         except KeyboardInterrupt:
             pass
-    finally:
-        if recorder is not None:
+        finally:
             recorder.close()
             print("record: " + ", ".join(f"{t} {n}" for t, n in recorder.counts.items())
                   + f" messages -> {args.out}", flush=True)
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
     return 0
