@@ -30,7 +30,8 @@ setup(
         ("share/" + package_name + "/models", glob("models/*.onnx") + glob("models/*.md")),
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
         ("share/" + package_name + "/params", glob("params/*.yaml")),
-        ("share/" + package_name + "/interfaces/vision_msgs/msg", glob("ros/vision_msgs/msg/*.msg")),
+        ("share/" + package_name + "/interfaces/vision_msgs/msg",
+         glob("ros/vision_msgs/msg/*.msg")),
     ],
     python_requires=">=3.10",
     install_requires=[
