@@ -29,7 +29,7 @@ setup(
         ("share/" + package_name, ["package.xml"]),
         ("share/" + package_name + "/models", glob("models/*.onnx") + glob("models/*.md")),
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
-        ("share/" + package_name + "/params", glob("params/*.yaml")),
+        ("share/" + package_name + "/params", glob("params/*.yaml") + glob("params/*.xml")),
         ("share/" + package_name + "/interfaces/vision_msgs/msg",
          glob("ros/vision_msgs/msg/*.msg")),
     ],

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 from pathlib import Path
 import signal
@@ -51,22 +52,18 @@ full_frame = importlib.import_module("bench_pipeline").full_frame
 ros_environment = importlib.import_module("ros_fixtures").ros_environment
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--rate", type=float, default=10.0)
-    parser.add_argument("--model", default=str(REPO / "models" / "pointpillars_zvision.onnx"))
-    args = parser.parse_args()
-
-    env = ros_environment()
+def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -> dict:
+    """Run the node with ``env`` and stream clouds at it; return the counts and latencies."""
     log = Path("/tmp") / f"bench_node_dds_{env['ROS_DOMAIN_ID']}.log"
     node_process = subprocess.Popen(
         [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args", "-p",
          f"model_path:={args.model}", "-r", "point_cloud:=/bench/points"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    os.environ.clear()
     os.environ.update(env)
-    rclpy.init()
-    node = rclpy.create_node("bench_node_dds")
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("bench_node_dds", context=context)
     latencies: dict[int, float] = {}
     lock = threading.Lock()
 
@@ -79,11 +76,10 @@ def main() -> int:
     qos.reliability = ReliabilityPolicy.RELIABLE
     publisher = node.create_publisher(PointCloud2, "/bench/points", qos)
     node.create_subscription(Detection3DArray, "/bbox", on_boxes, QoSProfile(depth=100))
-    executor = SingleThreadedExecutor()
+    executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     threading.Thread(target=executor.spin, daemon=True).start()
 
-    points = full_frame(7)
     msg = PointCloud2(height=1, width=points.shape[0], is_bigendian=False, point_step=32,
                       row_step=32 * points.shape[0], is_dense=True,
                       fields=[PointField(name=n, offset=o, datatype=d, count=c)
@@ -102,8 +98,7 @@ def main() -> int:
     period = 1.0 / args.rate
     start = time.monotonic()
     for i in range(int(args.seconds * args.rate)):
-        target = start + i * period
-        time.sleep(max(0.0, target - time.monotonic()))
+        time.sleep(max(0.0, start + i * period - time.monotonic()))
         now = time.time_ns()
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
         publisher.publish(msg)
@@ -113,19 +108,54 @@ def main() -> int:
     node_process.send_signal(signal.SIGINT)
     node_process.wait(timeout=30)
     executor.shutdown()
+    node.destroy_node()
+    rclpy.shutdown(context=context)
     with lock:
         answered = [latencies[s] for s in sent if s in latencies]
-    values = np.asarray(answered) if answered else np.array([np.nan])
+    return {"sent": len(sent), "answered": answered, "elapsed": elapsed}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--model", default=str(REPO / "models" / "pointpillars_zvision.onnx"))
+    parser.add_argument("--one-run", choices=("defaults", "profile"),
+                        help=argparse.SUPPRESS)  # internal: one configuration, JSON to stdout
+    args = parser.parse_args()
+    points = full_frame(7)
+    base = ros_environment()
+    if args.one_run:
+        env = base if args.one_run == "profile" else {
+            k: v for k, v in base.items() if not k.endswith("_DEFAULT_PROFILES_FILE")}
+        print(json.dumps(measure(args, env, points)))
+        return 0
+    # Fast DDS reads its profile once per process: each configuration runs in its own
+    runs = {}
+    for name, mode in (("Fast DDS defaults", "defaults"), ("large-cloud profile", "profile")):
+        result = subprocess.run(
+            [sys.executable, __file__, "--one-run", mode, "--seconds", str(args.seconds),
+             "--rate", str(args.rate), "--model", args.model],
+            capture_output=True, text=True, check=True)
+        runs[name] = json.loads(result.stdout.strip().splitlines()[-1])
     print(f"node: {Path(args.model).name}, ONNX Runtime on CPU; {points.shape[0]} points per "
-          f"cloud, {args.rate:g} Hz for {elapsed:.1f} s over Fast DDS (loopback)")
-    print(f"{'clouds sent':<28}{len(sent):>8}")
-    print(f"{'answered':<28}{len(answered):>8}")
-    print(f"{'dropped (newest kept)':<28}{len(sent) - len(answered):>8}")
-    print(f"{'answered rate [Hz]':<28}{len(answered) / elapsed:>8.2f}")
-    for name, q in (("latency p50 [ms]", 50), ("latency p99 [ms]", 99)):
-        print(f"{name:<28}{np.percentile(values, q):>8.1f}")
-    print(f"{'latency max [ms]':<28}{values.max():>8.1f}")
-    print("latency: cloud header stamp (set at publish) -> Detection3DArray received")
+          f"cloud ({32 * points.shape[0] / 1e6:.2f} MB), {args.rate:g} Hz for {args.seconds:g} s "
+          "over Fast DDS (loopback), both sides with the same transport settings")
+    print(f"{'':<28}" + "".join(f"{name:>22}" for name in runs))
+
+    def row(label: str, values: list[str]) -> None:
+        print(f"{label:<28}" + "".join(f"{v:>22}" for v in values))
+
+    row("clouds sent", [str(r["sent"]) for r in runs.values()])
+    row("answered", [str(len(r["answered"])) for r in runs.values()])
+    row("not answered", [str(r["sent"] - len(r["answered"])) for r in runs.values()])
+    row("answered rate [Hz]", [f"{len(r['answered']) / r['elapsed']:.2f}" for r in runs.values()])
+    for label, q in (("latency p50 [ms]", 50), ("latency p99 [ms]", 99),
+                     ("latency max [ms]", 100)):
+        row(label, [f"{np.percentile(r['answered'], q):.1f}" if r["answered"] else "-"
+                    for r in runs.values()])
+    print("latency: cloud header stamp (set at publish) -> Detection3DArray received; "
+          "not answered = lost in transport or replaced while the node was busy (newest kept)")
     return 0
 
 

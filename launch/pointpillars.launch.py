@@ -17,7 +17,7 @@ Launch the PointPillars node.
 
 ros2 launch tao_pointpillars_py pointpillars.launch.py [input_topic:=/ns1/zvision_lidar_points]
     [params_file:=FILE.yaml] [model_path:=MODEL.onnx] [backend:=auto|onnxruntime|tensorrt]
-    [precision:=fp32|fp16|int8] [namespace:=NS] [log_level:=info]
+    [precision:=fp32|fp16|int8] [namespace:=NS] [log_level:=info] [fastdds_profile:=FILE|none]
 
 model_path, backend and precision given here override the params file; left empty, the params
 file (default: the installed params/pointpillars.yaml) decides.
@@ -27,9 +27,10 @@ import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+from tao_pointpillars_py.node_settings import fastdds_profile_environment
 
 PACKAGE = "tao_pointpillars_py"
 #: launch argument -> (default, description)
@@ -41,8 +42,12 @@ ARGUMENTS = {
     "precision": ("", "fp32 | fp16 | int8; empty: as in the params file"),
     "namespace": ("", "namespace of the node and its topics"),
     "log_level": ("info", "debug | info | warn | error"),
+    "fastdds_profile": ("", "Fast DDS profile for 1.6 MB clouds; empty: the installed "
+                        "params/fastdds_large_clouds.xml, none: Fast DDS defaults; an exported "
+                        "FAST*_DEFAULT_PROFILES_FILE wins"),
 }
 OVERRIDES = ("model_path", "backend", "precision")
+PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 
 
 def _node(context, *args, **kwargs):
@@ -50,7 +55,14 @@ def _node(context, *args, **kwargs):
     params_file = value["params_file"] or os.path.join(
         get_package_share_directory(PACKAGE), "params", "pointpillars.yaml")
     overrides = {name: value[name] for name in OVERRIDES if value[name]}
-    return [Node(
+    actions = []
+    profile = value["fastdds_profile"] or os.path.join(
+        get_package_share_directory(PACKAGE), "params", "fastdds_large_clouds.xml")
+    exported = any(name in os.environ for name in PROFILE_VARIABLES)
+    if profile != "none" and not exported:
+        actions += [SetEnvironmentVariable(name, path)
+                    for name, path in fastdds_profile_environment(profile).items()]
+    return actions + [Node(
         package=PACKAGE, executable="pointpillars_node", name="pointpillars",
         namespace=value["namespace"], output="screen", emulate_tty=True,
         parameters=[params_file, overrides] if overrides else [params_file],

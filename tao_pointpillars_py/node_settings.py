@@ -23,6 +23,7 @@ message that names the parameter and what to set.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import os
 from pathlib import Path
 import sys
 from typing import Any, Mapping, Sequence
@@ -264,3 +265,17 @@ def select_runtime(settings: NodeSettings, available_backends: Sequence[str]) ->
                     f"next to {model.name}; it is not there: use precision fp32")
             model = int8_model
     return RuntimeChoice(backend, model, settings.precision)
+
+
+def fastdds_profile_environment(profile: Path | str, ros_distro: str | None = None
+                                ) -> dict[str, str]:
+    """
+    Environment variables that make Fast DDS load ``profile`` (params/fastdds_large_clouds.xml).
+
+    Fast DDS 3 (ROS 2 Jazzy and later) reads FASTDDS_DEFAULT_PROFILES_FILE and prefers the
+    deprecated FASTRTPS_ name when both are set; Fast DDS 2 (Humble) reads only FASTRTPS_.
+    """
+    distro = os.environ.get("ROS_DISTRO", "") if ros_distro is None else ros_distro
+    name = ("FASTRTPS_DEFAULT_PROFILES_FILE" if distro in ("humble", "iron")
+            else "FASTDDS_DEFAULT_PROFILES_FILE")
+    return {name: str(profile)}

@@ -33,6 +33,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
+from tao_pointpillars_py.node_settings import fastdds_profile_environment
 from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
 
@@ -48,6 +49,7 @@ def ros_environment() -> dict[str, str]:
     env["ROS_DOMAIN_ID"] = str(100 + os.getpid() % 100)
     env["RMW_IMPLEMENTATION"] = "rmw_fastrtps_cpp"
     env["PYTHONUNBUFFERED"] = "1"
+    env.update(fastdds_profile_environment(REPO / "params" / "fastdds_large_clouds.xml"))
     return env
 
 

@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError
+from ..node_settings import fastdds_profile_environment
 
 DEFAULT_OUT = Path("out/demo")
 SAMPLE_SEED = 1000
@@ -85,6 +86,10 @@ def _ros_environment() -> dict[str, str]:
     env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     env.setdefault("ROS_DOMAIN_ID", str(50 + os.getpid() % 50))
     env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
+    if not any(k in env for k in ("FASTDDS_DEFAULT_PROFILES_FILE",
+                                  "FASTRTPS_DEFAULT_PROFILES_FILE")):
+        # 1.6 MB clouds, best effort: whole through shared memory, not lost as UDP fragments
+        env.update(fastdds_profile_environment(_repo_file("params", "fastdds_large_clouds.xml")))
     return env
 
 
