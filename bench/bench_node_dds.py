@@ -78,7 +78,8 @@ def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -
     node.create_subscription(Detection3DArray, "/bbox", on_boxes, QoSProfile(depth=100))
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
 
     msg = PointCloud2(height=1, width=points.shape[0], is_bigendian=False, point_step=32,
                       row_step=32 * points.shape[0], is_dense=True,
@@ -108,6 +109,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -
     node_process.send_signal(signal.SIGINT)
     node_process.wait(timeout=30)
     executor.shutdown()
+    spinner.join(timeout=10)
     node.destroy_node()
     rclpy.shutdown(context=context)
     with lock:

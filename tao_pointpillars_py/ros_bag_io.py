@@ -50,11 +50,15 @@ def spinning_node(name: str) -> Iterator[Node]:
     node = rclpy.create_node(name)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    threading.Thread(target=executor.spin, daemon=True).start()
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
     try:
         yield node
     finally:
+        # the spin thread must be out of rcl's wait before the node and context go, or the
+        # process aborts at exit ("terminate called without an active exception")
         executor.shutdown()
+        spinner.join(timeout=10)
         node.destroy_node()
         rclpy.try_shutdown()
 

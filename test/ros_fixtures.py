@@ -166,5 +166,6 @@ class Harness:
 
     def close(self) -> None:
         self.executor.shutdown()
+        self._thread.join(timeout=10)
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)

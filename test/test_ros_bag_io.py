@@ -65,6 +65,7 @@ def ros_node(monkeypatch):
     thread.start()
     yield node
     executor.shutdown()
+    thread.join(timeout=10)
     node.destroy_node()
     rclpy.shutdown(context=context)
 
