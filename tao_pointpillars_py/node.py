@@ -143,7 +143,14 @@ class PointPillarsNode(Node):
                 f"{self.settings.max_points}; keeping every k-th point",
                 throttle_duration_sec=WARN_THROTTLE_S)
             points = thin_points(points, self.settings.max_points)
-        detections = self.detector.detect(points)
+        try:
+            detections = self.detector.detect(points)
+        except Exception as exc:  # noqa: B902 - one bad frame must not take the node down
+            self.frames_skipped += 1
+            self.get_logger().error(f"inference failed on a cloud of {points.shape[0]} points: "
+                                    f"{type(exc).__name__}: {exc}",
+                                    throttle_duration_sec=WARN_THROTTLE_S)
+            return
         self._bbox_pub.publish(detection_array(detections, msg.header, self.class_names,
                                                self.settings.class_id_format))
         self._marker_pub.publish(marker_array(detections, msg.header, self.class_names))
