@@ -73,12 +73,16 @@ class Detector:
     def __init__(self, config: ModelConfig, backend: Backend,
                  post: PostProcessConfig | None = None,
                  intensity_range: Sequence[float] = DRIVER_INTENSITY_RANGE,
-                 contract: ModelContract = ModelContract.NATIVE) -> None:
+                 contract: ModelContract = ModelContract.NATIVE,
+                 dynamic_pillars: bool = False) -> None:
         self.config = config
         self.backend = backend
         self.post = post or PostProcessConfig()
         self.intensity_range = check_intensity_range(intensity_range)
         self.contract = contract
+        #: feed only the occupied pillars (models exported with a symbolic pillar axis); the
+        #: pillar feature net then costs in proportion to the scene, not to max_pillars
+        self.dynamic_pillars = dynamic_pillars
         self.last_timings = Timings()
         self._anchors = generate_anchors(config).reshape(-1, 7)
         self._encoder = PillarEncoder(config.pillars)
@@ -100,7 +104,7 @@ class Detector:
         backend_options = {k: v for k, v in overrides.items() if k not in post_fields}
         post = dataclasses.replace(post or PostProcessConfig(), **post_overrides)
         return cls(info.config, create_backend(backend, model_path, **backend_options), post,
-                   intensity_range, info.contract)
+                   intensity_range, info.contract, info.dynamic_pillars)
 
     def with_post(self, post: PostProcessConfig) -> None:
         """Use new post-processing settings from the next frame on."""
@@ -114,6 +118,10 @@ class Detector:
         """
         scaled = map_intensity(points, self.intensity_range, self.config.intensity_range)
         features, coords, count = self._encoder.encode(scaled)
+        if self.dynamic_pillars:
+            # one all-zero row when the cloud is empty: a zero-length axis is not valid input
+            used = max(count, 1)
+            features, coords = features[:used], coords[:used]
         return {"pillar_features": features[None], "pillar_coords": coords[None],
                 "num_pillars": np.array([count], dtype=np.int32)}
 

@@ -64,6 +64,12 @@ class ModelInfo:
     metadata: dict[str, str]
     input_shapes: dict[str, tuple[int | str, ...]]
 
+    @property
+    def dynamic_pillars(self) -> bool:
+        """True when a native model takes only the occupied pillars (pillar axis symbolic)."""
+        shape = self.input_shapes.get("pillar_features", ())
+        return len(shape) > 1 and not isinstance(shape[1], int)
+
 
 def read_onnx(path: str) -> onnx.ModelProto:
     """Load an ONNX file, turning every failure into a ModelLoadError that names the file."""
@@ -107,7 +113,10 @@ def _check_native_shapes(path: str, shapes: dict[str, tuple[int | str, ...]],
     p = config.pillars
     expected = (1, p.max_pillars, p.max_points_per_pillar, 10)
     got = shapes.get("pillar_features")
-    if got != expected:
+    # the pillar axis is either max_pillars or symbolic (only the occupied pillars are fed)
+    if got is None or len(got) != 4 or isinstance(got[1], int) and got[1] != p.max_pillars \
+            or (got[0], got[2], got[3]) != (1, p.max_points_per_pillar, 10):
         raise ModelLoadError(
             f"{path}: input pillar_features has shape {got} but its metadata implies "
-            f"{expected} (max_pillars, max_points_per_pillar); re-export the model")
+            f"{expected} or (1, pillars, {p.max_points_per_pillar}, 10) (max_pillars, "
+            "max_points_per_pillar); re-export the model")

@@ -31,7 +31,8 @@ TINY_CONFIG = ModelConfig(pillars=PillarConfig(point_cloud_range=(0.0, -4.0, -3.
 def fired_anchor_model(path, config: ModelConfig = TINY_CONFIG, anchor_index: int = 100,
                        class_index: int = 1, logit: float = 2.0, with_metadata: bool = True,
                        input_names=("pillar_features", "pillar_coords", "num_pillars"),
-                       output_names=("cls_preds", "box_preds", "dir_cls_preds")) -> np.ndarray:
+                       output_names=("cls_preds", "box_preds", "dir_cls_preds"),
+                       pillar_axis=None) -> np.ndarray:
     """
     Write a model whose only confident output is ``anchor_index`` when the cloud has pillars.
 
@@ -59,10 +60,11 @@ def fired_anchor_model(path, config: ModelConfig = TINY_CONFIG, anchor_index: in
         helper.make_node("Identity", ["zeros"], [output_names[1]]),
         helper.make_node("Identity", ["dirs"], [output_names[2]]),
     ]
+    pillars = p.max_pillars if pillar_axis is None else pillar_axis  # e.g. "pillars": dynamic
     inputs = [
         helper.make_tensor_value_info(input_names[0], TensorProto.FLOAT,
-                                      [1, p.max_pillars, p.max_points_per_pillar, 10]),
-        helper.make_tensor_value_info(input_names[1], TensorProto.INT32, [1, p.max_pillars, 2]),
+                                      [1, pillars, p.max_points_per_pillar, 10]),
+        helper.make_tensor_value_info(input_names[1], TensorProto.INT32, [1, pillars, 2]),
         helper.make_tensor_value_info(input_names[2], TensorProto.INT32, [1]),
     ]
     outputs = [helper.make_tensor_value_info(output_names[0], TensorProto.FLOAT, [1, k, c]),

@@ -83,3 +83,20 @@ def test_bad_intensity_range_is_refused(bad):
 def test_bad_post_processing_values_are_refused():
     with pytest.raises(ConfigError, match="nms_iou_threshold"):
         PostProcessConfig(nms_iou_threshold=1.5)
+
+
+def test_dynamic_pillar_model_gets_only_the_occupied_pillars(tmp_path):
+    path = tmp_path / "dynamic.onnx"
+    anchor = fired_anchor_model(path, anchor_index=100, class_index=1, pillar_axis="pillars")
+    detector = Detector.from_model(str(path))
+    assert detector.dynamic_pillars
+    inputs = detector.model_inputs(cloud())
+    count = int(inputs["num_pillars"][0])
+    assert 0 < count < TINY_CONFIG.pillars.max_pillars
+    assert inputs["pillar_features"].shape == (1, count, 8, 10)
+    assert inputs["pillar_coords"].shape == (1, count, 2)
+    found = detector.detect(cloud())
+    np.testing.assert_allclose(found.boxes[0, :6], anchor[:6], atol=1e-5)
+    empty = detector.model_inputs(np.zeros((0, 4), np.float32))
+    assert empty["pillar_features"].shape == (1, 1, 8, 10) and empty["num_pillars"][0] == 0
+    assert len(detector.detect(np.zeros((0, 4), np.float32))) == 0

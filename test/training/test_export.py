@@ -62,17 +62,35 @@ def test_onnx_matches_torch(exported, tiny_cfg, tiny_frame):
     assert max(worst.values()) <= 1e-4
 
 
-def test_onnx_has_fixed_io_and_only_standard_ops(exported, tiny_cfg):
+def test_onnx_has_a_pillar_axis_io_and_only_standard_ops(exported, tiny_cfg):
     _, path, proto = exported
     model = onnx.load(str(path))
     assert non_standard_ops(model) == []
-    inputs = {i.name: [d.dim_value for d in i.type.tensor_type.shape.dim]
+    inputs = {i.name: [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim]
               for i in model.graph.input}
     p = tiny_cfg.pillars
-    assert inputs == {INPUT_NAMES[0]: [1, p.max_pillars, p.max_points_per_pillar, 10],
-                      INPUT_NAMES[1]: [1, p.max_pillars, 2], INPUT_NAMES[2]: [1]}
+    assert inputs == {INPUT_NAMES[0]: [1, "pillars", p.max_points_per_pillar, 10],
+                      INPUT_NAMES[1]: [1, "pillars", 2], INPUT_NAMES[2]: [1]}
     assert [o.name for o in model.graph.output] == list(OUTPUT_NAMES)
     assert model.graph.input[1].type.tensor_type.elem_type == onnx.TensorProto.INT32
+
+
+def test_occupied_pillars_alone_give_the_padded_outputs(exported, tiny_cfg, tiny_frame):
+    import onnxruntime as ort
+    from tao_pointpillars_py.detector import Detector
+    _, path, _ = exported
+    features, coords, count = frame_inputs(tiny_frame.points, tiny_cfg)
+    count = int(count[0])
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    number = np.array([count], np.int32)
+    padded = session.run(None, dict(zip(INPUT_NAMES, (features, coords, number))))
+    occupied = session.run(None, dict(zip(INPUT_NAMES, (features[:, :count], coords[:, :count],
+                                                        number))))
+    for a, b in zip(padded, occupied):
+        np.testing.assert_array_equal(a, b)
+    detector = Detector.from_model(str(path))
+    assert detector.dynamic_pillars
+    assert detector.model_inputs(tiny_frame.points)["pillar_features"].shape[1] == count
 
 
 def test_onnx_metadata_rebuilds_the_config(exported, tiny_cfg):
