@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train a PointPillars model (needs the [train] extra)"),
     "export": ("export", "export a checkpoint to ONNX with metadata (needs [train])"),
     "eval": ("evaluate", "KITTI-style AP of detections or of a model against labels"),
+    "calibrate": ("calibrate", "int8 Q/DQ model calibrated on frames spread over bags"),
     "demo": ("demo", "the node on a simulated sample bag over ROS 2, with a summary"),
     "play": ("play", "publish a bag's messages over ROS 2 (rosbags + rclpy)"),
     "record": ("record", "record ROS 2 topics into a bag (rosbags + rclpy)"),

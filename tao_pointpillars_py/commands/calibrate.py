@@ -1,0 +1,76 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+``tao-pointpillars calibrate``: an int8 Q/DQ model from frames spread over real recordings.
+
+Frames are preprocessed exactly as the node does (same intensity mapping and pillarization,
+through :class:`~tao_pointpillars_py.detector.Detector`); the output ``MODEL.int8.onnx`` is
+what ``precision: int8`` loads on ONNX Runtime and what TensorRT builds explicit int8 from.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..cloud import DRIVER_INTENSITY_RANGE
+from ..errors import ConfigError
+from ..quantize import CALIBRATION_METHODS, DEFAULT_OP_TYPES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the calibrate options."""
+    parser.add_argument("--bag", type=Path, action="append", required=True, metavar="BAG",
+                        help="rosbag2 folder with lidar clouds (repeatable)")
+    parser.add_argument("--topic", default=None, metavar="T",
+                        help="PointCloud2 topic (default: every PointCloud2 topic)")
+    parser.add_argument("--frames", type=int, default=100,
+                        help="calibration frames, spread evenly over the bags (default 100)")
+    parser.add_argument("--model", type=Path, required=True, metavar="MODEL.onnx")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="int8 model to write (default: MODEL.int8.onnx next to MODEL)")
+    parser.add_argument("--method", choices=CALIBRATION_METHODS, default="minmax",
+                        help="activation range calibration (default minmax)")
+    parser.add_argument("--keep-float", action="append", default=[], metavar="NODE",
+                        help="node of the model to leave in float (repeatable)")
+    parser.add_argument("--intensity-range", type=float, nargs=2,
+                        default=list(DRIVER_INTENSITY_RANGE), metavar=("MIN", "MAX"),
+                        help="intensity range of the clouds, as the node's parameter")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..calibration import calibration_inputs
+    from ..detector import Detector
+    from ..quantize import quantize_model
+
+    if args.frames < 1:
+        raise ConfigError(f"--frames must be >= 1, got {args.frames}")
+    out = args.out or args.model.with_name(args.model.name.removesuffix(".onnx") + ".int8.onnx")
+    detector = Detector.from_model(str(args.model), intensity_range=args.intensity_range)
+    with tqdm(total=args.frames, desc="calibration frames", unit="frame") as bar:
+        inputs = calibration_inputs(args.bag, args.topic, args.frames, detector,
+                                    progress=bar.update)
+    print(f"calibrate: {len(inputs)} frames from {', '.join(str(b) for b in args.bag)}; "
+          f"quantizing {', '.join(DEFAULT_OP_TYPES)} with {args.method}", flush=True)
+    provenance = {"calibration.bags": ",".join(b.resolve().name for b in args.bag),
+                  "calibration.topic": args.topic or "",
+                  "calibration.intensity_range": ",".join(map(str, args.intensity_range))}
+    nodes = quantize_model(args.model, out, inputs, args.method, args.keep_float,
+                           provenance=provenance)
+    print(f"calibrate: wrote {out} ({len(nodes)} dequantized tensors; symmetric int8, "
+          "per-channel weights)")
+    return 0

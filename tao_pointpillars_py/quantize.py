@@ -1,0 +1,140 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Explicit int8 (Q/DQ) models with ONNX Runtime's static quantizer, checked for TensorRT's rules.
+
+The result is a QDQ ONNX model: symmetric int8 (zero points 0) activations and per-channel int8
+weights, which ONNX Runtime runs on CPU and TensorRT 8.6 / 10.x builds as an explicit int8
+engine. The source model's metadata is carried over, with the calibration's provenance added
+under ``calibration.*``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+import tempfile
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import ConfigError
+
+CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
+#: operators quantized by default: the convolutions carry nearly all of the network's compute
+DEFAULT_OP_TYPES = ("Conv",)
+
+
+def quantize_model(source: str | Path, target: str | Path, inputs: Sequence[Mapping[str, Any]],
+                   method: str = "minmax", keep_float: Iterable[str] = (),
+                   op_types: Sequence[str] = DEFAULT_OP_TYPES,
+                   provenance: Mapping[str, str] | None = None) -> list[str]:
+    """
+    Write the Q/DQ int8 version of ``source`` to ``target``; return its quantized nodes.
+
+    ``inputs`` are calibration feeds (model inputs by name); ``keep_float`` names nodes of
+    the source model to leave in float (e.g. the first pillar-feature layer or the head).
+    """
+    import onnx
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod,
+                                          quant_pre_process, QuantFormat, QuantType,
+                                          quantize_static)
+    if method not in CALIBRATION_METHODS:
+        raise ConfigError(f"calibration method must be one of {CALIBRATION_METHODS}, got "
+                          f"{method!r}")
+    if not inputs:
+        raise ConfigError("no calibration frames; pass bags with clouds")
+
+    class Feeds(CalibrationDataReader):  # type: ignore[misc]
+
+        def __init__(self) -> None:
+            self._feeds = iter(inputs)
+
+        def get_next(self) -> Any:
+            return next(self._feeds, None)
+
+    with tempfile.TemporaryDirectory() as scratch:
+        # folds BatchNormalization into Conv and infers shapes: Q/DQ then wraps the fused convs
+        prepared = Path(scratch) / "prepared.onnx"
+        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        node_names = [n.name for n in onnx.load(str(prepared)).graph.node]
+        unknown = sorted(set(keep_float) - set(node_names))
+        if unknown:
+            raise ConfigError(f"--keep-float names {unknown} are not nodes of the model; "
+                              f"quantizable ones: {quantizable_nodes(prepared, op_types)}")
+        quantize_static(
+            str(prepared), str(target), Feeds(), quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
+            calibrate_method={"minmax": CalibrationMethod.MinMax,
+                              "entropy": CalibrationMethod.Entropy,
+                              "percentile": CalibrationMethod.Percentile}[method],
+            op_types_to_quantize=list(op_types), nodes_to_exclude=list(keep_float),
+            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                           # TensorRT wants float biases next to int8 weights, not int32 Q/DQ
+                           "QuantizeBias": False})
+    model = onnx.load(str(target))
+    props = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
+    props.update({"calibration.method": method, "calibration.frames": str(len(inputs)),
+                  "calibration.date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+                  "calibration.keep_float": ",".join(sorted(keep_float)),
+                  "calibration.op_types": ",".join(op_types), **(provenance or {})})
+    del model.metadata_props[:]
+    onnx.helper.set_model_props(model, props)
+    onnx.save(model, str(target))
+    problems = qdq_problems(model)
+    if problems:
+        raise ConfigError(f"{target} is not a symmetric per-channel int8 Q/DQ model: "
+                          + "; ".join(problems))
+    return sorted({n.name for n in model.graph.node if n.op_type == "DequantizeLinear"})
+
+
+def quantizable_nodes(model_path: str | Path, op_types: Sequence[str] = DEFAULT_OP_TYPES
+                      ) -> list[str]:
+    """Names of the nodes of ``op_types`` in a model, in graph order."""
+    import onnx
+    return [n.name for n in onnx.load(str(model_path)).graph.node if n.op_type in op_types]
+
+
+def qdq_problems(model: Any) -> list[str]:
+    """
+    List what keeps a Q/DQ model from symmetric int8 with per-channel weights (TensorRT's form).
+
+    Checks every QuantizeLinear / DequantizeLinear: zero point all 0 and of type int8; the
+    DequantizeLinear of each weight initializer has one scale per output channel.
+    """
+    from onnx import numpy_helper, TensorProto
+    graph = model.graph
+    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    problems = []
+    qdq = [n for n in graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    if not qdq:
+        return ["no QuantizeLinear / DequantizeLinear nodes"]
+    types = {t.name: t.data_type for t in graph.initializer}
+    for node in qdq:
+        if len(node.input) < 3 or node.input[2] not in constants:
+            problems.append(f"{node.name}: no constant zero point")
+            continue
+        zero_point = constants[node.input[2]]
+        if types.get(node.input[2]) != TensorProto.INT8:
+            problems.append(f"{node.name}: zero point is not int8")
+        if np.any(zero_point != 0):
+            problems.append(f"{node.name}: zero point is not 0 (asymmetric)")
+        source = node.input[0]
+        if node.op_type == "DequantizeLinear" and source in constants:
+            weight = constants[source]
+            scale = constants.get(node.input[1])
+            if weight.ndim >= 2 and (scale is None or scale.size != weight.shape[0]):
+                problems.append(f"{node.name}: weight {source} is not quantized per channel")
+    return problems

@@ -1,0 +1,115 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of tao_pointpillars_py.quantize: Q/DQ structure, metadata, accuracy on a tiny network."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
+onnx = pytest.importorskip("onnx")
+
+from onnx import numpy_helper, TensorProto  # noqa: E402
+import onnxruntime as ort  # noqa: E402
+from tao_pointpillars_py.config import ModelConfig, PillarConfig  # noqa: E402
+from tao_pointpillars_py.detector import Detector  # noqa: E402
+from tao_pointpillars_py.errors import ConfigError  # noqa: E402
+from tao_pointpillars_py.quantize import (qdq_problems, quantizable_nodes,  # noqa: E402
+                                          quantize_model)
+from tao_pointpillars_py.training.export import export_model  # noqa: E402
+from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
+
+CONFIG = ModelConfig(pillars=PillarConfig((0.0, -5.12, -3.0, 10.24, 5.12, 3.0),
+                                          (0.32, 0.32, 6.0), 8, 256))
+
+
+def _clouds(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [np.c_[rng.uniform(0, 10, (400, 1)), rng.uniform(-5, 5, (400, 1)),
+                  rng.uniform(-2, 1, (400, 1)), rng.uniform(0, 255, (400, 1))].astype(np.float32)
+            for _ in range(count)]
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("quantize")
+    torch.manual_seed(0)
+    fp32 = folder / "tiny.onnx"
+    export_model(PointPillarsNet(CONFIG).eval(), fp32, {"training.seed": "7"})
+    detector = Detector.from_model(str(fp32))
+    feeds = [{k: v.copy() for k, v in detector.model_inputs(c).items()} for c in _clouds(8)]
+    int8 = folder / "tiny.int8.onnx"
+    nodes = quantize_model(fp32, int8, feeds, method="minmax",
+                           provenance={"calibration.bags": "a,b"})
+    return fp32, int8, nodes, detector
+
+
+def test_int8_model_is_symmetric_per_channel_qdq(quantized):
+    _, int8, nodes, _ = quantized
+    model = onnx.load(str(int8))
+    assert qdq_problems(model) == [] and nodes
+    constants = {t.name: t for t in model.graph.initializer}
+    zero_points = [constants[n.input[2]] for n in model.graph.node
+                   if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    assert zero_points and all(z.data_type == TensorProto.INT8 for z in zero_points)
+    assert all(not numpy_helper.to_array(z).any() for z in zero_points)
+    convs = [n for n in model.graph.node if n.op_type == "Conv"]
+    weights = [constants[n.input[1]] if n.input[1] in constants else None for n in convs]
+    assert convs and all(w is None for w in weights)  # every conv weight comes through a DQ
+
+
+def test_int8_model_keeps_metadata_and_adds_provenance(quantized):
+    fp32, int8, _, _ = quantized
+    source = {p.key: p.value for p in onnx.load(str(fp32)).metadata_props}
+    props = {p.key: p.value for p in onnx.load(str(int8)).metadata_props}
+    assert {k: props[k] for k in source} == source
+    assert props["calibration.method"] == "minmax" and props["calibration.frames"] == "8"
+    assert props["calibration.bags"] == "a,b" and len(props["calibration.date"]) == 10
+    assert Detector.from_model(str(int8)).config == CONFIG
+
+
+def test_int8_outputs_stay_close_to_fp32(quantized):
+    fp32, int8, _, detector = quantized
+    feeds = detector.model_inputs(_clouds(1, seed=5)[0])
+    a = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"]).run(None, feeds)
+    b = ort.InferenceSession(str(int8), providers=["CPUExecutionProvider"]).run(None, feeds)
+    for x, y in zip(a, b):
+        assert np.abs(x - y).max() <= 0.1 * np.abs(x).max() + 1e-3
+
+
+def test_keep_float_leaves_named_convs_in_float(quantized, tmp_path):
+    fp32, _, _, detector = quantized
+    feeds = [detector.model_inputs(_clouds(1)[0])]
+    first = quantizable_nodes(fp32)[0]
+    out = tmp_path / "keep.onnx"
+    quantize_model(fp32, out, feeds, keep_float=[first])
+    model = onnx.load(str(out))
+    kept = next(n for n in model.graph.node if n.name == first)
+    producers = {o: n.op_type for n in model.graph.node for o in n.output}
+    assert producers.get(kept.input[0]) != "DequantizeLinear"
+    with pytest.raises(ConfigError, match="not nodes of the model"):
+        quantize_model(fp32, tmp_path / "x.onnx", feeds, keep_float=["no_such_node"])
+
+
+def test_asymmetric_zero_points_are_reported():
+    from onnx import helper
+    graph = helper.make_graph(
+        [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], name="q0")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("q", TensorProto.UINT8, [1])],
+        initializer=[numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+                     numpy_helper.from_array(np.array(3, np.uint8), "z")])
+    problems = qdq_problems(helper.make_model(graph))
+    assert "q0: zero point is not int8" in problems
+    assert "q0: zero point is not 0 (asymmetric)" in problems
