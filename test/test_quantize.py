@@ -15,13 +15,13 @@
 """Tests of tao_pointpillars_py.quantize: Q/DQ structure, metadata, accuracy on a tiny network."""
 
 import numpy as np
+import onnx
+from onnx import numpy_helper, TensorProto
+import onnxruntime as ort
 import pytest
 
 torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
-onnx = pytest.importorskip("onnx")
 
-from onnx import numpy_helper, TensorProto  # noqa: E402
-import onnxruntime as ort  # noqa: E402
 from tao_pointpillars_py.config import ModelConfig, PillarConfig  # noqa: E402
 from tao_pointpillars_py.detector import Detector  # noqa: E402
 from tao_pointpillars_py.errors import ConfigError  # noqa: E402
