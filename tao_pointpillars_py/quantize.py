@@ -48,42 +48,21 @@ def quantize_model(source: str | Path, target: str | Path, inputs: Sequence[Mapp
     the source model to leave in float (e.g. the first pillar-feature layer or the head).
     """
     import onnx
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod,
-                                          quant_pre_process, QuantFormat, QuantType,
-                                          quantize_static)
     if method not in CALIBRATION_METHODS:
         raise ConfigError(f"calibration method must be one of {CALIBRATION_METHODS}, got "
                           f"{method!r}")
     if not inputs:
         raise ConfigError("no calibration frames; pass bags with clouds")
 
-    class Feeds(CalibrationDataReader):  # type: ignore[misc]
-
-        def __init__(self) -> None:
-            self._feeds = iter(inputs)
-
-        def get_next(self) -> Any:
-            return next(self._feeds, None)
-
     with tempfile.TemporaryDirectory() as scratch:
-        # folds BatchNormalization into Conv and infers shapes: Q/DQ then wraps the fused convs
-        prepared = Path(scratch) / "prepared.onnx"
-        quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        prepared = prepare_for_quantization(source, Path(scratch) / "prepared.onnx")
         node_names = [n.name for n in onnx.load(str(prepared)).graph.node]
         unknown = sorted(set(keep_float) - set(node_names))
         if unknown:
             raise ConfigError(f"--keep-float names {unknown} are not nodes of the model; "
                               f"quantizable ones: {quantizable_nodes(prepared, op_types)}")
-        quantize_static(
-            str(prepared), str(target), Feeds(), quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
-            calibrate_method={"minmax": CalibrationMethod.MinMax,
-                              "entropy": CalibrationMethod.Entropy,
-                              "percentile": CalibrationMethod.Percentile}[method],
-            op_types_to_quantize=list(op_types), nodes_to_exclude=list(keep_float),
-            extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
-                           # TensorRT wants float biases next to int8 weights, not int32 Q/DQ
-                           "QuantizeBias": False})
+        _quantize_prepared(prepared, target, inputs, method, op_types,
+                           nodes_to_exclude=list(keep_float))
     model = onnx.load(str(target))
     props = {p.key: p.value for p in onnx.load(str(source)).metadata_props}
     props.update({"calibration.method": method, "calibration.frames": str(len(inputs)),
@@ -98,6 +77,76 @@ def quantize_model(source: str | Path, target: str | Path, inputs: Sequence[Mapp
         raise ConfigError(f"{target} is not a symmetric per-channel int8 Q/DQ model: "
                           + "; ".join(problems))
     return sorted({n.name for n in model.graph.node if n.op_type == "DequantizeLinear"})
+
+
+def prepare_for_quantization(source: str | Path, prepared: str | Path) -> Path:
+    """Fold BatchNormalization into Conv and infer shapes: Q/DQ then wraps the fused convs."""
+    from onnxruntime.quantization import quant_pre_process
+    quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+    return Path(prepared)
+
+
+def _quantize_prepared(prepared: Path, target: str | Path, inputs: Sequence[Mapping[str, Any]],
+                       method: str, op_types: Sequence[str],
+                       nodes_to_quantize: Sequence[str] | None = None,
+                       nodes_to_exclude: Sequence[str] = ()) -> None:
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod,
+                                          QuantFormat, QuantType, quantize_static)
+
+    class Feeds(CalibrationDataReader):  # type: ignore[misc]
+
+        def __init__(self) -> None:
+            self._feeds = iter(inputs)
+
+        def get_next(self) -> Any:
+            return next(self._feeds, None)
+
+    quantize_static(
+        str(prepared), str(target), Feeds(), quant_format=QuantFormat.QDQ,
+        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
+        calibrate_method={"minmax": CalibrationMethod.MinMax,
+                          "entropy": CalibrationMethod.Entropy,
+                          "percentile": CalibrationMethod.Percentile}[method],
+        op_types_to_quantize=list(op_types), nodes_to_quantize=nodes_to_quantize,
+        nodes_to_exclude=list(nodes_to_exclude),
+        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
+                       # TensorRT wants float biases next to int8 weights, not int32 Q/DQ
+                       "QuantizeBias": False})
+
+
+def layer_sensitivity(source: str | Path, inputs: Sequence[Mapping[str, Any]],
+                      probes: Sequence[Mapping[str, Any]], method: str = "minmax",
+                      op_types: Sequence[str] = DEFAULT_OP_TYPES
+                      ) -> list[tuple[str, dict[str, float]]]:
+    """
+    Output SQNR [dB] per model output with each quantizable node alone quantized.
+
+    ``inputs`` calibrate, ``probes`` are compared against the float model; a low SQNR marks a
+    node to keep in float (``--keep-float``). Infinite SQNR: the node does not change the
+    outputs at all.
+    """
+    import onnxruntime as ort
+    reference = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+    expected = [reference.run(None, dict(p)) for p in probes]
+    names = [o.name for o in reference.get_outputs()]
+    table = []
+    with tempfile.TemporaryDirectory() as scratch:
+        prepared = prepare_for_quantization(source, Path(scratch) / "prepared.onnx")
+        for node in quantizable_nodes(prepared, op_types):
+            single = Path(scratch) / "single.onnx"
+            _quantize_prepared(prepared, single, inputs, method, op_types,
+                               nodes_to_quantize=[node])
+            session = ort.InferenceSession(str(single), providers=["CPUExecutionProvider"])
+            signal = dict.fromkeys(names, 0.0)
+            noise = dict.fromkeys(names, 0.0)
+            for probe, reference_outputs in zip(probes, expected):
+                for name, a, b in zip(names, reference_outputs, session.run(None, dict(probe))):
+                    signal[name] += float(np.square(a, dtype=np.float64).sum())
+                    noise[name] += float(np.square(a - b, dtype=np.float64).sum())
+            table.append((node, {name: (float("inf") if noise[name] == 0 else
+                                        10.0 * float(np.log10(signal[name] / noise[name])))
+                                 for name in names}))
+    return table
 
 
 def quantizable_nodes(model_path: str | Path, op_types: Sequence[str] = DEFAULT_OP_TYPES

@@ -25,8 +25,9 @@ torch = pytest.importorskip("torch", reason="the tiny network is exported with t
 from tao_pointpillars_py.config import ModelConfig, PillarConfig  # noqa: E402
 from tao_pointpillars_py.detector import Detector  # noqa: E402
 from tao_pointpillars_py.errors import ConfigError  # noqa: E402
-from tao_pointpillars_py.quantize import (qdq_problems, quantizable_nodes,  # noqa: E402
-                                          quantize_model)
+from tao_pointpillars_py.quantize import (layer_sensitivity,  # noqa: E402
+                                          prepare_for_quantization, qdq_problems,
+                                          quantizable_nodes, quantize_model)
 from tao_pointpillars_py.training.export import export_model  # noqa: E402
 from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 
@@ -113,3 +114,14 @@ def test_asymmetric_zero_points_are_reported():
     problems = qdq_problems(helper.make_model(graph))
     assert "q0: zero point is not int8" in problems
     assert "q0: zero point is not 0 (asymmetric)" in problems
+
+
+def test_layer_sensitivity_has_a_row_per_quantizable_layer(quantized, tmp_path):
+    fp32, _, _, detector = quantized
+    feeds = [{k: v.copy() for k, v in detector.model_inputs(c).items()} for c in _clouds(3)]
+    table = layer_sensitivity(fp32, feeds, feeds[:2])
+    prepared = prepare_for_quantization(fp32, tmp_path / "prepared.onnx")
+    assert [node for node, _ in table] == quantizable_nodes(prepared)
+    for _, sqnr in table:
+        assert set(sqnr) == {"cls_preds", "box_preds", "dir_cls_preds"}
+        assert all(value > 5.0 for value in sqnr.values())

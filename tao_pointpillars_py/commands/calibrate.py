@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ..cloud import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
@@ -45,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="activation range calibration (default minmax)")
     parser.add_argument("--keep-float", action="append", default=[], metavar="NODE",
                         help="node of the model to leave in float (repeatable)")
+    parser.add_argument("--sensitivity", action="store_true",
+                        help="first print each layer's output SQNR [dB] with that layer alone "
+                             "quantized (low: a candidate for --keep-float)")
     parser.add_argument("--intensity-range", type=float, nargs=2,
                         default=list(DRIVER_INTENSITY_RANGE), metavar=("MIN", "MAX"),
                         help="intensity range of the clouds, as the node's parameter")
@@ -64,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     with tqdm(total=args.frames, desc="calibration frames", unit="frame") as bar:
         inputs = calibration_inputs(args.bag, args.topic, args.frames, detector,
                                     progress=bar.update)
+    if args.sensitivity:
+        _print_sensitivity(args, inputs)
     print(f"calibrate: {len(inputs)} frames from {', '.join(str(b) for b in args.bag)}; "
           f"quantizing {', '.join(DEFAULT_OP_TYPES)} with {args.method}", flush=True)
     provenance = {"calibration.bags": ",".join(b.resolve().name for b in args.bag),
@@ -74,3 +80,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"calibrate: wrote {out} ({len(nodes)} dequantized tensors; symmetric int8, "
           "per-channel weights)")
     return 0
+
+
+def _print_sensitivity(args: argparse.Namespace, inputs: list[dict[str, Any]]) -> None:
+    from ..quantize import layer_sensitivity
+
+    probes = inputs[:: max(1, len(inputs) // 5)][:5]
+    table = layer_sensitivity(args.model, inputs, probes, args.method)
+    outputs = list(table[0][1]) if table else []
+    print(f"layer sensitivity: output SQNR [dB] with one layer quantized ({len(probes)} "
+          "frames; higher is better, inf = unchanged)")
+    print(f"{'node':<48}" + "".join(f"{name:>15}" for name in outputs))
+    for node, sqnr in table:
+        print(f"{node:<48}" + "".join(f"{sqnr[name]:>15.1f}" for name in outputs))
