@@ -19,8 +19,6 @@ Skipped where rclpy and vision_msgs do not import (scripts/setup-ros.sh provides
 it through scripts/test.sh).
 """
 
-import signal
-import subprocess
 import time
 
 import numpy as np
@@ -32,6 +30,7 @@ pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from ros_fixtures import cloud_message, Harness, REFERENCE_MODEL, start_node  # noqa: E402
+from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.detector import Detector  # noqa: E402
 from tao_pointpillars_py.markers import quaternion_yaw  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
@@ -57,12 +56,7 @@ def running(tmp_path_factory):
         yield harness, process, log
     finally:
         harness.close()
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_process(process, timeout_s=15)
 
 
 def _angle_difference(a: float, b: float) -> float:

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         report, counts, wall_s = _play_and_record(sample, recording, node_process, node_log)
     finally:
-        _stop(node_process)
+        stop_process(node_process)
     print(node_log.read_text(errors="replace").rstrip(), flush=True)
     return _summarize(sample, recording, report, counts, wall_s, node_process.returncode)
 
@@ -155,11 +155,12 @@ def _wait_for_node(node: Any, process: subprocess.Popen[bytes], log: Path) -> No
                       f"{NODE_START_TIMEOUT_S:.0f} s; see {log}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """Stop a node process like Ctrl-C does; kill it if it has not ended within the timeout."""
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
