@@ -184,6 +184,8 @@ def qdq_problems(model: Any) -> list[str]:
         if node.op_type == "DequantizeLinear" and source in constants:
             weight = constants[source]
             scale = constants.get(node.input[1])
-            if weight.ndim >= 2 and (scale is None or scale.size != weight.shape[0]):
+            # per-channel along the DQ's axis: 0 for Conv weights, 1 for ConvTranspose
+            axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+            if weight.ndim >= 2 and (scale is None or scale.size != weight.shape[axis]):
                 problems.append(f"{node.name}: weight {source} is not quantized per channel")
     return problems

@@ -125,3 +125,15 @@ def test_layer_sensitivity_has_a_row_per_quantizable_layer(quantized, tmp_path):
     for _, sqnr in table:
         assert set(sqnr) == {"cls_preds", "box_preds", "dir_cls_preds"}
         assert all(value > 5.0 for value in sqnr.values())
+
+
+def test_transposed_convolutions_are_checked_along_their_channel_axis(quantized, tmp_path):
+    fp32, _, _, detector = quantized
+    feeds = [detector.model_inputs(_clouds(1)[0])]
+    out = tmp_path / "deconv.onnx"
+    quantize_model(fp32, out, feeds, op_types=("Conv", "ConvTranspose"))
+    model = onnx.load(str(out))
+    assert qdq_problems(model) == []
+    producers = {o: n.op_type for n in model.graph.node for o in n.output}
+    deconvs = [n for n in model.graph.node if n.op_type == "ConvTranspose"]
+    assert deconvs and all(producers.get(n.input[1]) == "DequantizeLinear" for n in deconvs)
