@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import enum
+import hashlib
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .config import ModelConfig
@@ -69,6 +71,15 @@ class ModelInfo:
         """True when a native model takes only the occupied pillars (pillar axis symbolic)."""
         shape = self.input_shapes.get("pillar_features", ())
         return len(shape) > 1 and not isinstance(shape[1], int)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_onnx(path: str) -> onnx.ModelProto:

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import ast
-import hashlib
 import os
 from pathlib import Path
 import random
@@ -83,12 +82,3 @@ def model_from_checkpoint(state: dict[str, Any]) -> tuple[PointPillarsNet, Model
     model.load_state_dict(state["model"])
     model.eval()
     return model, cfg
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -26,11 +26,12 @@ import numpy as np
 import onnx
 import torch
 
-from .checkpoint import file_sha256, load_checkpoint, model_from_checkpoint
+from .checkpoint import load_checkpoint, model_from_checkpoint
 from .data import load_frames
 from .network import PointPillarsNet
 from .. import __version__
 from ..config import ModelConfig
+from ..model import file_sha256
 from ..pillars import NUM_POINT_FEATURES, pad_pillars, pillarize
 
 OPSET = 17

@@ -24,7 +24,7 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from tao_pointpillars_py.config import ModelConfig  # noqa: E402
-from tao_pointpillars_py.training.checkpoint import file_sha256  # noqa: E402
+from tao_pointpillars_py.model import file_sha256  # noqa: E402
 from tao_pointpillars_py.training.export import (example_inputs,  # noqa: E402
                                                  export_checkpoint, export_model,
                                                  frame_inputs, INPUT_NAMES,
