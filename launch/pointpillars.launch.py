@@ -30,7 +30,7 @@ from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from tao_pointpillars_py.node_settings import fastdds_profile_environment
+from tao_pointpillars_py.dds_environment import fastdds_profile_environment, PROFILE_VARIABLES
 
 PACKAGE = "tao_pointpillars_py"
 #: launch argument -> (default, description)
@@ -47,7 +47,6 @@ ARGUMENTS = {
                         "FAST*_DEFAULT_PROFILES_FILE wins"),
 }
 OVERRIDES = ("model_path", "backend", "precision")
-PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 
 
 def _node(context, *args, **kwargs):

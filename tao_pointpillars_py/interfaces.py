@@ -25,7 +25,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-import sys
 from typing import Any, Sequence, TYPE_CHECKING
 
 import numpy as np
@@ -33,6 +32,7 @@ import numpy as np
 from .detections import Detections
 from .errors import ConfigError
 from .markers import quaternion_yaw
+from .package_files import package_file
 
 if TYPE_CHECKING:
     from rosbags.typesys.store import Typestore
@@ -44,14 +44,8 @@ MARKER_ARRAY = "visualization_msgs/msg/MarkerArray"
 
 def vision_msgs_dir() -> Path:
     """Folder with the vision_msgs ``.msg`` files: installed share dir, else the source tree."""
-    candidates = [Path(sys.prefix) / "share" / "tao_pointpillars_py" / "interfaces" /
-                  "vision_msgs" / "msg",
-                  Path(__file__).resolve().parents[1] / "ros" / "vision_msgs" / "msg"]
-    for folder in candidates:
-        if (folder / "Detection3DArray.msg").is_file():
-            return folder
-    raise ConfigError(f"vision_msgs definitions not found in {[str(c) for c in candidates]}; "
-                      "reinstall tao_pointpillars_py")
+    return package_file("interfaces/vision_msgs/msg/Detection3DArray.msg",
+                        "ros/vision_msgs/msg/Detection3DArray.msg").parent
 
 
 @lru_cache(maxsize=1)

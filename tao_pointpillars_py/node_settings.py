@@ -23,15 +23,14 @@ message that names the parameter and what to set.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import os
 from pathlib import Path
-import sys
 from typing import Any, Mapping, Sequence
 
 from .cloud import DRIVER_INTENSITY_RANGE
 from .config import PostProcessConfig
 from .detector import check_intensity_range
 from .errors import ConfigError
+from .package_files import package_file
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -209,20 +208,11 @@ REFERENCE_MODEL = "pointpillars_zvision.onnx"
 
 def default_model_path() -> Path:
     """Find the reference model: in share/tao_pointpillars_py/models, else the source tree."""
-    candidates = []
     try:
-        from ament_index_python.packages import get_package_share_directory
-        candidates.append(Path(get_package_share_directory("tao_pointpillars_py")) / "models")
-    except Exception:  # noqa: B902 - not a ROS install or package not in the ament index
-        pass
-    candidates.append(Path(sys.prefix) / "share" / "tao_pointpillars_py" / "models")
-    candidates.append(Path(__file__).resolve().parents[1] / "models")
-    for folder in candidates:
-        if (folder / REFERENCE_MODEL).is_file():
-            return folder / REFERENCE_MODEL
-    raise ConfigError(
-        f"model_path is empty and the reference model {REFERENCE_MODEL} is not installed (looked "
-        f"in {[str(c) for c in candidates]}); set model_path to an ONNX model")
+        return package_file(f"models/{REFERENCE_MODEL}")
+    except ConfigError as exc:
+        raise ConfigError(f"model_path is empty and the reference model {REFERENCE_MODEL} cannot "
+                          f"be found ({exc}); set model_path to an ONNX model") from None
 
 
 @dataclass(frozen=True)
@@ -265,17 +255,3 @@ def select_runtime(settings: NodeSettings, available_backends: Sequence[str]) ->
                     f"next to {model.name}; it is not there: use precision fp32")
             model = int8_model
     return RuntimeChoice(backend, model, settings.precision)
-
-
-def fastdds_profile_environment(profile: Path | str, ros_distro: str | None = None
-                                ) -> dict[str, str]:
-    """
-    Environment variables that make Fast DDS load ``profile`` (params/fastdds_large_clouds.xml).
-
-    Fast DDS 3 (ROS 2 Jazzy and later) reads FASTDDS_DEFAULT_PROFILES_FILE and prefers the
-    deprecated FASTRTPS_ name when both are set; Fast DDS 2 (Humble) reads only FASTRTPS_.
-    """
-    distro = os.environ.get("ROS_DISTRO", "") if ros_distro is None else ros_distro
-    name = ("FASTRTPS_DEFAULT_PROFILES_FILE" if distro in ("humble", "iron")
-            else "FASTDDS_DEFAULT_PROFILES_FILE")
-    return {name: str(profile)}

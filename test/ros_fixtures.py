@@ -33,7 +33,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
-from tao_pointpillars_py.node_settings import fastdds_profile_environment
+from tao_pointpillars_py.dds_environment import loopback_environment
 from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
 
@@ -44,12 +44,9 @@ CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
 
 def ros_environment() -> dict[str, str]:
     """Environment of a test's ROS processes: loopback only, a domain of this test run."""
-    env = dict(os.environ)
-    env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    env["ROS_DOMAIN_ID"] = str(100 + os.getpid() % 100)
-    env["RMW_IMPLEMENTATION"] = "rmw_fastrtps_cpp"
+    env = loopback_environment(os.environ, 100 + os.getpid() % 100,
+                               REPO / "params" / "fastdds_large_clouds.xml", keep_existing=False)
     env["PYTHONUNBUFFERED"] = "1"
-    env.update(fastdds_profile_environment(REPO / "params" / "fastdds_large_clouds.xml"))
     return env
 
 

@@ -22,7 +22,6 @@ import pytest
 from tao_pointpillars_py.config import PostProcessConfig
 from tao_pointpillars_py.errors import ConfigError
 from tao_pointpillars_py.node_settings import (check_class_names, default_model_path, DEFAULTS,
-                                               fastdds_profile_environment,
                                                NodeSettings, PARAMETERS, post_process_settings,
                                                REFERENCE_MODEL, RUNTIME_PARAMETERS,
                                                select_runtime)
@@ -116,18 +115,3 @@ def test_int8_on_onnxruntime_loads_the_model_next_to_the_fp32_one(tmp_path):
 
 def test_defaults_table_has_unique_names():
     assert len(DEFAULTS) == len(PARAMETERS)
-
-
-@pytest.mark.parametrize("distro,variable", [("humble", "FASTRTPS_DEFAULT_PROFILES_FILE"),
-                                             ("jazzy", "FASTDDS_DEFAULT_PROFILES_FILE"),
-                                             ("", "FASTDDS_DEFAULT_PROFILES_FILE")])
-def test_fastdds_profile_variable_follows_the_fast_dds_generation(distro, variable):
-    assert fastdds_profile_environment("/p.xml", distro) == {variable: "/p.xml"}
-
-
-def test_large_cloud_profile_is_valid_xml_with_a_large_shared_memory_segment():
-    import xml.etree.ElementTree as ElementTree
-    root = ElementTree.parse(REPO / "params" / "fastdds_large_clouds.xml").getroot()
-    namespace = {"dds": "http://www.eprosima.com"}
-    sizes = [int(e.text) for e in root.iterfind(".//dds:segment_size", namespace)]
-    assert sizes and min(sizes) >= 4 * 51_200 * 32  # several 51,200-point clouds

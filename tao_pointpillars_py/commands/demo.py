@@ -36,8 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from ..dds_environment import loopback_environment
 from ..errors import ConfigError
-from ..node_settings import fastdds_profile_environment
+from ..package_files import package_file
 
 DEFAULT_OUT = Path("out/demo")
 SAMPLE_SEED = 1000
@@ -57,14 +58,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="node parameters (default: params/pointpillars.yaml)")
 
 
-def _repo_file(*parts: str) -> Path:
-    here = Path(__file__).resolve().parents[2]
-    for base in (here, Path(sys.prefix) / "share" / "tao_pointpillars_py"):
-        if (base.joinpath(*parts)).is_file():
-            return base.joinpath(*parts)
-    raise ConfigError(f"{'/'.join(parts)} not found next to the package or in share/")
-
-
 def _sample_bag(out: Path, frames: int) -> Path:
     sample = out / "sample"
     stamp = sample / f".complete-{frames}-{SAMPLE_SEED}"
@@ -81,16 +74,11 @@ def _sample_bag(out: Path, frames: int) -> Path:
 
 
 def _ros_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    # loopback only: the demo must not talk to (or disturb) ROS 2 graphs on the network
-    env.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    env.setdefault("ROS_DOMAIN_ID", str(50 + os.getpid() % 50))
-    env.setdefault("RMW_IMPLEMENTATION", "rmw_fastrtps_cpp")
-    if not any(k in env for k in ("FASTDDS_DEFAULT_PROFILES_FILE",
-                                  "FASTRTPS_DEFAULT_PROFILES_FILE")):
-        # 1.6 MB clouds, best effort: whole through shared memory, not lost as UDP fragments
-        env.update(fastdds_profile_environment(_repo_file("params", "fastdds_large_clouds.xml")))
-    return env
+    # loopback only: the demo must not talk to (or disturb) ROS 2 graphs on the network; a
+    # user's own ROS settings are kept
+    return loopback_environment(os.environ, 50 + os.getpid() % 50,
+                                package_file("params/fastdds_large_clouds.xml"),
+                                keep_existing=True)
 
 
 def _start_node(model: Path | None, params_file: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -109,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     sample = _sample_bag(out, args.frames)
-    params_file = args.params_file or _repo_file("params", "pointpillars.yaml")
+    params_file = args.params_file or package_file("params/pointpillars.yaml")
     recording = out / "detections"
     shutil.rmtree(recording, ignore_errors=True)
     node_log = out / "node.log"
