@@ -125,8 +125,10 @@ def _check_native_shapes(path: str, shapes: dict[str, tuple[int | str, ...]],
     expected = (1, p.max_pillars, p.max_points_per_pillar, 10)
     got = shapes.get("pillar_features")
     # the pillar axis is either max_pillars or symbolic (only the occupied pillars are fed)
-    if got is None or len(got) != 4 or isinstance(got[1], int) and got[1] != p.max_pillars \
-            or (got[0], got[2], got[3]) != (1, p.max_points_per_pillar, 10):
+    fits = (got is not None and len(got) == 4
+            and (got[0], got[2], got[3]) == (1, p.max_points_per_pillar, 10)
+            and (not isinstance(got[1], int) or got[1] == p.max_pillars))
+    if not fits:
         raise ModelLoadError(
             f"{path}: input pillar_features has shape {got} but its metadata implies "
             f"{expected} or (1, pillars, {p.max_points_per_pillar}, 10) (max_pillars, "
