@@ -31,6 +31,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "export a checkpoint to ONNX with metadata (needs [train])"),
     "eval": ("evaluate", "KITTI-style AP of detections or of a model against labels"),
     "calibrate": ("calibrate", "int8 Q/DQ model calibrated on frames spread over bags"),
+    "precision-report": ("precision_report", "fp32 vs int8 (vs TensorRT) AP and speed, side "
+                         "by side, into models/README.md"),
+    "build-engine": ("build_engine", "TensorRT engine from an ONNX model (needs a GPU)"),
     "demo": ("demo", "the node on a simulated sample bag over ROS 2, with a summary"),
     "play": ("play", "publish a bag's messages over ROS 2 (rosbags + rclpy)"),
     "record": ("record", "record ROS 2 topics into a bag (rosbags + rclpy)"),

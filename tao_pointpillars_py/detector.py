@@ -91,19 +91,21 @@ class Detector:
     def from_model(cls, model_path: str, backend: str = "onnxruntime",
                    post: PostProcessConfig | None = None,
                    intensity_range: tuple[float, float] = DRIVER_INTENSITY_RANGE,
-                   **overrides: Any) -> Detector:
+                   backend_file: str | None = None, **overrides: Any) -> Detector:
         """
         Load a model file.
 
-        ``overrides`` are PostProcessConfig fields (e.g. score_threshold) or backend options
-        (``threads``).
+        ``backend_file`` is what the backend loads when it is not the model itself (a
+        TensorRT engine built from it); ``overrides`` are PostProcessConfig fields (e.g.
+        score_threshold) or backend options (``threads``, ``precision``).
         """
         info = load_model_info(model_path)
         post_fields = {f.name for f in dataclasses.fields(PostProcessConfig)}
         post_overrides = {k: v for k, v in overrides.items() if k in post_fields}
         backend_options = {k: v for k, v in overrides.items() if k not in post_fields}
         post = dataclasses.replace(post or PostProcessConfig(), **post_overrides)
-        return cls(info.config, create_backend(backend, model_path, **backend_options), post,
+        return cls(info.config, create_backend(backend, backend_file or model_path,
+                                               **backend_options), post,
                    intensity_range, info.contract, info.dynamic_pillars)
 
     def with_post(self, post: PostProcessConfig) -> None:

@@ -40,7 +40,7 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
 
-from .backends import REGISTRY
+from .backends import available_backends
 from .cloud import points_from_cloud, thin_points
 from .detector import Detector
 from .errors import PointPillarsError
@@ -82,16 +82,15 @@ class PointPillarsNode(Node):
                 description=spec.description, read_only=spec.read_only))
         self.settings = NodeSettings.from_parameters(
             {spec.name: self.get_parameter(spec.name).value for spec in PARAMETERS})
-        runtime = select_runtime(self.settings, sorted(REGISTRY))
-        options = {"threads": self.settings.threads} if self.settings.threads else {}
-        self.detector = Detector.from_model(str(runtime.model_path), runtime.backend,
-                                            self.settings.post, self.settings.intensity_range,
-                                            **options)
+        runtime = select_runtime(self.settings, available_backends())
+        self.detector = Detector.from_model(
+            str(runtime.model_path), runtime.backend, self.settings.post,
+            self.settings.intensity_range, backend_file=str(runtime.backend_file),
+            **runtime.backend_options(self.settings.threads))
         self.class_names = self.detector.config.class_names
         check_class_names(self.settings.class_names, self.class_names, runtime.model_path)
         self.get_logger().info(
-            f"model {runtime.model_path} ({', '.join(self.class_names)}), backend "
-            f"{runtime.backend}, precision {runtime.precision}, intensity range "
+            f"{runtime.describe()} ({', '.join(self.class_names)}), intensity range "
             f"{list(self.settings.intensity_range)} -> "
             f"{list(self.detector.config.intensity_range)}")
 

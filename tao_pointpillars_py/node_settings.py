@@ -217,41 +217,77 @@ def default_model_path() -> Path:
 
 @dataclass(frozen=True)
 class RuntimeChoice:
-    """What the node runs: backend name, the model file it loads, and the precision."""
+    """
+    What the node runs: backend, model (metadata), the file the backend loads, precision.
+
+    ``backend_file`` is the model itself, or a serialized TensorRT engine (``engine_path``).
+    """
 
     backend: str
     model_path: Path
     precision: str
+    backend_file: Path
+
+    def backend_options(self, threads: int) -> dict[str, Any]:
+        """Keyword options of the backend: ONNX Runtime threads, TensorRT precision."""
+        if self.backend == "tensorrt":
+            return {"precision": self.precision}
+        return {"threads": threads} if threads else {}
+
+    def describe(self) -> str:
+        """One line for the start-up log: what actually runs."""
+        route = {"onnxruntime": "ONNX Runtime on CPU", "tensorrt": "TensorRT on GPU"}
+        loaded = "" if self.backend_file == self.model_path else f", engine {self.backend_file}"
+        return (f"backend {self.backend} ({route.get(self.backend, self.backend)}), precision "
+                f"{self.precision}, model {self.model_path}{loaded}")
+
+
+def _int8_model(model: Path, backend: str) -> Path:
+    """Find the Q/DQ model next to ``model`` (``<stem>.int8.onnx``) that int8 runs."""
+    if model.name.endswith(".int8.onnx"):
+        return model
+    int8_model = model.with_name(model.name.removesuffix(".onnx") + ".int8.onnx")
+    if not int8_model.is_file():
+        raise ConfigError(
+            f"precision int8 on {backend} needs the int8 Q/DQ model {int8_model} next to "
+            f"{model.name}; it is not there: make it with `tao-pointpillars calibrate --model "
+            f"{model} --bag BAG`"
+            + (", or set engine_path to an int8 engine from `tao-pointpillars build-engine`"
+               if backend == "tensorrt" else "") + ", or use precision fp32")
+    return int8_model
 
 
 def select_runtime(settings: NodeSettings, available_backends: Sequence[str]) -> RuntimeChoice:
     """
     Resolve backend "auto", the model file and the precision, or refuse the combination.
 
-    ONNX Runtime runs fp32 models, and int8 from the Q/DQ model next to the fp32 one
-    (``<stem>.int8.onnx``); fp16 needs TensorRT.
+    auto is TensorRT where it is importable with a GPU, else ONNX Runtime. int8 runs the Q/DQ
+    model next to the fp32 one (``<stem>.int8.onnx``) on either backend (TensorRT builds it
+    as explicit int8); fp16 needs TensorRT; ``engine_path`` needs TensorRT.
     """
     model = Path(settings.model_path) if settings.model_path else default_model_path()
     if not model.is_file():
         raise ConfigError(f"model_path {model} does not exist; set model_path to an ONNX model "
                           "(e.g. the reference models/pointpillars_zvision.onnx)")
+    engine = Path(settings.engine_path) if settings.engine_path else None
     backend = settings.backend
     if backend == "auto":
         backend = "tensorrt" if "tensorrt" in available_backends else "onnxruntime"
     if backend not in available_backends:
         raise ConfigError(f"backend {backend} is not available on this machine (available: "
                           f"{list(available_backends)}); set backend to auto or onnxruntime")
-    if backend == "onnxruntime":
-        if settings.precision == "fp16":
-            raise ConfigError("precision fp16 needs backend tensorrt (a GPU); ONNX Runtime on "
-                              "CPU runs fp32 or int8")
-        if settings.precision == "int8":
-            int8_model = model.with_name(model.name.removesuffix(".onnx") + ".int8.onnx")
-            if model.name.endswith(".int8.onnx"):
-                int8_model = model
-            if not int8_model.is_file():
-                raise ConfigError(
-                    f"precision int8 on ONNX Runtime needs the int8 Q/DQ model {int8_model} "
-                    f"next to {model.name}; it is not there: use precision fp32")
-            model = int8_model
-    return RuntimeChoice(backend, model, settings.precision)
+    if engine is not None:
+        if backend != "tensorrt":
+            raise ConfigError(f"engine_path {engine} is a TensorRT engine, but the backend is "
+                              f"{backend} (TensorRT needs a GPU and the tensorrt and pycuda "
+                              "modules); clear engine_path to run model_path on ONNX Runtime")
+        if not engine.is_file():
+            raise ConfigError(f"engine_path {engine} does not exist; build it with "
+                              f"`tao-pointpillars build-engine {model} --out {engine}`, or clear "
+                              "engine_path to build and cache one from model_path")
+    if backend == "onnxruntime" and settings.precision == "fp16":
+        raise ConfigError("precision fp16 needs backend tensorrt (a GPU); ONNX Runtime on "
+                          "CPU runs fp32 or int8")
+    if settings.precision == "int8" and engine is None:
+        model = _int8_model(model, backend)
+    return RuntimeChoice(backend, model, settings.precision, engine or model)

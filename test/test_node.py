@@ -189,3 +189,35 @@ def test_class_names_mismatch_stops_the_node_with_a_message(tmp_path):
     text = log.read_text()
     assert "class_names ['Car', 'Pedestrian', 'Cyclist'] do not match" in text
     assert "set class_names to ['Vehicle', 'Pedestrian', 'Cyclist']" in text
+
+
+def test_int8_node_runs_the_shipped_qdq_model_and_says_so(tmp_path):
+    log = tmp_path / "node.log"
+    process = start_node("-r", "point_cloud:=/point_cloud", "-p", "precision:=int8",
+                         log_path=log)
+    harness = Harness()
+    try:
+        harness.wait_for_node(process)
+        points = _points(seed=12)
+        stamp = 1_700_000_000_000_000_777
+        answer = harness.send(cloud_message(points, *ZVISION, stamp))
+        assert answer is not None, "no Detection3DArray from the int8 node"
+        int8 = REFERENCE_MODEL.with_name("pointpillars_zvision.int8.onnx")
+        expected = Detector.from_model(str(int8)).detect(points)
+        assert len(expected) > 0 and len(answer[0].detections) == len(expected)
+        for detection, box in zip(answer[0].detections, expected.boxes):
+            centre = detection.bbox.center.position
+            np.testing.assert_allclose([centre.x, centre.y, centre.z], box[:3], atol=1e-4)
+    finally:
+        harness.close()
+        stop_process(process, timeout_s=15)
+    text = log.read_text()
+    assert "backend onnxruntime (ONNX Runtime on CPU), precision int8" in text
+    assert "pointpillars_zvision.int8.onnx" in text
+
+
+def test_fp16_without_tensorrt_stops_the_node_with_what_to_do(tmp_path):
+    log = tmp_path / "node.log"
+    process = start_node("-p", "precision:=fp16", log_path=log)
+    assert process.wait(timeout=60) == 1
+    assert "precision fp16 needs backend tensorrt (a GPU)" in log.read_text()

@@ -98,19 +98,46 @@ def test_auto_backend_prefers_tensorrt_when_available():
     ({"model_path": "/nonexistent/model.onnx"}, "does not exist"),
     ({"backend": "tensorrt"}, "backend tensorrt is not available"),
     ({"precision": "fp16"}, "fp16 needs backend tensorrt"),
-    ({"precision": "int8"}, "needs the int8 Q/DQ model"),
 ])
 def test_impossible_runtime_combinations_are_refused(values, message):
     with pytest.raises(ConfigError, match=message):
         select_runtime(_settings(**values), ["onnxruntime"])
 
 
-def test_int8_on_onnxruntime_loads_the_model_next_to_the_fp32_one(tmp_path):
+@pytest.mark.parametrize("backend", ["onnxruntime", "tensorrt"])
+def test_int8_loads_the_qdq_model_next_to_the_fp32_one(tmp_path, backend):
     fp32 = tmp_path / "net.onnx"
     shutil.copy(REPO / "models" / REFERENCE_MODEL, fp32)
+    values = {"model_path": str(fp32), "precision": "int8", "backend": backend}
+    with pytest.raises(ConfigError, match="tao-pointpillars calibrate"):
+        select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
     shutil.copy(fp32, tmp_path / "net.int8.onnx")
-    choice = select_runtime(_settings(model_path=str(fp32), precision="int8"), ["onnxruntime"])
-    assert choice.model_path == tmp_path / "net.int8.onnx" and choice.precision == "int8"
+    choice = select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
+    assert choice.model_path == choice.backend_file == tmp_path / "net.int8.onnx"
+    assert choice.precision == "int8" and choice.backend == backend
+    assert "int8" in choice.describe() and backend in choice.describe()
+
+
+def test_reference_model_ships_with_its_int8_variant():
+    model = str(REPO / "models" / REFERENCE_MODEL)
+    choice = select_runtime(_settings(model_path=model, precision="int8"), ["onnxruntime"])
+    assert choice.model_path.name == "pointpillars_zvision.int8.onnx"
+    assert choice.backend_options(threads=2) == {"threads": 2}
+
+
+def test_engine_path_runs_on_tensorrt_with_the_model_for_metadata(tmp_path):
+    model = str(REPO / "models" / REFERENCE_MODEL)
+    engine = tmp_path / "net.fp16.engine"
+    values = {"model_path": model, "engine_path": str(engine), "precision": "fp16"}
+    with pytest.raises(ConfigError, match="build-engine"):
+        select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
+    engine.write_bytes(b"serialized")
+    choice = select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
+    assert choice.backend == "tensorrt" and choice.backend_file == engine
+    assert str(choice.model_path) == model and choice.backend_options(0) == {"precision": "fp16"}
+    assert f"engine {engine}" in choice.describe()
+    with pytest.raises(ConfigError, match="clear engine_path to run model_path on ONNX Runtime"):
+        select_runtime(_settings(**values), ["onnxruntime"])
 
 
 def test_defaults_table_has_unique_names():

@@ -127,13 +127,29 @@ def test_layer_sensitivity_has_a_row_per_quantizable_layer(quantized, tmp_path):
         assert all(value > 5.0 for value in sqnr.values())
 
 
-def test_transposed_convolutions_are_checked_along_their_channel_axis(quantized, tmp_path):
-    fp32, _, _, detector = quantized
-    feeds = [detector.model_inputs(_clouds(1)[0])]
-    out = tmp_path / "deconv.onnx"
-    quantize_model(fp32, out, feeds, op_types=("Conv", "ConvTranspose"))
-    model = onnx.load(str(out))
-    assert qdq_problems(model) == []
-    producers = {o: n.op_type for n in model.graph.node for o in n.output}
-    deconvs = [n for n in model.graph.node if n.op_type == "ConvTranspose"]
-    assert deconvs and all(producers.get(n.input[1]) == "DequantizeLinear" for n in deconvs)
+def test_up_sampling_is_quantized_as_conv_and_depth_to_space(quantized):
+    _, int8, _, _ = quantized
+    model = onnx.load(str(int8))
+    producers = {o: n for n in model.graph.node for o in n.output}
+    ops = [n.op_type for n in model.graph.node]
+    assert "ConvTranspose" not in ops and "DepthToSpace" in ops
+    for shuffle in (n for n in model.graph.node if n.op_type == "DepthToSpace"):
+        source = producers[shuffle.input[0]]
+        while source.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            source = producers[source.input[0]]
+        assert source.op_type == "Conv"
+        assert producers[source.input[1]].op_type == "DequantizeLinear"  # int8 weights
+
+
+def test_transposed_convolution_weights_are_checked_along_their_channel_axis():
+    from onnx import helper
+    weight = np.ones((4, 3, 2, 2), np.int8)  # ConvTranspose: (in, out, k, k)
+    graph = helper.make_graph(
+        [helper.make_node("DequantizeLinear", ["w", "s", "z"], ["wf"], name="dq", axis=1)],
+        "g", [], [helper.make_tensor_value_info("wf", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(weight, "w"),
+                     numpy_helper.from_array(np.full(3, 0.1, np.float32), "s"),
+                     numpy_helper.from_array(np.zeros(3, np.int8), "z")])
+    assert qdq_problems(helper.make_model(graph)) == []
+    graph.node[0].attribute[0].i = 0  # per output channel of a Conv: 4 scales expected
+    assert qdq_problems(helper.make_model(graph)) == ["dq: weight w is not quantized per channel"]

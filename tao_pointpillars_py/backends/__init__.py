@@ -39,7 +39,29 @@ class Backend(Protocol):
 #: backend name -> "module:class" (imported only when chosen)
 REGISTRY: dict[str, str] = {
     "onnxruntime": "onnxruntime_backend:OnnxRuntimeBackend",
+    "tensorrt": "tensorrt_backend:TensorRTBackend",
 }
+
+
+def tensorrt_available() -> bool:
+    """
+    Tell whether the TensorRT backend can run here: tensorrt and pycuda import, a GPU exists.
+
+    Never raises: a missing package, a missing CUDA driver or no device all give False.
+    """
+    try:
+        import pycuda.driver as cuda
+        import tensorrt  # noqa: F401  (imported only to see that it loads)
+
+        cuda.init()
+        return int(cuda.Device.count()) > 0
+    except Exception:  # ImportError, OSError (libnvinfer), pycuda's driver errors, ...
+        return False
+
+
+def available_backends() -> list[str]:
+    """Backends that can run on this machine: ONNX Runtime always, TensorRT with a GPU."""
+    return ["onnxruntime"] + (["tensorrt"] if tensorrt_available() else [])
 
 
 def create_backend(name: str, model_path: str, **options: Any) -> Backend:

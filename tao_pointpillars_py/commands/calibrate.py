@@ -18,6 +18,9 @@
 Frames are preprocessed exactly as the node does (same intensity mapping and pillarization,
 through :class:`~tao_pointpillars_py.detector.Detector`); the output ``MODEL.int8.onnx`` is
 what ``precision: int8`` loads on ONNX Runtime and what TensorRT builds explicit int8 from.
+Where TensorRT and a GPU are present, the same frames also calibrate TensorRT's implicit int8
+route and its calibration cache is written (``--calib-cache``); elsewhere the command says so,
+and ``build-engine --calib-bag`` draws the same frames on the GPU machine.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from typing import Any
 
 from ..cloud import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
-from ..quantize import CALIBRATION_METHODS, DEFAULT_OP_TYPES
+from ..quantize import (CALIBRATION_METHODS, DEFAULT_METHOD, DEFAULT_OP_TYPES,
+                        DEFAULT_PERCENTILE)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,8 +46,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, required=True, metavar="MODEL.onnx")
     parser.add_argument("--out", type=Path, default=None,
                         help="int8 model to write (default: MODEL.int8.onnx next to MODEL)")
-    parser.add_argument("--method", choices=CALIBRATION_METHODS, default="minmax",
-                        help="activation range calibration (default minmax)")
+    parser.add_argument("--method", choices=CALIBRATION_METHODS, default=DEFAULT_METHOD,
+                        help=f"activation range calibration (default {DEFAULT_METHOD})")
+    parser.add_argument("--percentile", type=float, default=DEFAULT_PERCENTILE, metavar="P",
+                        help="percentile method: range covers P %% of each activation's "
+                             f"values (default {DEFAULT_PERCENTILE})")
+    parser.add_argument("--no-equalize", dest="equalize", action="store_false",
+                        help="skip cross-layer channel equalization before calibration")
     parser.add_argument("--keep-float", action="append", default=[], metavar="NODE",
                         help="node of the model to leave in float (repeatable)")
     parser.add_argument("--sensitivity", action="store_true",
@@ -52,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--intensity-range", type=float, nargs=2,
                         default=list(DRIVER_INTENSITY_RANGE), metavar=("MIN", "MAX"),
                         help="intensity range of the clouds, as the node's parameter")
+    parser.add_argument("--calib-cache", type=Path, default=None, metavar="C",
+                        help="TensorRT calibration cache for implicit int8, written where "
+                             "TensorRT and a GPU are present (default: MODEL.calib)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,23 +82,49 @@ def run(args: argparse.Namespace) -> int:
                                     progress=bar.update)
     if args.sensitivity:
         _print_sensitivity(args, inputs)
+    method = args.method + (f" {args.percentile}" if args.method == "percentile" else "")
     print(f"calibrate: {len(inputs)} frames from {', '.join(str(b) for b in args.bag)}; "
-          f"quantizing {', '.join(DEFAULT_OP_TYPES)} with {args.method}", flush=True)
+          f"quantizing {', '.join(DEFAULT_OP_TYPES)} with {method}"
+          f"{', channels equalized' if args.equalize else ''}", flush=True)
     provenance = {"calibration.bags": ",".join(b.resolve().name for b in args.bag),
                   "calibration.topic": args.topic or "",
                   "calibration.intensity_range": ",".join(map(str, args.intensity_range))}
     nodes = quantize_model(args.model, out, inputs, args.method, args.keep_float,
-                           provenance=provenance)
+                           provenance=provenance, percentile=args.percentile,
+                           equalize=args.equalize)
     print(f"calibrate: wrote {out} ({len(nodes)} dequantized tensors; symmetric int8, "
           "per-channel weights)")
+    _write_tensorrt_cache(args, inputs)
     return 0
+
+
+def _write_tensorrt_cache(args: argparse.Namespace, inputs: list[dict[str, Any]]) -> None:
+    """Calibrate TensorRT's implicit int8 route on the same frames, where TensorRT exists."""
+    from ..backends import tensorrt_available
+
+    cache = args.calib_cache or args.model.with_name(
+        args.model.name.removesuffix(".onnx") + ".calib")
+    if not tensorrt_available():
+        print("calibrate: no TensorRT / GPU here, so no TensorRT calibration cache; on the GPU "
+              "machine `tao-pointpillars build-engine MODEL --precision int8 --calib-bag BAG "
+              f"--calib-frames {args.frames}` draws these same frames (or use the Q/DQ model)")
+        return
+    from ..backends.tensorrt_backend import build_engine, calibration_shapes, make_calibrator
+    from ..model import load_model_info
+
+    if cache.exists():
+        cache.unlink()  # an existing cache would be read instead of calibrating these frames
+    shapes = calibration_shapes(load_model_info(str(args.model)))
+    build_engine(args.model, "int8", calibrator=make_calibrator(inputs, cache, shapes))
+    print(f"calibrate: wrote the TensorRT calibration cache {cache} (implicit int8 route)")
 
 
 def _print_sensitivity(args: argparse.Namespace, inputs: list[dict[str, Any]]) -> None:
     from ..quantize import layer_sensitivity
 
     probes = inputs[:: max(1, len(inputs) // 5)][:5]
-    table = layer_sensitivity(args.model, inputs, probes, args.method)
+    table = layer_sensitivity(args.model, inputs, probes, args.method,
+                              percentile=args.percentile, equalize=args.equalize)
     outputs = list(table[0][1]) if table else []
     print(f"layer sensitivity: output SQNR [dB] with one layer quantized ({len(probes)} "
           "frames; higher is better, inf = unchanged)")

@@ -20,13 +20,16 @@ import argparse
 import json
 from pathlib import Path
 import sys
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence, TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ConfigError, LabelsFormatError
-from ..evaluation import EvalFrame, evaluate
+from ..evaluation import EvalFrame, evaluate, EvaluationResult
 from ..labels import FrameLabels, LabelsFile, read_labels
+
+if TYPE_CHECKING:
+    from ..detector import Detector
 
 #: Score threshold of the model route when none is given: low, so the curve reaches far.
 MODEL_SCORE_THRESHOLD = 0.1
@@ -72,9 +75,7 @@ def run(args: argparse.Namespace) -> int:
         detections, point_cloud_range = _detections_from_model(
             args.model, args.bag, args.topic or labels.topic, labels,
             MODEL_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold)
-    frames = [_eval_frame(gt, detections.get(timestamp)) for timestamp, gt in
-              labels.frames.items()]
-    result = evaluate(frames, labels.class_names, thresholds, point_cloud_range)
+    result = evaluate_detections(labels, detections, point_cloud_range, thresholds)
     print(result.to_table())
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -134,16 +135,24 @@ def _detections_from_file(path: Path, labels: LabelsFile,
 def _detections_from_model(model: Path, bag: Path, topic: str, labels: LabelsFile,
                            score_threshold: float
                            ) -> tuple[dict[int, FrameLabels], tuple[float, ...]]:
-    from tqdm import tqdm
-
-    from ..bag import count_clouds, read_clouds
     from ..detector import Detector
 
     detector = Detector.from_model(str(model), score_threshold=score_threshold)
+    return (detector_detections(detector, bag, topic, labels),
+            tuple(detector.config.pillars.point_cloud_range))
+
+
+def detector_detections(detector: Detector, bag: Path, topic: str, labels: LabelsFile,
+                        desc: str = "eval") -> dict[int, FrameLabels]:
+    """Run ``detector`` on the labeled clouds of ``bag``; detections by timestamp."""
+    from tqdm import tqdm
+
+    from ..bag import count_clouds, read_clouds
+
     mapping = _class_map(detector.config.class_names, labels.class_names, "model")
     result: dict[int, FrameLabels] = {}
     clouds = read_clouds(bag, [topic])
-    for cloud in tqdm(clouds, total=count_clouds(bag, [topic]), desc="eval", unit="cloud"):
+    for cloud in tqdm(clouds, total=count_clouds(bag, [topic]), desc=desc, unit="cloud"):
         if cloud.timestamp_ns not in labels.frames:
             continue
         found = detector.detect(cloud.points)
@@ -156,7 +165,16 @@ def _detections_from_model(model: Path, bag: Path, topic: str, labels: LabelsFil
     if missing:
         print(f"tao-pointpillars eval: note: {missing} labeled frames have no cloud on {topic} "
               "in the bag; they count as frames without detections", file=sys.stderr)
-    return result, tuple(detector.config.pillars.point_cloud_range)
+    return result
+
+
+def evaluate_detections(labels: LabelsFile, detections: Mapping[int, FrameLabels],
+                        point_cloud_range: Optional[Sequence[float]] = None,
+                        thresholds: Optional[Mapping[str, float]] = None) -> EvaluationResult:
+    """AP of ``detections`` (by timestamp) against ``labels``."""
+    frames = [_eval_frame(gt, detections.get(timestamp)) for timestamp, gt in
+              labels.frames.items()]
+    return evaluate(frames, labels.class_names, thresholds or {}, point_cloud_range)
 
 
 def _eval_frame(gt: FrameLabels, det: Optional[FrameLabels]) -> EvalFrame:

@@ -1,0 +1,543 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The TensorRT backend and ``build-engine`` against a fake of the TensorRT / pycuda API.
+
+The fake (tensorrt_fake.py) has only the documented names, so a misspelt or removed call
+fails here; its engines run their ONNX model with ONNX Runtime on the fake device memory, so
+results through the backend are compared with the ONNX Runtime backend for real. Nothing here
+proves the code right on a GPU.
+"""
+
+import importlib
+import json
+from pathlib import Path
+import sys
+import threading
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+from onnx_fixtures import fired_anchor_model
+import pytest
+
+from tao_pointpillars_py import cli
+from tao_pointpillars_py.backends import create_backend, tensorrt_available
+from tao_pointpillars_py.backends.onnxruntime_backend import OnnxRuntimeBackend
+from tao_pointpillars_py.backends.tensorrt_backend import (
+    build_engine, build_engine_file, calibration_shapes, check_route, cuda_context,
+    has_qdq_nodes, make_calibrator, pad_to_shape, profile_shapes, strongly_typed_only,
+    TensorRTBackend)
+from tao_pointpillars_py.bag import write_cloud_bag
+from tao_pointpillars_py.detector import Detector
+from tao_pointpillars_py.engine_cache import read_key
+from tao_pointpillars_py.errors import ConfigError, ModelLoadError
+from tao_pointpillars_py.model import file_sha256, load_model_info
+from tensorrt_fake import Fakes, remove_gpu_stack
+
+REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
+
+
+@pytest.fixture
+def install(monkeypatch):
+    """Install (or replace) the fake tensorrt and pycuda modules, e.g. for another version."""
+    return lambda **kwargs: Fakes(**kwargs).install(monkeypatch)
+
+
+@pytest.fixture
+def fakes(install):
+    return install()
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    path = tmp_path / "tiny.onnx"
+    fired_anchor_model(path, pillar_axis="pillars")  # pillar axis dynamic, max_pillars 64
+    return path
+
+
+@pytest.fixture
+def qdq(tmp_path):
+    return qdq_model(tmp_path / "tiny.int8.onnx")
+
+
+def qdq_model(path):
+    """Write the tiny model with cls_preds through a symmetric int8 Q/DQ pair."""
+    fired_anchor_model(path, pillar_axis="pillars")
+    model = onnx.load(str(path))
+    for node in model.graph.node:
+        if node.output[0] == "cls_preds":
+            node.output[0] = "cls_float"
+    model.graph.initializer.extend([numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+                                    numpy_helper.from_array(np.array(0, np.int8), "z")])
+    model.graph.node.extend([
+        helper.make_node("QuantizeLinear", ["cls_float", "s", "z"], ["cls_q"]),
+        helper.make_node("DequantizeLinear", ["cls_q", "s", "z"], ["cls_preds"])])
+    onnx.save(model, str(path))
+    return path
+
+
+def clouds(count, seed=0, n=60, x=(1, 7), y=(-3, 3)):
+    rng = np.random.default_rng(seed)
+    return [np.c_[rng.uniform(*x, n), rng.uniform(*y, n), rng.uniform(-1, 1, n),
+                  rng.uniform(0, 255, n)].astype(np.float32) for _ in range(count)]
+
+
+def model_inputs(model, count, seed=0, **cloud_options):
+    detector = Detector.from_model(str(model))
+    return [{k: v.copy() for k, v in detector.model_inputs(c).items()}
+            for c in clouds(count, seed, **cloud_options)]
+
+
+def assert_same_outputs(got, expected, tolerance=1e-5):
+    assert set(got) == set(expected)
+    for name in expected:
+        assert got[name].shape == expected[name].shape and got[name].dtype == expected[name].dtype
+        np.testing.assert_allclose(got[name], expected[name], rtol=tolerance, atol=tolerance)
+
+
+# --- pure helpers --------------------------------------------------------------------------
+
+def test_the_module_imports_without_tensorrt_or_pycuda(monkeypatch):
+    remove_gpu_stack(monkeypatch)
+    monkeypatch.delitem(sys.modules, "tao_pointpillars_py.backends.tensorrt_backend")
+    module = importlib.import_module("tao_pointpillars_py.backends.tensorrt_backend")
+    assert module.pad_to_shape(np.ones((1, 2)), (1, 3)).tolist() == [[1.0, 1.0, 0.0]]
+
+
+def test_dynamic_pillar_axis_gets_a_profile_up_to_max_pillars(tiny, tmp_path):
+    info = load_model_info(str(tiny))
+    assert profile_shapes(info) == {
+        "pillar_features": ((1, 1, 8, 10), (1, 64, 8, 10), (1, 64, 8, 10)),
+        "pillar_coords": ((1, 1, 2), (1, 64, 2), (1, 64, 2))}
+    assert calibration_shapes(info) == {"pillar_features": (1, 64, 8, 10),
+                                        "pillar_coords": (1, 64, 2), "num_pillars": (1,)}
+    fixed = tmp_path / "fixed.onnx"
+    fired_anchor_model(fixed)
+    assert profile_shapes(load_model_info(str(fixed))) == {}
+
+
+def test_reference_model_profile_spans_its_max_pillars():
+    info = load_model_info(str(REFERENCE_MODEL))
+    low, opt, high = profile_shapes(info)["pillar_features"]
+    assert low == (1, 1, 32, 10) and opt == high == (1, 12000, 32, 10)
+
+
+def test_pad_to_shape_zero_pads_and_refuses_to_truncate():
+    padded = pad_to_shape(np.arange(6, dtype=np.int32).reshape(1, 3, 2), (1, 5, 2))
+    assert padded.dtype == np.int32 and padded[0, :3].ravel().tolist() == list(range(6))
+    assert not padded[0, 3:].any()
+    with pytest.raises(ConfigError, match="cannot pad"):
+        pad_to_shape(np.zeros((1, 6, 2)), (1, 5, 2))
+
+
+@pytest.mark.parametrize("precision,explicit,strongly_typed,message", [
+    ("fp32", False, False, None), ("fp16", False, False, None), ("int8", False, False, None),
+    ("int8", True, False, None), ("fp32", False, True, None), ("int8", True, True, None),
+    ("fp16", False, True, "BuilderFlag.FP16 was removed"),
+    ("int8", False, True, "removed implicit int8 calibration"),
+    ("fp16", True, False, "QuantizeLinear/DequantizeLinear"),
+    ("int4", False, False, "precision must be one of")])
+def test_routes_that_cannot_build_are_refused_with_what_to_do(precision, explicit,
+                                                              strongly_typed, message):
+    def check():
+        check_route(precision, explicit_int8=explicit, strongly_typed=strongly_typed,
+                    tensorrt_version="11.0.0")
+    if message is None:
+        check()
+    else:
+        with pytest.raises(ConfigError, match=message) as error:
+            check()
+        if strongly_typed:
+            assert "tao-pointpillars calibrate" in str(error.value)
+            assert "tensorrt<11" in str(error.value)
+
+
+def test_qdq_models_are_recognised(tiny, qdq):
+    assert not has_qdq_nodes(tiny) and has_qdq_nodes(qdq)
+
+
+# --- the fake itself -------------------------------------------------------------------------
+
+def test_the_fake_refuses_names_outside_the_documented_api(fakes):
+    trt, driver = fakes.trt, fakes.modules["pycuda.driver"]
+    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    config = builder.create_builder_config()
+    for missing in (lambda: builder.build_engine, lambda: trt.volume,
+                    lambda: driver.mem_alloc_pitch, lambda: trt.Runtime(None).num_bindings):
+        with pytest.raises(AttributeError):
+            missing()
+    with pytest.raises(AttributeError):
+        config.max_workspace_size = 1 << 30  # removed in TensorRT 10
+
+
+def test_fake_tensorrt_11_lacks_the_removed_names(install):
+    trt = install(version="11.0.0").trt
+    config = trt.Builder(trt.Logger()).create_builder_config()
+    assert strongly_typed_only(trt)
+    for missing in (lambda: trt.BuilderFlag.FP16, lambda: trt.IInt8EntropyCalibrator2,
+                    lambda: trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH,
+                    lambda: config.set_calibration_profile):
+        with pytest.raises(AttributeError):
+            missing()
+    with pytest.raises(AttributeError):
+        config.int8_calibrator = object()
+
+
+# --- build, serialize, deserialize, infer ---------------------------------------------------
+
+def test_reference_model_through_tensorrt_equals_onnxruntime(fakes, tmp_path):
+    backend = TensorRTBackend(str(REFERENCE_MODEL), precision="fp16",
+                              engine_cache_dir=tmp_path / "engines")
+    reference = OnnxRuntimeBackend(str(REFERENCE_MODEL))
+    assert backend.name == "tensorrt" and fakes.gpu.last_flags == {"FP16"}
+    assert backend.input_names == reference.input_names
+    assert backend.output_names == reference.output_names
+    frames = model_inputs(REFERENCE_MODEL, 2, n=3000, x=(0, 40), y=(-25, 25))
+    assert frames[0]["pillar_features"].shape[1] != frames[1]["pillar_features"].shape[1]
+    for frame in frames:
+        assert_same_outputs(backend.infer(frame), reference.infer(frame), 1e-4)
+    assert fakes.gpu.executed_shapes == [{k: v.shape for k, v in f.items()} for f in frames]
+    # implicit int8 calibrates on frames zero-padded to max_pillars: the same outputs
+    shapes = calibration_shapes(load_model_info(str(REFERENCE_MODEL)))
+    padded = {name: pad_to_shape(value, shapes[name]) for name, value in frames[0].items()}
+    assert padded["pillar_features"].shape == (1, 12000, 32, 10)
+    assert_same_outputs(backend.infer(padded), reference.infer(frames[0]), 1e-4)
+    key = read_key(backend.engine_path)
+    assert backend.engine_path.parent == tmp_path / "engines"
+    assert (key.model_sha256, key.precision, key.tensorrt_version, key.device_name,
+            key.compute_capability) == (file_sha256(REFERENCE_MODEL), "fp16", "8.6.1", "Orin",
+                                        "8.7")
+
+
+def test_detections_through_tensorrt_equal_onnxruntime(fakes, tiny, tmp_path):
+    info = load_model_info(str(tiny))
+    backend = create_backend("tensorrt", str(tiny), engine_cache_dir=tmp_path)
+    on_gpu = Detector(info.config, backend, dynamic_pillars=True)
+    on_cpu = Detector.from_model(str(tiny))
+    for cloud in clouds(3):
+        got, expected = on_gpu.detect(cloud), on_cpu.detect(cloud)
+        assert len(got) == len(expected) == 1
+        np.testing.assert_allclose(got.boxes, expected.boxes)
+        np.testing.assert_allclose(got.scores, expected.scores)
+
+
+def test_infer_works_from_another_thread_and_leaves_no_context_current(fakes, tiny, tmp_path):
+    backend = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
+    frame = model_inputs(tiny, 1)[0]
+    results = {}
+    worker = threading.Thread(target=lambda: results.update(
+        outputs=backend.infer(frame), stack=list(fakes.gpu.stack())))
+    worker.start()
+    worker.join()
+    assert_same_outputs(results["outputs"], OnnxRuntimeBackend(str(tiny)).infer(frame))
+    assert results["stack"] == [] and fakes.gpu.stack() == []
+
+
+def test_infer_refuses_inputs_outside_the_engine_shapes(fakes, tiny, tmp_path):
+    backend = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
+    frame = model_inputs(tiny, 1)[0]
+    too_many = dict(frame, pillar_features=np.zeros((1, 65, 8, 10), np.float32),
+                    pillar_coords=np.zeros((1, 65, 2), np.int32))
+    with pytest.raises(ModelLoadError, match=r"pillar_features has shape \(1, 65, 8, 10\)"):
+        backend.infer(too_many)
+    with pytest.raises(ModelLoadError, match="num_pillars is missing"):
+        backend.infer({k: v for k, v in frame.items() if k != "num_pillars"})
+
+
+def test_parser_errors_are_reported_with_the_node(fakes, tiny):
+    model = onnx.load(str(tiny))
+    model.graph.node.append(helper.make_node("Mystery", ["num_pillars"], ["unused"],
+                                             name="odd", domain="com.example"))
+    onnx.save(model, str(tiny))
+    with pytest.raises(ModelLoadError, match=r"parser rejected .*tiny.onnx(.|\n)*Mystery"):
+        build_engine(tiny, "fp32")
+
+
+def test_a_failed_build_is_a_clear_error(fakes, tiny, monkeypatch):
+    monkeypatch.setattr(fakes.trt.Builder, "build_serialized_network", lambda *args: None)
+    with pytest.raises(ModelLoadError, match="could not build a fp32 engine .*TensorRT log"):
+        build_engine(tiny, "fp32")
+
+
+# --- engine cache and engine files -----------------------------------------------------------
+
+@pytest.mark.parametrize("change,field", [
+    ("model", "model_sha256"), ("precision", "precision"),
+    ("version", "tensorrt_version"), ("name", "device_name"),
+    ("capability", "compute_capability")])
+def test_engine_cache_loads_a_matching_engine_and_rebuilds_on_any_key_change(
+        change, field, install, tiny, tmp_path):
+    fakes = install()
+    first = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path / "engines")
+    again = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path / "engines")
+    assert fakes.gpu.builds == 1 and again.engine_path == first.engine_path
+    precision = "fp16" if change == "precision" else "fp32"
+    if change == "model":
+        fired_anchor_model(tiny, pillar_axis="pillars", logit=3.0)
+    elif change in ("version", "name", "capability"):
+        fakes = install(**{change: {"version": "10.3.0", "name": "NVIDIA H100",
+                                    "capability": (9, 0)}[change]})
+    changed = TensorRTBackend(str(tiny), precision=precision,
+                              engine_cache_dir=tmp_path / "engines")
+    assert fakes.gpu.builds == (2 if change in ("model", "precision") else 1)
+    assert changed.engine_path != first.engine_path
+    differences = read_key(first.engine_path).differences(read_key(changed.engine_path))
+    assert [d.split(":")[0] for d in differences] == [field]
+    frame = model_inputs(tiny, 1)[0]
+    assert_same_outputs(changed.infer(frame), OnnxRuntimeBackend(str(tiny)).infer(frame))
+
+
+def test_a_cached_engine_that_does_not_load_is_rebuilt(fakes, tiny, tmp_path):
+    first = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
+    first.engine_path.write_bytes(b"truncated")
+    again = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
+    assert fakes.gpu.builds == 2 and again.engine_path == first.engine_path
+    frame = model_inputs(tiny, 1)[0]
+    assert_same_outputs(again.infer(frame), OnnxRuntimeBackend(str(tiny)).infer(frame))
+
+
+def test_an_unwritable_cache_directory_is_named(fakes, tiny, tmp_path):
+    (tmp_path / "a-file").write_text("not a directory")
+    folder = tmp_path / "a-file" / "engines"
+    with pytest.raises(ConfigError, match=f"engine cache directory {folder} is not writable"):
+        TensorRTBackend(str(tiny), engine_cache_dir=folder)
+
+
+def test_an_engine_file_loads_directly_and_is_refused_elsewhere(install, tiny, tmp_path):
+    install()
+    engine = tmp_path / "tiny.engine"
+    key = build_engine_file(tiny, engine, "fp16")
+    assert read_key(engine) == key and key.precision == "fp16"
+    frame = model_inputs(tiny, 1)[0]
+    assert_same_outputs(TensorRTBackend(str(engine)).infer(frame),
+                        OnnxRuntimeBackend(str(tiny)).infer(frame))
+    install(version="10.3.0")
+    with pytest.raises(ConfigError) as error:
+        TensorRTBackend(str(engine))
+    message = str(error.value)
+    assert str(engine) in message and "'8.6.1' != '10.3.0'" in message
+    assert "tao-pointpillars build-engine" in message
+    install(name="Jetson AGX Thor")
+    with pytest.raises(ConfigError, match="device_name: 'Orin' != 'Jetson AGX Thor'"):
+        TensorRTBackend(str(engine))
+
+
+def test_an_unloadable_engine_file_without_sidecar_is_a_clear_error(install, tiny, tmp_path):
+    install()
+    engine = tmp_path / "tiny.plan"
+    build_engine_file(tiny, engine, "fp32")
+    Path(str(engine) + ".json").unlink()
+    install(version="10.3.0")
+    with pytest.raises(ModelLoadError, match=f"cannot load {engine}"):
+        TensorRTBackend(str(engine))
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        TensorRTBackend(str(tmp_path / "missing.engine"))
+
+
+def test_timing_cache_is_reused_and_a_foreign_one_replaced(install, tiny, tmp_path):
+    install()
+    cache = tmp_path / "timing.cache"
+    build_engine(tiny, "fp32", timing_cache_path=cache)
+    build_engine(tiny, "fp32", timing_cache_path=cache)
+    assert json.loads(cache.read_bytes())["entries"] == 2
+    install(name="NVIDIA H100")
+    build_engine(tiny, "fp32", timing_cache_path=cache)
+    assert json.loads(cache.read_bytes()) == {"magic": "fake-timing-cache",
+                                              "device": "NVIDIA H100", "entries": 1}
+    cache.write_bytes(b"garbage")
+    build_engine(tiny, "fp32", timing_cache_path=cache)
+    assert json.loads(cache.read_bytes())["entries"] == 1
+
+
+# --- int8 ------------------------------------------------------------------------------------
+
+def test_explicit_int8_needs_no_calibrator(fakes, qdq, tmp_path):
+    backend = TensorRTBackend(str(qdq), precision="int8", engine_cache_dir=tmp_path)
+    assert fakes.gpu.last_flags == {"INT8"} and fakes.gpu.calibration_batches == []
+    assert read_key(backend.engine_path).calibration_sha256 == ""
+    frame = model_inputs(qdq, 1)[0]
+    assert_same_outputs(backend.infer(frame), OnnxRuntimeBackend(str(qdq)).infer(frame))
+    with pytest.raises(ConfigError, match="QuantizeLinear/DequantizeLinear"):
+        TensorRTBackend(str(qdq), precision="fp16", engine_cache_dir=tmp_path)
+
+
+def test_calibrator_callbacks_hand_tensorrt_the_padded_frames(fakes, tiny, tmp_path):
+    frames = model_inputs(tiny, 3)
+    shapes = calibration_shapes(load_model_info(str(tiny)))
+    cache = tmp_path / "calib" / "tiny.calib"
+    calibrator = make_calibrator(frames, cache, shapes)
+    names = ["num_pillars", "pillar_coords", "pillar_features"]  # TensorRT's order
+    assert calibrator.get_batch_size() == 1
+    assert calibrator.read_calibration_cache() is None
+    with cuda_context():
+        for frame in frames:
+            pointers = calibrator.get_batch(names)
+            for name, pointer in zip(names, pointers):
+                on_device = fakes.gpu.read(pointer, shapes[name], frame[name].dtype)
+                np.testing.assert_array_equal(on_device, pad_to_shape(frame[name],
+                                                                      shapes[name]))
+        assert calibrator.get_batch(names) is None
+    calibrator.write_calibration_cache(memoryview(b"TRT-8601-EntropyCalibration2\nscales\n"))
+    assert calibrator.errors == []
+    reader = make_calibrator([], cache, shapes)
+    assert reader.read_calibration_cache() == b"TRT-8601-EntropyCalibration2\nscales\n"
+    assert reader.get_batch(names) is None and reader.errors == []
+
+
+def test_calibrator_exceptions_are_counted_not_raised(fakes, tiny, tmp_path):
+    frames = model_inputs(tiny, 1)
+    shapes = calibration_shapes(load_model_info(str(tiny)))
+    broken = make_calibrator([{"pillar_features": frames[0]["pillar_features"]}], None, shapes)
+    with cuda_context():
+        assert broken.get_batch(["pillar_features", "num_pillars"]) is None
+    no_context = make_calibrator(frames, None, shapes)
+    assert no_context.get_batch(["pillar_features"]) is None
+    (tmp_path / "a-directory").mkdir()
+    unwritable = make_calibrator(frames, tmp_path / "a-directory", shapes)
+    unwritable.write_calibration_cache(b"scales")
+    assert not list(tmp_path.glob("*.partial"))
+    assert "no input 'num_pillars'" in broken.errors[0]
+    assert "invalid device context" in no_context.errors[0]
+    assert unwritable.errors[0].startswith("write_calibration_cache: ")
+
+
+def test_implicit_int8_calibrates_once_then_builds_from_the_cache(fakes, tiny, tmp_path):
+    frames = model_inputs(tiny, 3)
+    shapes = calibration_shapes(load_model_info(str(tiny)))
+    cache = tmp_path / "tiny.calib"
+    key = build_engine_file(tiny, tmp_path / "tiny.engine", "int8",
+                            calibrator=make_calibrator(frames, cache, shapes))
+    assert fakes.gpu.last_flags == {"INT8"} and key.calibration_sha256 == file_sha256(cache)
+    assert len(fakes.gpu.calibration_batches) == 3
+    for batch, frame in zip(fakes.gpu.calibration_batches, frames):
+        for name in frame:
+            np.testing.assert_array_equal(batch[name], pad_to_shape(frame[name], shapes[name]))
+    amax = max(float(np.abs(f["pillar_features"]).max()) for f in frames)
+    assert f"pillar_features: {amax:.6g}" in cache.read_text()
+    fakes.gpu.calibration_batches = []
+    backend = TensorRTBackend(str(tiny), precision="int8", calibration_cache=str(cache),
+                              engine_cache_dir=tmp_path / "engines")
+    assert fakes.gpu.builds == 2 and fakes.gpu.calibration_batches == []
+    assert read_key(backend.engine_path).calibration_sha256 == file_sha256(cache)
+    frame = model_inputs(tiny, 1, seed=5)[0]
+    assert_same_outputs(backend.infer(frame), OnnxRuntimeBackend(str(tiny)).infer(frame))
+    with pytest.raises(ConfigError, match="needs an existing calibration cache"):
+        TensorRTBackend(str(tiny), precision="int8", engine_cache_dir=tmp_path / "engines")
+
+
+def test_a_calibrator_failure_fails_the_build(fakes, tiny, tmp_path):
+    frames = model_inputs(tiny, 2)
+    shapes = calibration_shapes(load_model_info(str(tiny)))
+    partial = [{"pillar_features": f["pillar_features"]} for f in frames]
+    with pytest.raises(ModelLoadError, match="int8 calibrator: get_batch: .*no input"):
+        build_engine(tiny, "int8", calibrator=make_calibrator(partial, None, shapes))
+    (tmp_path / "a-directory").mkdir()
+    unwritable = make_calibrator(frames, tmp_path / "a-directory", shapes)
+    with pytest.raises(ModelLoadError, match="write_calibration_cache"):
+        build_engine(tiny, "int8", calibrator=unwritable)
+    with pytest.raises(ConfigError, match="needs a calibrator"):
+        build_engine(tiny, "int8")
+
+
+def test_tensorrt_11_builds_fp32_and_qdq_int8_without_flags_and_refuses_the_rest(
+        install, tiny, qdq, tmp_path):
+    fakes = install(version="11.0.0")
+    for model, precision in ((tiny, "fp32"), (qdq, "int8")):
+        backend = TensorRTBackend(str(model), precision=precision, engine_cache_dir=tmp_path)
+        assert fakes.gpu.last_flags == set()
+        frame = model_inputs(model, 1)[0]
+        assert_same_outputs(backend.infer(frame), OnnxRuntimeBackend(str(model)).infer(frame))
+    with pytest.raises(ConfigError, match="TensorRT 11.0.0 .*fp16 .*tensorrt<11"):
+        TensorRTBackend(str(tiny), precision="fp16", engine_cache_dir=tmp_path)
+    cache = tmp_path / "tiny.calib"
+    cache.write_bytes(b"TRT-8601-EntropyCalibration2\n")
+    with pytest.raises(ConfigError, match="removed implicit int8 calibration"):
+        TensorRTBackend(str(tiny), precision="int8", calibration_cache=str(cache),
+                        engine_cache_dir=tmp_path)
+    assert fakes.gpu.builds == 2
+
+
+# --- tao-pointpillars build-engine -----------------------------------------------------------
+
+def test_cli_builds_an_engine_with_its_key(fakes, tiny, tmp_path):
+    out = tmp_path / "tiny.fp16.engine"
+    assert cli.main(["build-engine", str(tiny), "--precision", "fp16", "--out", str(out),
+                     "--timing-cache", str(tmp_path / "timing.cache")]) == 0
+    assert read_key(out).precision == "fp16" and (tmp_path / "timing.cache").is_file()
+    frame = model_inputs(tiny, 1)[0]
+    assert_same_outputs(TensorRTBackend(str(out)).infer(frame),
+                        OnnxRuntimeBackend(str(tiny)).infer(frame))
+
+
+def test_cli_implicit_int8_draws_frames_from_bags_then_reuses_the_cache(fakes, tiny, tmp_path):
+    frames = [(10**18 + i * 100_000_000, c) for i, c in enumerate(clouds(6, seed=3))]
+    write_cloud_bag(tmp_path / "bag", frames)
+    out, cache = tmp_path / "tiny.int8.engine", tmp_path / "tiny.calib"
+    assert cli.main(["build-engine", str(tiny), "--precision", "int8", "--out", str(out),
+                     "--calib-bag", str(tmp_path / "bag"), "--calib-frames", "4",
+                     "--calib-cache", str(cache)]) == 0
+    detector = Detector.from_model(str(tiny))
+    shapes = calibration_shapes(load_model_info(str(tiny)))
+    chosen = [frames[i][1] for i in (0, 2, 3, 5)]  # spread_indices(6, 4)
+    assert len(fakes.gpu.calibration_batches) == 4
+    for batch, points in zip(fakes.gpu.calibration_batches, chosen):
+        expected = detector.model_inputs(points)
+        for name in expected:
+            np.testing.assert_array_equal(batch[name], pad_to_shape(expected[name],
+                                                                    shapes[name]))
+    assert read_key(out).calibration_sha256 == file_sha256(cache)
+    fakes.gpu.calibration_batches = []
+    assert cli.main(["build-engine", str(tiny), "--precision", "int8", "--out", str(out),
+                     "--calib-cache", str(cache)]) == 0
+    assert fakes.gpu.calibration_batches == [] and fakes.gpu.builds == 2
+
+
+def test_cli_explicit_int8_needs_no_calibration(fakes, qdq, tmp_path):
+    out = tmp_path / "tiny.int8.plan"
+    assert cli.main(["build-engine", str(qdq), "--precision", "int8", "--out", str(out)]) == 0
+    assert fakes.gpu.last_flags == {"INT8"} and fakes.gpu.calibration_batches == []
+
+
+@pytest.mark.parametrize("args,out_name,message", [
+    (["--precision", "int8"], "tiny.engine", "needs calibration: pass --calib-bag"),
+    ([], "tiny.trt", "must end in .engine or .plan"),
+    (["--workspace-mb", "0"], "tiny.engine", "--workspace-mb"),
+    (["--precision", "fp16", "--calib-frames", "0"], "tiny.engine", "--calib-frames"),
+])
+def test_cli_says_what_is_wrong(fakes, tiny, tmp_path, capsys, args, out_name, message):
+    assert cli.main(["build-engine", str(tiny), *args, "--out", str(tmp_path / out_name)]) == 2
+    assert message in capsys.readouterr().err
+    assert fakes.gpu.builds == 0
+
+
+def test_cli_on_tensorrt_11_refuses_implicit_int8_first(install, tiny, tmp_path, capsys):
+    install(version="11.0.0")
+    assert cli.main(["build-engine", str(tiny), "--precision", "int8", "--out",
+                     str(tmp_path / "tiny.engine"), "--calib-bag", str(tmp_path / "none")]) == 2
+    assert "removed implicit int8 calibration" in capsys.readouterr().err
+
+
+def test_without_tensorrt_build_engine_says_what_it_needs(monkeypatch, install, tiny,
+                                                          tmp_path, capsys):
+    install(count=0)
+    assert not tensorrt_available()
+    install()
+    assert tensorrt_available()
+    remove_gpu_stack(monkeypatch)
+    assert not tensorrt_available()
+    assert cli.main(["build-engine", str(tiny), "--out", str(tmp_path / "tiny.engine")]) == 2
+    assert "build-engine needs TensorRT and pycuda" in capsys.readouterr().err
+    assert not (tmp_path / "tiny.engine").exists()
