@@ -16,10 +16,12 @@
 Launch the PointPillars node.
 
 ros2 launch tao_pointpillars_py pointpillars.launch.py [input_topic:=/ns1/zvision_lidar_points]
-    [params_file:=FILE.yaml] [model_path:=MODEL.onnx] [backend:=auto|onnxruntime|tensorrt]
-    [precision:=fp32|fp16|int8] [namespace:=NS] [log_level:=info] [fastdds_profile:=FILE|none]
+    [params_file:=FILE.yaml] [model_path:=MODEL.onnx] [engine_path:=MODEL.engine]
+    [backend:=auto|onnxruntime|tensorrt] [precision:=fp32|fp16|int8] [namespace:=NS]
+    [log_level:=info] [fastdds_profile:=FILE|none]
 
-model_path, backend and precision given here override the params file; left empty, the params
+model_path, engine_path, backend and precision given here override the params file; left
+empty, the params
 file (default: the installed params/pointpillars.yaml) decides.
 """
 
@@ -38,6 +40,8 @@ ARGUMENTS = {
     "input_topic": ("/ns1/zvision_lidar_points", "PointCloud2 topic remapped onto point_cloud"),
     "params_file": ("", "node parameters (YAML); empty: the installed params/pointpillars.yaml"),
     "model_path": ("", "ONNX model; empty: as in the params file"),
+    "engine_path": ("", "TensorRT engine from `tao-pointpillars build-engine` (backend "
+                    "tensorrt); empty: as in the params file"),
     "backend": ("", "auto | onnxruntime | tensorrt; empty: as in the params file"),
     "precision": ("", "fp32 | fp16 | int8; empty: as in the params file"),
     "namespace": ("", "namespace of the node and its topics"),
@@ -46,7 +50,7 @@ ARGUMENTS = {
                         "params/fastdds_large_clouds.xml, none: Fast DDS defaults; an exported "
                         "FAST*_DEFAULT_PROFILES_FILE wins"),
 }
-OVERRIDES = ("model_path", "backend", "precision")
+OVERRIDES = ("model_path", "engine_path", "backend", "precision")
 
 
 def _node(context, *args, **kwargs):

@@ -160,18 +160,44 @@ def _quantize_prepared(prepared: Path, target: str | Path, inputs: Sequence[Mapp
         def get_next(self) -> Any:
             return next(self._feeds, None)
 
+    extra_options: dict[str, Any] = {
+        "ActivationSymmetric": True, "WeightSymmetric": True, "CalibPercentile": percentile,
+        # TensorRT wants float biases next to int8 weights, not int32 Q/DQ
+        "QuantizeBias": False}
+    calibrate_method = {"minmax": CalibrationMethod.MinMax,
+                        "entropy": CalibrationMethod.MinMax,
+                        "percentile": CalibrationMethod.Percentile}[method]
+    if method == "entropy":
+        # quantize_static's entropy calibrator keeps ONNX Runtime's default of 128 histogram
+        # bins for 128 quantized bins: one candidate threshold, the full range, i.e. minmax.
+        # The ranges are computed here with a 2048-bin histogram and passed as overrides.
+        extra_options["TensorQuantOverrides"] = _entropy_ranges(prepared, Feeds(), op_types)
     quantize_static(
         str(prepared), str(target), Feeds(), quant_format=QuantFormat.QDQ,
         activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
-        calibrate_method={"minmax": CalibrationMethod.MinMax,
-                          "entropy": CalibrationMethod.Entropy,
-                          "percentile": CalibrationMethod.Percentile}[method],
-        op_types_to_quantize=list(op_types), nodes_to_quantize=nodes_to_quantize,
-        nodes_to_exclude=list(nodes_to_exclude),
-        extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
-                       "CalibPercentile": percentile,
-                       # TensorRT wants float biases next to int8 weights, not int32 Q/DQ
-                       "QuantizeBias": False})
+        calibrate_method=calibrate_method, op_types_to_quantize=list(op_types),
+        nodes_to_quantize=nodes_to_quantize, nodes_to_exclude=list(nodes_to_exclude),
+        extra_options=extra_options)
+
+
+def _entropy_ranges(prepared: Path, feeds: Any, op_types: Sequence[str]
+                    ) -> dict[str, list[dict[str, Any]]]:
+    """KL-divergence (TensorRT-style entropy) ranges of the activations, as rmin/rmax overrides."""
+    from onnxruntime.quantization.calibrate import CalibrationMethod, create_calibrator
+
+    with tempfile.TemporaryDirectory() as scratch:
+        calibrator = create_calibrator(
+            str(prepared), list(op_types), str(Path(scratch) / "augmented.onnx"),
+            calibrate_method=CalibrationMethod.Entropy,
+            extra_options={"symmetric": True, "num_bins": 2048, "num_quantized_bins": 128})
+        calibrator.collect_data(feeds)
+        ranges = calibrator.compute_data()
+    overrides = {}
+    for name in ranges:
+        low, high = ranges[name].range_value
+        bound = np.float32(max(abs(float(low)), abs(float(high)), 1e-8))
+        overrides[name] = [{"rmin": -bound, "rmax": bound}]
+    return overrides
 
 
 def layer_sensitivity(source: str | Path, inputs: Sequence[Mapping[str, Any]],

@@ -43,7 +43,7 @@ def _launch_arguments():
 def test_launch_file_declares_the_documented_arguments():
     arguments = _launch_arguments()
     assert arguments["input_topic"][0] == "/ns1/zvision_lidar_points"
-    assert {"params_file", "model_path", "backend", "precision"} <= set(arguments)
+    assert {"params_file", "model_path", "engine_path", "backend", "precision"} <= set(arguments)
     text = (REPO / "launch" / "pointpillars.launch.py").read_text()
     assert 'remappings=[("point_cloud", value["input_topic"])]' in text
     assert 'executable="pointpillars_node"' in text

@@ -37,12 +37,13 @@ from tao_pointpillars_py import cli
 from tao_pointpillars_py.backends import create_backend, tensorrt_available
 from tao_pointpillars_py.backends.onnxruntime_backend import OnnxRuntimeBackend
 from tao_pointpillars_py.backends.tensorrt_backend import (
-    build_engine, build_engine_file, calibration_shapes, check_route, cuda_context,
-    has_qdq_nodes, make_calibrator, pad_to_shape, profile_shapes, strongly_typed_only,
+    build_engine, build_engine_file, cuda_context, make_calibrator, strongly_typed_only,
     TensorRTBackend)
 from tao_pointpillars_py.bag import write_cloud_bag
 from tao_pointpillars_py.detector import Detector
 from tao_pointpillars_py.engine_cache import read_key
+from tao_pointpillars_py.engine_plan import (calibration_shapes, check_route, has_qdq_nodes,
+                                             pad_to_shape, profile_shapes)
 from tao_pointpillars_py.errors import ConfigError, ModelLoadError
 from tao_pointpillars_py.model import file_sha256, load_model_info
 from tensorrt_fake import Fakes, remove_gpu_stack

@@ -15,8 +15,9 @@
 """
 TensorRT backend: build (fp32 / fp16 / int8), cache and run engines on an NVIDIA GPU.
 
-``tensorrt`` and ``pycuda`` are imported inside the functions that use them: the module and
-its pure helpers work without either. Written from the API of TensorRT 8.5/8.6 and 10.x
+``tensorrt`` and ``pycuda`` are imported inside the functions that use them: the module
+imports without either; the TensorRT-free planning (routes, shapes, files) is in
+:mod:`..engine_plan`. Written from the API of TensorRT 8.5/8.6 and 10.x
 (python/src/infer/pyCore.cpp, pyInt8.cpp, parsers/onnx/pyOnnx.cpp of NVIDIA/TensorRT) and
 checked in CI only against a fake of that API (test/tensorrt_fake.py), never on a GPU.
 
@@ -56,135 +57,15 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..engine_cache import engine_path, ENGINE_PRECISIONS, EngineKey, read_key, write_key
+from ..engine_cache import engine_path, EngineKey, read_key, write_key
+from ..engine_plan import (calibration_shapes, check_route, default_cache_dir, has_qdq_nodes,
+                           is_engine_file, pad_to_shape, profile_shapes, Shape, write_atomic)
 from ..errors import ConfigError, ModelLoadError
-from ..model import file_sha256, load_model_info, ModelContract, ModelInfo, read_onnx
+from ..model import file_sha256, load_model_info
 
 LOG = logging.getLogger(__name__)
 
 DEFAULT_WORKSPACE_BYTES = 1 << 30
-ENGINE_SUFFIXES = (".engine", ".plan")
-QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
-PILLAR_INPUTS = ("pillar_features", "pillar_coords")  # axis 1 is the (dynamic) pillar axis
-
-Shape = tuple[int, ...]
-ProfileShapes = dict[str, tuple[Shape, Shape, Shape]]
-
-
-# --- pure helpers (no tensorrt / pycuda) -----------------------------------------------------
-
-def is_engine_file(path: str | Path) -> bool:
-    """Whether ``path`` names a serialized engine (``.engine`` / ``.plan``), not an ONNX model."""
-    return Path(path).suffix.lower() in ENGINE_SUFFIXES
-
-
-def has_qdq_nodes(onnx_path: str | Path) -> bool:
-    """Whether an ONNX model is explicitly quantized (QuantizeLinear / DequantizeLinear)."""
-    return any(node.op_type in QDQ_OPS for node in read_onnx(str(onnx_path)).graph.node)
-
-
-def profile_shapes(info: ModelInfo) -> ProfileShapes:
-    """
-    (min, opt, max) shapes of every input with a dynamic dimension; {} when all are fixed.
-
-    The pillar axis (axis 1 of pillar_features (1, P, points, 10) and pillar_coords (1, P, 2))
-    spans 1 .. ``max_pillars`` of the model's metadata, with opt = max so that tactics are
-    chosen for the worst case (a full scene). A dynamic batch axis is fixed to 1; any other
-    dynamic dimension has no known bound and is refused.
-    """
-    max_pillars = info.config.pillars.max_pillars
-    result: ProfileShapes = {}
-    for name, dims in info.input_shapes.items():
-        if all(isinstance(d, int) and d > 0 for d in dims):
-            continue
-        low: list[int] = []
-        high: list[int] = []
-        for axis, dim in enumerate(dims):
-            if isinstance(dim, int) and dim > 0:
-                low.append(dim)
-                high.append(dim)
-            elif axis == 0:
-                low.append(1)
-                high.append(1)
-            elif info.contract is ModelContract.NATIVE and name in PILLAR_INPUTS and axis == 1:
-                low.append(1)
-                high.append(max_pillars)
-            else:
-                raise ModelLoadError(
-                    f"{info.path}: input {name} has a dynamic dimension {axis} ({dim!r}) with no "
-                    "known bound; only the pillar axis of pillar_features / pillar_coords may be "
-                    "dynamic: re-export the model with that dimension fixed")
-        result[name] = (tuple(low), tuple(high), tuple(high))
-    return result
-
-
-def calibration_shapes(info: ModelInfo) -> dict[str, Shape]:
-    """
-    Shape of each input in the int8 calibration batches: the profile's max, else the fixed one.
-
-    TensorRT calibrates a dynamic-shape network at the OPT shape of the calibration profile
-    (its MIN and MAX are overwritten by OPT); the calibration profile built here is the max
-    shape, so frames are zero-padded to it: exactly what the model sees when it is fed all
-    ``max_pillars`` pillars with ``num_pillars`` marking the occupied ones.
-    """
-    dynamic = profile_shapes(info)
-    return {name: dynamic[name][2] if name in dynamic else tuple(int(d) for d in dims)
-            for name, dims in info.input_shapes.items()}
-
-
-def pad_to_shape(array: np.ndarray, shape: Sequence[int]) -> np.ndarray:
-    """Zero-pad ``array`` at the end of each axis to ``shape`` (contiguous; same dtype)."""
-    target = tuple(int(d) for d in shape)
-    if array.ndim != len(target) or any(a > t for a, t in zip(array.shape, target)):
-        raise ConfigError(f"cannot pad an array of shape {array.shape} to {target}")
-    if array.shape == target:
-        return np.ascontiguousarray(array)
-    padded = np.zeros(target, dtype=array.dtype)
-    padded[tuple(slice(0, n) for n in array.shape)] = array
-    return padded
-
-
-def check_route(precision: str, *, explicit_int8: bool, strongly_typed: bool,
-                tensorrt_version: str) -> None:
-    """Refuse precision / model / TensorRT combinations that cannot build, saying what to do."""
-    if precision not in ENGINE_PRECISIONS:
-        raise ConfigError(f"precision must be one of {ENGINE_PRECISIONS}, got {precision!r}")
-    if explicit_int8 and precision != "int8":
-        raise ConfigError(
-            f"the model has QuantizeLinear/DequantizeLinear nodes (an int8 model from "
-            f"`tao-pointpillars calibrate`) but precision is {precision}: use precision int8 "
-            "with it, or the float model for fp32 / fp16")
-    if not strongly_typed:
-        return
-    advice = ("use precision fp32, or an int8 Q/DQ model made by `tao-pointpillars calibrate` "
-              "with precision int8, or install TensorRT 8.6 / 10.x (pip install 'tensorrt<11')")
-    if precision == "fp16":
-        raise ConfigError(
-            f"TensorRT {tensorrt_version} builds strongly typed networks only (BuilderFlag.FP16 "
-            f"was removed in TensorRT 11), so precision fp16 of a float model is refused: "
-            f"{advice}")
-    if precision == "int8" and not explicit_int8:
-        raise ConfigError(
-            f"TensorRT {tensorrt_version} removed implicit int8 calibration (calibrators, "
-            f"BuilderFlag.INT8), so int8 needs a Q/DQ model: {advice}")
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/tao_pointpillars/engines`` (default ``~/.cache/...``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "tao_pointpillars" / "engines"
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, so readers never see half a file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + f".{os.getpid()}.partial")
-    try:
-        partial.write_bytes(data)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
 
 
 # --- TensorRT / pycuda -----------------------------------------------------------------------

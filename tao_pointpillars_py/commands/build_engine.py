@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not tensorrt_available():
         raise ConfigError(NEEDS_TENSORRT)
-    from ..backends.tensorrt_backend import build_engine_file, build_route, is_engine_file
+    from ..backends.tensorrt_backend import build_engine_file, build_route
+    from ..engine_plan import is_engine_file
     from ..model import load_model_info
 
     if not is_engine_file(args.out):
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibrator(args: argparse.Namespace) -> Any:
     """Entropy calibrator from the cache, or from frames drawn like ``calibrate`` draws them."""
-    from ..backends.tensorrt_backend import calibration_shapes, make_calibrator
+    from ..backends.tensorrt_backend import make_calibrator
+    from ..engine_plan import calibration_shapes
     from ..model import load_model_info
 
     cache: Path = args.calib_cache or args.out.with_suffix(".calib")

@@ -109,7 +109,8 @@ def _write_tensorrt_cache(args: argparse.Namespace, inputs: list[dict[str, Any]]
               "machine `tao-pointpillars build-engine MODEL --precision int8 --calib-bag BAG "
               f"--calib-frames {args.frames}` draws these same frames (or use the Q/DQ model)")
         return
-    from ..backends.tensorrt_backend import build_engine, calibration_shapes, make_calibrator
+    from ..backends.tensorrt_backend import build_engine, make_calibrator
+    from ..engine_plan import calibration_shapes
     from ..model import load_model_info
 
     if cache.exists():

@@ -23,7 +23,7 @@ from typing import Any
 from ..errors import ConfigError
 
 DEFAULTS = {"epochs": 80, "batch_size": 4, "lr": 3e-3, "seed": 0, "max_frames": None,
-            "time_budget_min": None, "init_from": None}
+            "time_budget_min": None, "init_from": None, "qat_percentile": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--init-from", metavar="CKPT",
                         help="start from this checkpoint's weights (fine-tuning: new optimizer "
                         "and schedule, same model geometry)")
+    parser.add_argument("--qat-percentile", type=float, metavar="P",
+                        help="quantization-aware fine-tuning (with --init-from): simulate int8 "
+                             "at every convolution input, ranges at the P-th percentile of |x| "
+                             "as `calibrate --percentile P` sets them")
     parser.add_argument("--time-budget-min", type=float, metavar="MIN",
                         help="fit the whole LR schedule into MIN minutes of training time "
                         "(stops there even if --epochs are not done)")

@@ -38,7 +38,9 @@ LOG_FILE = "train_log.jsonl"
 WARMUP_STEPS = 5
 #: options that define the run; a resumed run must use the checkpoint's values.
 RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data", "time_budget_min",
-                "init_from")
+                "init_from", "qat_percentile")
+#: batches whose convolution inputs set the ranges of quantization-aware fine-tuning
+QAT_RANGE_BATCHES = 25
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class TrainOptions:
     max_frames: int | None = None
     time_budget_min: float | None = None
     init_from: str | None = None
+    #: quantization-aware fine-tuning: int8 simulated at every convolution input, ranges at
+    #: this percentile of |x| (as ``calibrate --percentile``); None: plain float training
+    qat_percentile: float | None = None
     bf16: bool = True
     weight_decay: float = 0.01
     grad_clip: float = 10.0
@@ -67,6 +72,8 @@ class TrainOptions:
             raise ConfigError("epochs and batch size must be >= 1 and lr > 0")
         if self.time_budget_min is not None and not self.time_budget_min > 0:
             raise ConfigError("--time-budget-min must be > 0")
+        if self.qat_percentile is not None and not 50.0 < self.qat_percentile <= 100.0:
+            raise ConfigError("--qat-percentile must be in (50, 100]")
 
 
 @dataclass
@@ -150,6 +157,20 @@ class Trainer:
             restore_rng_states(state["rng"])
         self.sampler = EpochSampler(len(self.dataset), opts.seed)
         self.loader = make_loader(self.dataset, self.sampler, opts.batch_size, opts.num_workers)
+        self.quant_ranges: dict[str, float] = {}
+        if opts.qat_percentile is not None:
+            self._attach_fake_quant(opts.qat_percentile)
+
+    def _attach_fake_quant(self, percentile: float) -> None:
+        """Measure convolution input ranges on the first batches, then simulate int8."""
+        from itertools import islice
+
+        from .fake_quant import attach_fake_quant, input_ranges
+
+        self.sampler.epoch, self.sampler.skip = 0, 0
+        self.quant_ranges = input_ranges(self.model, islice(iter(self.loader),
+                                                            QAT_RANGE_BATCHES), percentile)
+        attach_fake_quant(self.model, self.quant_ranges)
 
     @property
     def progress(self) -> float:
@@ -180,6 +201,7 @@ class Trainer:
         args = asdict(self.opts)
         args["data"] = list(self.opts.data)
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "quant_ranges": dict(self.quant_ranges),
                 "epoch": self.state.epoch, "global_step": self.state.global_step,
                 "train_seconds": self.state.train_seconds,
                 "model_config": self.cfg.to_metadata(), "args": args, "rng": rng_states()}
