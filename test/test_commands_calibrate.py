@@ -1,0 +1,101 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of ``tao-pointpillars calibrate`` on a tiny exported network and a real bag."""
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+import pytest
+
+torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
+
+from tao_pointpillars_py.bag import write_cloud_bag  # noqa: E402
+from tao_pointpillars_py.cli import main  # noqa: E402
+from tao_pointpillars_py.config import ModelConfig, PillarConfig  # noqa: E402
+from tao_pointpillars_py.detector import Detector  # noqa: E402
+from tao_pointpillars_py.quantize import qdq_problems, quantize_model  # noqa: E402
+from tao_pointpillars_py.training.export import export_model  # noqa: E402
+from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
+from tensorrt_fake import Fakes  # noqa: E402
+
+CONFIG = ModelConfig(pillars=PillarConfig((0.0, -5.12, -3.0, 10.24, 5.12, 3.0),
+                                          (0.32, 0.32, 6.0), 8, 256))
+
+
+def _clouds(count, seed=0):
+    rng = np.random.default_rng(seed)
+    return [np.c_[rng.uniform(0, 10, (400, 1)), rng.uniform(-5, 5, (400, 1)),
+                  rng.uniform(-2, 1, (400, 1)), rng.uniform(0, 255, (400, 1))].astype(np.float32)
+            for _ in range(count)]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calibrate")
+    torch.manual_seed(0)
+    model = folder / "tiny.onnx"
+    export_model(PointPillarsNet(CONFIG).eval(), model)
+    bag = folder / "calib_bag"
+    write_cloud_bag(bag, [(10**18 + i * 100_000_000, c) for i, c in enumerate(_clouds(6))])
+    return model, bag
+
+
+def _activation_scales(path):
+    model = onnx.load(str(path))
+    constants = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    return {n.input[0]: float(constants[n.input[1]]) for n in model.graph.node
+            if n.op_type == "QuantizeLinear" and constants[n.input[1]].size == 1}
+
+
+def test_calibrate_writes_a_qdq_model_with_its_provenance(tiny, tmp_path, capsys):
+    model, bag = tiny
+    out = tmp_path / "tiny.int8.onnx"
+    assert main(["calibrate", "--bag", str(bag), "--model", str(model), "--frames", "3",
+                 "--out", str(out)]) == 0
+    written = onnx.load(str(out))
+    assert qdq_problems(written) == []
+    props = {p.key: p.value for p in written.metadata_props}
+    assert props["calibration.bags"] == "calib_bag" and props["calibration.frames"] == "3"
+    assert props["calibration.method"] == "percentile"
+    assert props["calibration.percentile"] == "99.99" and props["calibration.equalized"] == "true"
+    output = capsys.readouterr().out
+    assert "percentile 99.99, channels equalized" in output
+    assert "no TensorRT / GPU here, so no TensorRT calibration cache" in output
+
+
+def test_entropy_calibration_is_not_minmax(tiny, tmp_path):
+    model, _ = tiny
+    detector = Detector.from_model(str(model))
+    feeds = [{k: v.copy() for k, v in detector.model_inputs(c).items()} for c in _clouds(4, 1)]
+    scales = {}
+    for method in ("minmax", "entropy"):
+        quantize_model(model, tmp_path / f"{method}.onnx", feeds, method=method)
+        scales[method] = _activation_scales(tmp_path / f"{method}.onnx")
+    assert set(scales["minmax"]) == set(scales["entropy"])
+    smaller = [t for t in scales["minmax"] if scales["entropy"][t] < 0.99 * scales["minmax"][t]]
+    assert smaller, "entropy kept every full range: it degenerated to minmax"
+    assert all(scales["entropy"][t] <= scales["minmax"][t] * 1.001 for t in scales["minmax"])
+
+
+def test_with_tensorrt_the_same_frames_write_its_calibration_cache(
+        tiny, tmp_path, capsys, monkeypatch):
+    fakes = Fakes().install(monkeypatch)
+    model, bag = tiny
+    cache = tmp_path / "tiny.calib"
+    assert main(["calibrate", "--bag", str(bag), "--model", str(model), "--frames", "3",
+                 "--out", str(tmp_path / "tiny.int8.onnx"), "--calib-cache", str(cache)]) == 0
+    assert cache.is_file() and cache.stat().st_size > 0
+    assert len(fakes.gpu.calibration_batches) == 3
+    assert f"wrote the TensorRT calibration cache {cache}" in capsys.readouterr().out
