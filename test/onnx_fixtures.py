@@ -26,6 +26,17 @@ from tao_pointpillars_py.config import ModelConfig, PillarConfig
 TINY_CONFIG = ModelConfig(pillars=PillarConfig(point_cloud_range=(0.0, -4.0, -3.0, 8.0, 4.0, 3.0),
                                                voxel_size=(0.5, 0.5, 6.0),
                                                max_points_per_pillar=8, max_pillars=64))
+#: geometry of the tiny trainable network (PointPillarsNet) that quantization tests export
+TINY_NETWORK_CONFIG = ModelConfig(pillars=PillarConfig((0.0, -5.12, -3.0, 10.24, 5.12, 3.0),
+                                                       (0.32, 0.32, 6.0), 8, 256))
+
+
+def tiny_network_clouds(count: int, seed: int = 0) -> list[np.ndarray]:
+    """Clouds of 400 random points inside TINY_NETWORK_CONFIG's range, driver intensity."""
+    rng = np.random.default_rng(seed)
+    return [np.c_[rng.uniform(0, 10, (400, 1)), rng.uniform(-5, 5, (400, 1)),
+                  rng.uniform(-2, 1, (400, 1)), rng.uniform(0, 255, (400, 1))].astype(np.float32)
+            for _ in range(count)]
 
 
 def fired_anchor_model(path, config: ModelConfig = TINY_CONFIG, anchor_index: int = 100,

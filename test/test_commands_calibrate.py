@@ -14,31 +14,23 @@
 
 """Tests of ``tao-pointpillars calibrate`` on a tiny exported network and a real bag."""
 
-import numpy as np
 import onnx
 from onnx import numpy_helper
+from onnx_fixtures import tiny_network_clouds, TINY_NETWORK_CONFIG
 import pytest
 
 torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
 
 from tao_pointpillars_py.bag import write_cloud_bag  # noqa: E402
 from tao_pointpillars_py.cli import main  # noqa: E402
-from tao_pointpillars_py.config import ModelConfig, PillarConfig  # noqa: E402
 from tao_pointpillars_py.detector import Detector  # noqa: E402
 from tao_pointpillars_py.quantize import qdq_problems, quantize_model  # noqa: E402
 from tao_pointpillars_py.training.export import export_model  # noqa: E402
 from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 from tensorrt_fake import Fakes  # noqa: E402
 
-CONFIG = ModelConfig(pillars=PillarConfig((0.0, -5.12, -3.0, 10.24, 5.12, 3.0),
-                                          (0.32, 0.32, 6.0), 8, 256))
-
-
-def _clouds(count, seed=0):
-    rng = np.random.default_rng(seed)
-    return [np.c_[rng.uniform(0, 10, (400, 1)), rng.uniform(-5, 5, (400, 1)),
-                  rng.uniform(-2, 1, (400, 1)), rng.uniform(0, 255, (400, 1))].astype(np.float32)
-            for _ in range(count)]
+CONFIG = TINY_NETWORK_CONFIG
+_clouds = tiny_network_clouds
 
 
 @pytest.fixture(scope="module")
