@@ -60,7 +60,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("backend", "auto",
                   "auto | onnxruntime | tensorrt; auto: TensorRT when importable and a GPU "
                   "is present, else ONNX Runtime"),
-    ParameterSpec("precision", "fp32", "fp32 | fp16 | int8"),
+    ParameterSpec("precision", "fp32",
+                  "fp32 | fp16 | int8; int8 runs the Q/DQ model <stem>.int8.onnx next to "
+                  "model_path (ONNX Runtime, or TensorRT explicit int8); fp16 needs TensorRT"),
     ParameterSpec("intensity_range", [float(v) for v in DRIVER_INTENSITY_RANGE],
                   "[min, max] intensity of the incoming clouds, mapped linearly (clipped) "
                   "onto the model's range"),
