@@ -31,6 +31,7 @@ from .config import PostProcessConfig
 from .detector import check_intensity_range
 from .errors import ConfigError
 from .package_files import package_file
+from .quantize import int8_model_path
 
 BACKENDS = ("auto", "onnxruntime", "tensorrt")
 PRECISIONS = ("fp32", "fp16", "int8")
@@ -246,9 +247,7 @@ class RuntimeChoice:
 
 def _int8_model(model: Path, backend: str) -> Path:
     """Find the Q/DQ model next to ``model`` (``<stem>.int8.onnx``) that int8 runs."""
-    if model.name.endswith(".int8.onnx"):
-        return model
-    int8_model = model.with_name(model.name.removesuffix(".onnx") + ".int8.onnx")
+    int8_model = int8_model_path(model)
     if not int8_model.is_file():
         raise ConfigError(
             f"precision int8 on {backend} needs the int8 Q/DQ model {int8_model} next to "

@@ -47,6 +47,14 @@ DEFAULT_PERCENTILE = 99.99
 DEFAULT_OP_TYPES = ("Conv",)
 
 
+def int8_model_path(model: str | Path) -> Path:
+    """Where the int8 Q/DQ variant of ``model`` lives: ``<stem>.int8.onnx`` next to it."""
+    model = Path(model)
+    if model.name.endswith(".int8.onnx"):
+        return model
+    return model.with_name(model.name.removesuffix(".onnx") + ".int8.onnx")
+
+
 def quantize_model(source: str | Path, target: str | Path, inputs: Sequence[Mapping[str, Any]],
                    method: str = DEFAULT_METHOD, keep_float: Iterable[str] = (),
                    op_types: Sequence[str] = DEFAULT_OP_TYPES,

@@ -71,11 +71,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..calibration import calibration_inputs
     from ..detector import Detector
-    from ..quantize import quantize_model
+    from ..quantize import int8_model_path, quantize_model
 
     if args.frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
-    out = args.out or args.model.with_name(args.model.name.removesuffix(".onnx") + ".int8.onnx")
+    out = args.out or int8_model_path(args.model)
     detector = Detector.from_model(str(args.model), intensity_range=args.intensity_range)
     with tqdm(total=args.frames, desc="calibration frames", unit="frame") as bar:
         inputs = calibration_inputs(args.bag, args.topic, args.frames, detector,

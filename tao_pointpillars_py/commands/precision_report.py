@@ -64,11 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..backends import tensorrt_available
     from ..labels import read_labels
+    from ..quantize import int8_model_path
     from ..precision_report import (interleaved_forward_ms, replace_section, report_markdown,
                                     Variant, VariantResult)
     from .evaluate import detector_detections, evaluate_detections
 
-    int8 = args.int8 or args.model.with_name(args.model.name.removesuffix(".onnx") + ".int8.onnx")
+    int8 = args.int8 or int8_model_path(args.model)
     for option, path in (("--model", args.model), ("--int8", int8), ("--labels", args.labels)):
         if not path.is_file():
             raise ConfigError(f"{option} {path} is not a file")
