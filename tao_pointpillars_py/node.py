@@ -93,6 +93,10 @@ class PointPillarsNode(Node):
             f"{runtime.describe()} ({', '.join(self.class_names)}), intensity range "
             f"{list(self.settings.intensity_range)} -> "
             f"{list(self.detector.config.intensity_range)}")
+        lowering = getattr(self.detector.backend, "int8_lowering", None)
+        if lowering is not None:
+            self.get_logger().info(f"int8 on CPU: {lowering.describe()} (tao_pointpillars_py."
+                                   "cpu_int8; the model file is unchanged)")
 
         self._latency = LatencyWindow(SUMMARY_PERIOD_S, start_s=time.monotonic())
         self.frames_in = 0

@@ -218,6 +218,7 @@ def test_int8_node_runs_the_shipped_qdq_model_and_says_so(tmp_path):
     text = log.read_text()
     assert "backend onnxruntime (ONNX Runtime on CPU), precision int8" in text
     assert "pointpillars_zvision.int8.onnx" in text
+    assert "int8 on CPU: 15 ReLUs folded into uint8, 2 DepthToSpace in uint8, 3 1x1 heads" in text
 
 
 def test_fp16_without_tensorrt_stops_the_node_with_what_to_do(tmp_path):

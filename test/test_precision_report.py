@@ -88,10 +88,12 @@ def test_command_writes_the_readme_section_and_json(tmp_path, capsys):
                  "--rounds", "1", "--readme", str(readme), "--json", str(out)]) == 0
     text = readme.read_text(encoding="utf-8")
     assert "stale" not in text and "3 labeled frames" in text
-    assert "| ONNX Runtime int8 Q/DQ (CPU) |" in text and "| TensorRT fp16 |" in text
+    assert "| ONNX Runtime int8 (CPU) |" in text and "| TensorRT fp16 |" in text
+    assert "what the node runs: 15 ReLUs folded into uint8" in text
     report = json.loads(out.read_text())
-    assert [r["variant"] for r in report][:2] == ["ONNX Runtime fp32 (CPU)",
-                                                  "ONNX Runtime int8 Q/DQ (CPU)"]
-    assert len(report[0]["forward_ms"]) == len(report[1]["forward_ms"]) == 2
-    assert report[0]["evaluation"]["num_frames"] == 3 and report[2]["evaluation"] is None
+    assert [r["variant"] for r in report][:3] == ["ONNX Runtime fp32 (CPU)",
+                                                  "ONNX Runtime int8 (CPU)",
+                                                  "ONNX Runtime int8, Q/DQ as stored (CPU)"]
+    assert len(report[0]["forward_ms"]) == len(report[2]["forward_ms"]) == 2
+    assert report[0]["evaluation"]["num_frames"] == 3 and report[3]["evaluation"] is None
     assert "precision-report: updated" in capsys.readouterr().out

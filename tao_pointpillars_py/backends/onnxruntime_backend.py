@@ -16,10 +16,12 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
+import warnings
 
 import numpy as np
 
+from ..cpu_int8 import CpuLowering, is_qdq_model, lower_for_cpu
 from ..errors import ModelLoadError
 
 _NUMPY_OF_ORT = {"tensor(float)": np.float32, "tensor(int32)": np.int32,
@@ -27,11 +29,18 @@ _NUMPY_OF_ORT = {"tensor(float)": np.float32, "tensor(int32)": np.int32,
 
 
 class OnnxRuntimeBackend:
-    """One ``onnxruntime.InferenceSession`` on the CPU execution provider."""
+    """
+    One ``onnxruntime.InferenceSession`` on the CPU execution provider.
+
+    A Q/DQ int8 model runs in its CPU form (:mod:`..cpu_int8`) unless ``int8_lowering`` is
+    False, which runs it as stored (TensorRT's numerics, slower on CPU); ``int8_lowering``
+    then tells what was rewritten (None: nothing).
+    """
 
     name = "onnxruntime"
 
-    def __init__(self, model_path: str, threads: int | None = None) -> None:
+    def __init__(self, model_path: str, threads: int | None = None,
+                 int8_lowering: bool = True) -> None:
         import onnxruntime as ort  # lazily: the core imports without it
 
         options = ort.SessionOptions()
@@ -39,16 +48,42 @@ class OnnxRuntimeBackend:
         if threads:
             options.intra_op_num_threads = int(threads)
             options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(model_path, sess_options=options,
-                                                 providers=["CPUExecutionProvider"])
-        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
-            raise ModelLoadError(f"ONNX Runtime cannot load {model_path!r}: {exc}") from exc
+        self.int8_lowering: CpuLowering | None = None
+        self._session: Any = None
+        if int8_lowering:
+            self._session = self._lowered_session(model_path, options)
+        if self._session is None:
+            try:
+                self._session = ort.InferenceSession(model_path, sess_options=options,
+                                                     providers=["CPUExecutionProvider"])
+            except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
+                raise ModelLoadError(f"ONNX Runtime cannot load {model_path!r}: {exc}") from exc
         inputs = self._session.get_inputs()
         self.input_names = tuple(i.name for i in inputs)
         self.output_names = tuple(o.name for o in self._session.get_outputs())
         self._dtypes = {i.name: _NUMPY_OF_ORT.get(i.type, np.float32) for i in inputs}
         self._shapes = {i.name: tuple(i.shape) for i in inputs}
+
+    def _lowered_session(self, model_path: str, options: Any) -> Any:
+        """A session on the CPU form of a Q/DQ model; None for other models or on failure."""
+        import onnx
+        import onnxruntime as ort
+        try:
+            model = onnx.load(model_path)
+        except Exception:  # not ONNX: the plain load below says so
+            return None
+        if not is_qdq_model(model):
+            return None
+        try:
+            lowering = lower_for_cpu(model)
+            session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+        except Exception as exc:  # a model the rewrites do not expect: run it as stored
+            warnings.warn(f"{model_path}: running the Q/DQ model as stored, its CPU int8 form "
+                          f"failed ({exc})", RuntimeWarning, stacklevel=3)
+            return None
+        self.int8_lowering = lowering
+        return session
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         feed = {}

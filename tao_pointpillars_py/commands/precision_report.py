@@ -80,11 +80,18 @@ def run(args: argparse.Namespace) -> int:
     labels = read_labels(args.labels)
     topic = args.topic or labels.topic
 
-    def onnxruntime(path: Path) -> Detector:
-        return Detector.from_model(str(path), score_threshold=0.1, threads=args.threads)
+    def onnxruntime(path: Path, int8_lowering: bool = True) -> Detector:
+        return Detector.from_model(str(path), score_threshold=0.1, threads=args.threads,
+                                   int8_lowering=int8_lowering)
 
+    cpu_int8 = onnxruntime(int8)
+    lowering = getattr(cpu_int8.backend, "int8_lowering", None)
     variants = [Variant("ONNX Runtime fp32 (CPU)", onnxruntime(args.model), args.model.name),
-                Variant("ONNX Runtime int8 Q/DQ (CPU)", onnxruntime(int8), int8.name)]
+                Variant("ONNX Runtime int8 (CPU)", cpu_int8, int8.name,
+                        "what the node runs: " + lowering.describe() if lowering is not None
+                        else "the Q/DQ model as stored"),
+                Variant("ONNX Runtime int8, Q/DQ as stored (CPU)", onnxruntime(int8, False),
+                        int8.name, "TensorRT's numerics: symmetric int8, float ReLUs and heads")]
     gpu = tensorrt_available()
     for precision, source in (("fp32", args.model), ("fp16", args.model), ("int8", int8)):
         label = f"TensorRT {precision}"
