@@ -32,7 +32,8 @@ Runtime loads it (the file is unchanged; TensorRT gets it as stored):
 3. **int8 heads.** A 1x1 Conv over a Concat of uint8 tensors (after 1 and 2) becomes one
    ``MatMulIntegerToFloat`` per concatenated branch, each on that branch's own uint8 values
    and scale (nothing is re-quantized), with the weights quantized per output channel,
-   symmetric int8, and the products summed in float: int8 arithmetic, float outputs.
+   symmetric int8, and the products summed in float: int8 arithmetic, float outputs. The
+   matmuls read channels-last data; a DepthToSpace in front of them is done in that layout.
 
 Each rewrite matches conservatively and leaves anything else alone. The accuracy of the result
 is what ``tao-pointpillars precision-report`` measures for ONNX Runtime int8.
@@ -90,6 +91,7 @@ class _Graph:
         self.removed: set[int] = set()
         self.added: list[Any] = []
         self._zero_point_added = False
+        self._nhwc: dict[str, str] = {}
 
     def _nodes(self) -> list[Any]:
         return [n for n in self.nodes + self.added if id(n) not in self.removed]
@@ -117,7 +119,7 @@ class _Graph:
         return UINT8_ZERO_POINT
 
     def _symmetric_int8(self, node: Any) -> bool:
-        """A per-tensor Q or DQ with an int8 zero point of 0 (the stored model's form)."""
+        """Tell whether a Q or DQ is per-tensor with an int8 zero point of 0 (the stored form)."""
         if len(node.input) < 3:
             return False
         scale = self.constants.get(node.input[1])
@@ -127,7 +129,7 @@ class _Graph:
 
     def _pair_before(self, name: str, producers: dict[str, Any],
                      consumers: dict[str, list[Any]]) -> tuple[Any, Any] | None:
-        """The symmetric ``Q -> DQ`` pair that produces ``name`` and feeds only its reader."""
+        """Find the symmetric ``Q -> DQ`` pair that produces ``name`` for one reader only."""
         dequantize = producers.get(name)
         if dequantize is None or dequantize.op_type != "DequantizeLinear":
             return None
@@ -195,7 +197,7 @@ class _Graph:
         for conv in [n for n in self._nodes() if n.op_type == "Conv"]:
             branches = self._uint8_concat_branches(conv, producers, channels)
             if branches is not None:
-                self._replace_with_matmuls(conv, branches)
+                self._replace_with_matmuls(conv, branches, producers, channels)
                 count += 1
         if count and not any(o.domain == "com.microsoft" for o in model.opset_import):
             from onnx import helper
@@ -224,7 +226,7 @@ class _Graph:
 
     def _uint8_concat_branches(self, conv: Any, producers: dict[str, Any],
                                channels: dict[str, int]) -> list[tuple[Any, int]] | None:
-        """The (uint8 DequantizeLinear, channels) branches of a 1x1 Conv over a Concat."""
+        """List the (uint8 DequantizeLinear, channels) branches of a 1x1 Conv over a Concat."""
         weight = self.constants.get(conv.input[1])
         attributes = _attributes(conv)
         if (weight is None or weight.ndim != 4 or weight.shape[2:] != (1, 1)
@@ -249,7 +251,8 @@ class _Graph:
             return None
         return branches
 
-    def _replace_with_matmuls(self, conv: Any, branches: list[tuple[Any, int]]) -> None:
+    def _replace_with_matmuls(self, conv: Any, branches: list[tuple[Any, int]],
+                              producers: dict[str, Any], channels: dict[str, int]) -> None:
         from onnx import helper
         weight = self.constants[conv.input[1]][:, :, 0, 0]
         outputs = weight.shape[0]
@@ -269,9 +272,7 @@ class _Graph:
             weights = self._initializer(f"{prefix}/weight_{index}", np.ascontiguousarray(
                 quantized[:, start:start + count].T))
             start += count
-            nhwc = f"{prefix}/input_{index}_nhwc"
-            self.added.append(helper.make_node("Transpose", [dequantize.input[0]], [nhwc],
-                                               perm=[0, 2, 3, 1], name=nhwc))
+            nhwc = self._channels_last(dequantize.input[0], producers, channels)
             product = f"{prefix}/matmul_{index}"
             self.added.append(helper.make_node(
                 "MatMulIntegerToFloat",
@@ -288,6 +289,61 @@ class _Graph:
         self.added.append(helper.make_node("Transpose", [total], [conv.output[0]],
                                            perm=[0, 3, 1, 2], name=f"{prefix}/nchw"))
         self.removed.add(id(conv))
+
+    def _channels_last(self, name: str, producers: dict[str, Any],
+                       channels: dict[str, int]) -> str:
+        """
+        Give the uint8 NCHW tensor ``name`` as NHWC, made once for all heads that read it.
+
+        A DepthToSpace (CRD) behind it is done in NHWC instead, as two single-axis moves that
+        ONNX Runtime copies in blocks; the transpose of its input to NHWC cancels against the
+        NCHW output transpose of ONNX Runtime's own NHWC int8 convolution before it.
+        """
+        from onnx import helper
+        if name in self._nhwc:
+            return self._nhwc[name]
+        out = f"cpu_int8/{name}/nhwc"
+        space = producers.get(name)
+        attributes = _attributes(space) if space is not None else {}
+        mode = attributes["mode"].s.decode() if "mode" in attributes else "DCR"
+        if (space is None or space.op_type != "DepthToSpace" or mode != "CRD"
+                or name not in channels):
+            self.added.append(helper.make_node("Transpose", [name], [out], perm=[0, 2, 3, 1],
+                                               name=out))
+        else:
+            block = int(attributes["blocksize"].i)
+            depth = channels[name]
+            step = f"cpu_int8/{name}/depth_to_space"
+            constant = {
+                "split": np.array([0, 0, 0, depth, block * block], np.int64),
+                "rows": np.array([0, 0, 0, block, block * depth], np.int64),
+                "start": np.array([0], np.int64), "one": np.array([1], np.int64),
+                "three": np.array([3], np.int64), "block": np.array([block, block], np.int64),
+                "depth": np.array([depth], np.int64)}
+            c = {k: self._initializer(f"{step}/constant_{k}", v) for k, v in constant.items()}
+            self.added += [
+                helper.make_node("Transpose", [space.input[0]], [f"{step}/nhwc"],
+                                 perm=[0, 2, 3, 1]),
+                # (N, H, W, C, b*b) -> (N, H, W, b*b, C) = (N, H, W, b, b*C)
+                helper.make_node("Reshape", [f"{step}/nhwc", c["split"]], [f"{step}/split"]),
+                helper.make_node("Transpose", [f"{step}/split"], [f"{step}/sub_pixels"],
+                                 perm=[0, 1, 2, 4, 3]),
+                helper.make_node("Reshape", [f"{step}/sub_pixels", c["rows"]],
+                                 [f"{step}/rows"]),
+                # (N, H, W, b, b*C) -> (N, H, b, W, b*C) = (N, H*b, W*b, C)
+                helper.make_node("Transpose", [f"{step}/rows"], [f"{step}/moved"],
+                                 perm=[0, 1, 3, 2, 4]),
+                helper.make_node("Shape", [f"{step}/nhwc"], [f"{step}/shape"]),
+                helper.make_node("Slice", [f"{step}/shape", c["start"], c["one"]],
+                                 [f"{step}/n"]),
+                helper.make_node("Slice", [f"{step}/shape", c["one"], c["three"]],
+                                 [f"{step}/hw"]),
+                helper.make_node("Mul", [f"{step}/hw", c["block"]], [f"{step}/hw_out"]),
+                helper.make_node("Concat", [f"{step}/n", f"{step}/hw_out", c["depth"]],
+                                 [f"{step}/target"], axis=0),
+                helper.make_node("Reshape", [f"{step}/moved", f"{step}/target"], [out])]
+        self._nhwc[name] = out
+        return out
 
     def finish(self) -> None:
         """Drop nodes that nothing reads any more and restore topological order."""

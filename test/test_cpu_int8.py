@@ -110,36 +110,61 @@ def test_depth_to_space_runs_on_uint8_before_the_dequantize():
     np.testing.assert_array_equal(_run(lowered, x=x), _run(model, x=x))
 
 
-def _head_model(channels=(3, 5), outputs=6, seed=0):
-    """Two Q/DQ + ReLU branches concatenated into a float 1x1 Conv: the detection head."""
+def _head_model(channels=(3, 5), outputs=6, up_sampled=(), seed=0):
+    """
+    Q/DQ + ReLU branches concatenated into a float 1x1 Conv: the detection head.
+
+    Branches whose index is in ``up_sampled`` go through a DepthToSpace (CRD, block 2) before
+    their ReLU, as the up-sampling does. Returns the model, feeds, weight (O, C) and bias.
+    """
     rng = np.random.default_rng(seed)
     weight = rng.normal(size=(outputs, sum(channels), 1, 1)).astype(np.float32)
     bias = rng.normal(size=outputs).astype(np.float32)
-    nodes, branches = [], []
-    for index in range(len(channels)):
+    nodes, branches, inputs, feeds = [], [], [], {}
+    for index, depth in enumerate(channels):
         nodes += _qdq(f"x{index}", f"a{index}")
-        nodes.append(helper.make_node("Relu", [f"a{index}"], [f"r{index}"]))
+        source = f"a{index}"
+        shape = [1, depth, 4, 6]
+        if index in up_sampled:
+            nodes.append(helper.make_node("DepthToSpace", [source], [f"d{index}"], blocksize=2,
+                                          mode="CRD"))
+            source, shape = f"d{index}", [1, depth * 4, 2, 3]
+        nodes.append(helper.make_node("Relu", [source], [f"r{index}"]))
         branches.append(f"r{index}")
+        inputs.append(_float(f"x{index}", shape))
+        feeds[f"x{index}"] = rng.uniform(-50 * SCALE, 120 * SCALE, shape).astype(np.float32)
     nodes += [helper.make_node("Concat", branches, ["c"], axis=1),
               helper.make_node("Conv", ["c", "w", "b"], ["y"], kernel_shape=[1, 1])]
-    inputs = [_float(f"x{i}", [1, c, 4, 5]) for i, c in enumerate(channels)]
-    model = _model(nodes, inputs, [_float("y", [1, outputs, 4, 5])],
+    model = _model(nodes, inputs, [_float("y", [1, outputs, 4, 6])],
                    SYMMETRIC + [_constant("w", weight), _constant("b", bias)])
-    feeds = {f"x{i}": rng.uniform(-50 * SCALE, 120 * SCALE, (1, c, 4, 5)).astype(np.float32)
-             for i, c in enumerate(channels)}
     return model, feeds, weight[:, :, 0, 0], bias
 
 
-def test_pointwise_head_over_uint8_branches_becomes_int8_matmuls():
-    model, feeds, weight, bias = _head_model()
+def _depth_to_space_crd(x, block=2):
+    n, c, h, w = x.shape
+    depth = c // (block * block)
+    moved = x.reshape(n, depth, block, block, h, w).transpose(0, 1, 4, 2, 5, 3)
+    return moved.reshape(n, depth, h * block, w * block)
+
+
+@pytest.mark.parametrize("up_sampled", [(), (0,), (0, 2)])
+def test_pointwise_head_over_uint8_branches_becomes_int8_matmuls(up_sampled):
+    channels = (3, 5, 2)
+    model, feeds, weight, bias = _head_model(channels, up_sampled=up_sampled)
     lowered, done = _lowered(model)
-    assert done.int8_heads == 1 and done.relus_folded == 2
+    assert done.int8_heads == 1 and done.depth_to_space_uint8 == len(up_sampled)
+    assert done.relus_folded == len(channels) - len(up_sampled)
     types = [n.op_type for n in lowered.graph.node]
-    assert "Conv" not in types and "Concat" not in types
-    assert types.count("MatMulIntegerToFloat") == 2
-    # reference: the branches' uint8 values, weights per-channel symmetric int8, float sums
-    inputs = np.concatenate([np.clip(np.rint(feeds[k] / SCALE), 0, 255) * SCALE
-                             for k in ("x0", "x1")], axis=1)
+    assert "Conv" not in types and "DepthToSpace" not in types
+    assert "c" not in {name for n in lowered.graph.node for name in n.output}  # the Concat
+    assert types.count("MatMulIntegerToFloat") == len(channels)
+    # reference: each branch's uint8 values (up-sampled where it is), weights per-channel
+    # symmetric int8, products summed in float
+    branches = []
+    for index in range(len(channels)):
+        values = np.clip(np.rint(feeds[f"x{index}"] / SCALE), 0, 255) * SCALE
+        branches.append(_depth_to_space_crd(values) if index in up_sampled else values)
+    inputs = np.concatenate(branches, axis=1)
     scale = np.abs(weight).max(axis=1) / 127.0
     quantized = np.clip(np.rint(weight / scale[:, None]), -127, 127) * scale[:, None]
     expected = np.einsum("oc,nchw->nohw", quantized, inputs) + bias[None, :, None, None]

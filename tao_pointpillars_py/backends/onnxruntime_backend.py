@@ -65,7 +65,7 @@ class OnnxRuntimeBackend:
         self._shapes = {i.name: tuple(i.shape) for i in inputs}
 
     def _lowered_session(self, model_path: str, options: Any) -> Any:
-        """A session on the CPU form of a Q/DQ model; None for other models or on failure."""
+        """Open a session on the CPU form of a Q/DQ model; None for other models or on failure."""
         import onnx
         import onnxruntime as ort
         try:
