@@ -85,7 +85,12 @@ def write_cloud_bag(path: str | Path, frames: Iterable[tuple[int, np.ndarray]],
 
 
 class CloudBagWriter:
-    """Streaming writer of Zvision-layout clouds to one topic of a new rosbag2 folder."""
+    """
+    Streaming writer of Zvision-layout clouds to a new rosbag2 folder.
+
+    ``topic`` and ``frame_id`` are the defaults of :meth:`write`, which may name other topics
+    (one connection per topic, made when first written: e.g. the four lidars of the UGV).
+    """
 
     def __init__(self, path: str | Path, topic: str = DEFAULT_TOPIC,
                  frame_id: str = DEFAULT_FRAME_ID, storage: str = "sqlite3") -> None:
@@ -97,38 +102,47 @@ class CloudBagWriter:
                                   f"remove it or choose another path")
         self._writer = Writer(Path(path), version=BAG_VERSION,
                               storage_plugin=_storage_plugin(storage))
-        self._connection: Connection | None = None
+        self._connections: dict[str, Connection] = {}
+        self._open = False
 
     def __enter__(self) -> "CloudBagWriter":
         self._writer.open()
-        self._connection = self._writer.add_connection(
-            self.topic, POINTCLOUD2, typestore=self.typestore,
-            offered_qos_profiles=[_publisher_qos()])
+        self._open = True
+        self._connection_of(self.topic)
         return self
 
-    def write(self, timestamp_ns: int, points: np.ndarray) -> None:
+    def _connection_of(self, topic: str) -> Connection:
+        if topic not in self._connections:
+            self._connections[topic] = self._writer.add_connection(
+                topic, POINTCLOUD2, typestore=self.typestore,
+                offered_qos_profiles=[_publisher_qos()])
+        return self._connections[topic]
+
+    def write(self, timestamp_ns: int, points: np.ndarray, topic: str | None = None,
+              frame_id: str | None = None) -> None:
         """Serialize one (N, 4) cloud stamped ``timestamp_ns`` and append it."""
-        if self._connection is None:
+        if not self._open:
             raise RuntimeError("CloudBagWriter.write called outside its with block")
+        connection = self._connection_of(topic or self.topic)
         types = self.typestore.types
         stamp = types["builtin_interfaces/msg/Time"](
             sec=int(timestamp_ns) // 1_000_000_000, nanosec=int(timestamp_ns) % 1_000_000_000)
         data = np.frombuffer(encode_zvision_cloud_data(points), dtype=np.uint8)
         n = data.size // ZVISION_POINT_STEP
         msg = types[POINTCLOUD2](
-            header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=self.frame_id),
+            header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id or self.frame_id),
             height=1, width=n,
             fields=[types["sensor_msgs/msg/PointField"](
                 name=name, offset=offset, datatype=datatype, count=count)
                 for name, offset, datatype, count in zvision_fields()],
             is_bigendian=False, point_step=ZVISION_POINT_STEP,
             row_step=ZVISION_POINT_STEP * n, data=data, is_dense=True)
-        self._writer.write(self._connection, int(timestamp_ns),
+        self._writer.write(connection, int(timestamp_ns),
                            self.typestore.serialize_cdr(msg, POINTCLOUD2))
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self._connection = None
+        self._open = False
         self._writer.__exit__(exc_type, exc, tb)
 
 

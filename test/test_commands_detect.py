@@ -1,0 +1,211 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Tests of ``tao-pointpillars detect``: the node's answers to a bag, written to a bag.
+
+The comparison with the live node runs the real node process over DDS; set
+TAO_DETECT_COMPARE_FRAMES (default 12) to compare more frames, e.g. 300.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+rclpy = pytest.importorskip("rclpy", reason="detect writes the node's ROS 2 messages")
+
+from rclpy.serialization import deserialize_message  # noqa: E402
+from ros_fixtures import Harness, REFERENCE_MODEL, start_node  # noqa: E402
+from rosbags.highlevel import AnyReader  # noqa: E402
+from sensor_msgs.msg import PointCloud2  # noqa: E402
+from tao_pointpillars_py.bag import CloudBagWriter, DEFAULT_TOPIC  # noqa: E402
+from tao_pointpillars_py.cli import main  # noqa: E402
+from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
+from tao_pointpillars_py.interfaces import vision_typestore  # noqa: E402
+from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from vision_msgs.msg import Detection3DArray, LabelInfo  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
+
+STAMP0 = 1_700_000_000_000_000_000
+PERIOD = 100_000_000
+
+
+def _messages(bag: Path) -> dict[str, list[tuple[int, bytes]]]:
+    found: dict[str, list[tuple[int, bytes]]] = {}
+    with AnyReader([bag], default_typestore=vision_typestore()) as reader:
+        for connection, timestamp, raw in reader.messages():
+            found.setdefault(connection.topic, []).append((int(timestamp), bytes(raw)))
+    return found
+
+
+def _types(bag: Path) -> dict[str, str]:
+    with AnyReader([bag], default_typestore=vision_typestore()) as reader:
+        return {c.topic: c.msgtype for c in reader.connections}
+
+
+def _sim_bag(folder: Path, frames: int, topics=(DEFAULT_TOPIC,), seed: int = 31) -> Path:
+    bag = folder / "clouds"
+    with CloudBagWriter(bag, topics[0]) as writer:
+        for index in range(frames):
+            for lidar, topic in enumerate(topics):
+                points = simulate_frame(seed + lidar, index).points
+                writer.write(STAMP0 + index * PERIOD + lidar * 1000, points, topic,
+                             f"lidar_{lidar}")
+    return bag
+
+
+@pytest.fixture(scope="module")
+def clouds(tmp_path_factory):
+    return _sim_bag(tmp_path_factory.mktemp("detect"), 6)
+
+
+def _detect(*args: str) -> int:
+    return main(["detect", *map(str, args), "--model", str(REFERENCE_MODEL)])
+
+
+def test_output_bag_holds_the_answers_on_the_nodes_topics(clouds, tmp_path, capsys):
+    out = tmp_path / "answers"
+    assert _detect(clouds, out, "--workers", "1") == 0
+    types = _types(out)
+    assert types == {DEFAULT_TOPIC: "sensor_msgs/msg/PointCloud2",
+                     "/ns1/bbox": "vision_msgs/msg/Detection3DArray",
+                     "/ns1/bbox_markers": "visualization_msgs/msg/MarkerArray",
+                     "/ns1/bbox/label_info": "vision_msgs/msg/LabelInfo"}
+    found = _messages(out)
+    stamps = [STAMP0 + i * PERIOD for i in range(6)]
+    assert [t for t, _ in found["/ns1/bbox"]] == stamps
+    assert [t for t, _ in found["/ns1/bbox_markers"]] == stamps
+    assert [t for t, _ in found[DEFAULT_TOPIC]] == stamps
+    arrays = [deserialize_message(raw, Detection3DArray) for _, raw in found["/ns1/bbox"]]
+    assert [a.header.stamp.sec * 10**9 + a.header.stamp.nanosec for a in arrays] == stamps
+    assert all(a.header.frame_id == "lidar_0" for a in arrays)
+    assert sum(len(a.detections) for a in arrays) > 6
+    markers = deserialize_message(found["/ns1/bbox_markers"][0][1], MarkerArray)
+    assert len(markers.markers) == 1 + 2 * len(arrays[0].detections)
+    (_, raw), = found["/ns1/bbox/label_info"]
+    info = deserialize_message(raw, LabelInfo)
+    assert [c.class_name for c in info.class_map] == ["Vehicle", "Pedestrian", "Cyclist"]
+    printed = capsys.readouterr().out
+    assert "| /ns1/zvision_lidar_points | /ns1/bbox |" in printed
+    assert "| 6 | 6 | 0 |" in printed and "| total |" in printed
+
+
+def test_two_workers_write_the_same_bytes_as_one(clouds, tmp_path):
+    assert _detect(clouds, tmp_path / "one", "--workers", "1") == 0
+    assert _detect(clouds, tmp_path / "two", "--workers", "2") == 0
+    assert _messages(tmp_path / "one") == _messages(tmp_path / "two")
+
+
+def test_each_topic_is_answered_in_its_own_namespace(tmp_path):
+    topics = ("/ns1/zvision_lidar_points", "/ns2/zvision_lidar_points")
+    bag = _sim_bag(tmp_path, 3, topics)
+    out = tmp_path / "answers"
+    assert _detect(bag, out, "--workers", "1", "--no-clouds", "--storage", "mcap") == 0
+    found = _messages(out)
+    assert sorted(found) == ["/ns1/bbox", "/ns1/bbox/label_info", "/ns1/bbox_markers",
+                             "/ns2/bbox", "/ns2/bbox/label_info", "/ns2/bbox_markers"]
+    for lidar, namespace in enumerate(("/ns1", "/ns2")):
+        arrays = [deserialize_message(raw, Detection3DArray)
+                  for _, raw in found[f"{namespace}/bbox"]]
+        assert {a.header.frame_id for a in arrays} == {f"lidar_{lidar}"}
+    assert (out / "metadata.yaml").is_file() and list(out.glob("*.mcap"))
+
+
+def test_params_file_and_options_set_the_nodes_parameters(clouds, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("pointpillars:\n  ros__parameters:\n    score_threshold: 0.95\n"
+                      "    class_id_format: index\n", encoding="utf-8")
+    assert _detect(clouds, tmp_path / "strict", "--workers", "1", "--params-file",
+                   params) == 0
+    assert _detect(clouds, tmp_path / "loose", "--workers", "1", "--params-file", params,
+                   "--score-threshold", "0.3") == 0
+
+    def arrays(name):
+        return [deserialize_message(raw, Detection3DArray)
+                for _, raw in _messages(tmp_path / name)["/ns1/bbox"]]
+
+    strict, loose = arrays("strict"), arrays("loose")
+    assert sum(map(len, (a.detections for a in strict))) < sum(
+        map(len, (a.detections for a in loose)))
+    ids = {d.results[0].hypothesis.class_id for a in loose for d in a.detections}
+    assert ids <= {"0", "1", "2"} and ids
+
+
+def test_labels_give_the_ap_table(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["sim", "--frames", "3", "--seed", "4", "--out", str(data),
+                 "--workers", "1"]) == 0
+    assert _detect(data / "bag", tmp_path / "out", "--workers", "1", "--labels",
+                   data / "labels.jsonl") == 0
+    printed = capsys.readouterr().out
+    assert "3D" in printed and "Vehicle       0.70" in printed
+
+
+def test_a_bad_cloud_is_skipped_and_the_rest_answered(tmp_path, capsys):
+    bag = tmp_path / "clouds"
+    good = simulate_frame(5, 0).points
+    with CloudBagWriter(bag) as writer:
+        writer.write(STAMP0, good)
+        writer.write(STAMP0 + PERIOD, np.zeros((0, 4), np.float32))
+        writer.write(STAMP0 + 2 * PERIOD, np.full((10, 4), np.nan, np.float32))
+        writer.write(STAMP0 + 3 * PERIOD, good)
+    assert _detect(bag, tmp_path / "out", "--workers", "1") == 0
+    found = _messages(tmp_path / "out")
+    assert len(found["/ns1/bbox"]) == 4  # empty and all-NaN clouds: answered with nothing
+    first = deserialize_message(found["/ns1/bbox"][0][1], Detection3DArray)
+    last = deserialize_message(found["/ns1/bbox"][3][1], Detection3DArray)
+    assert len(first.detections) > 0  # the same cloud, the same boxes (stamps differ)
+    assert [(d.bbox, d.results) for d in first.detections] == [
+        (d.bbox, d.results) for d in last.detections]
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("missing", "does not exist"), ("exists", "exists"), ("topic", "no PointCloud2 topic")])
+def test_bad_invocations_say_what_to_change(clouds, tmp_path, capsys, problem, message):
+    args = [clouds, tmp_path / "out", "--workers", "1"]
+    if problem == "missing":
+        args[0] = tmp_path / "nothing"
+    elif problem == "exists":
+        args[1] = tmp_path
+    else:
+        args += ["--topic", "/nope"]
+    assert _detect(*args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_answers_equal_what_the_live_node_publishes(clouds, tmp_path):
+    frames = int(os.environ.get("TAO_DETECT_COMPARE_FRAMES", "12"))
+    bag = clouds if frames <= 6 else _sim_bag(tmp_path, frames)
+    out = tmp_path / "answers"
+    assert _detect(bag, out, "--workers", "2") == 0
+    offline = [deserialize_message(raw, Detection3DArray)
+               for _, raw in _messages(out)["/ns1/bbox"]][:frames]
+    log = tmp_path / "node.log"
+    process = start_node("-r", "point_cloud:=/point_cloud", "-p", "threads:=1", log_path=log)
+    harness = Harness()
+    try:
+        harness.wait_for_node(process)
+        live = []
+        for _, raw in _messages(bag)[DEFAULT_TOPIC][:frames]:
+            answer = harness.send(deserialize_message(raw, PointCloud2))
+            assert answer is not None, "no answer from the node"
+            live.append(answer[0])
+    finally:
+        harness.close()
+        stop_process(process, timeout_s=15)
+    assert len(live) == len(offline) == min(frames, len(offline))
+    for index, (node_answer, bag_answer) in enumerate(zip(live, offline)):
+        assert node_answer == bag_answer, f"frame {index} differs"
