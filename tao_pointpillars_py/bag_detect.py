@@ -305,5 +305,8 @@ def latency_percentiles(timings_ms: Sequence[tuple[float, float, float, float]]
     if not timings_ms:
         return {}
     values = np.asarray(timings_ms, dtype=np.float64)
-    return {stage: tuple(float(np.percentile(values[:, column], q)) for q in (50, 90, 99))
-            for column, stage in enumerate(("pre", "inference", "post", "total"))}
+    result = {}
+    for column, stage in enumerate(("pre", "inference", "post", "total")):
+        p50, p90, p99 = np.percentile(values[:, column], [50, 90, 99]).tolist()
+        result[stage] = (float(p50), float(p90), float(p99))
+    return result

@@ -12,22 +12,34 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""
-The ROS 2 node ``pointpillars``: PointCloud2 on ``point_cloud`` in, detections out.
 
-Publishes ``bbox`` (vision_msgs/Detection3DArray, the cloud's header), ``bbox_markers``
-(visualization_msgs/MarkerArray for RViz) and ``bbox/label_info`` (vision_msgs/LabelInfo,
-transient local). Thin by design: parameters, QoS, callbacks and message conversion over the
-ROS-free :class:`~tao_pointpillars_py.detector.Detector`. Parameters: see
-:mod:`tao_pointpillars_py.node_settings` and ``params/pointpillars.yaml``.
+"""
+The ROS 2 node ``pointpillars``: PointCloud2 in, detections out, for one or several lidars.
+
+Each input topic (parameter ``input_topics``; by default ``point_cloud``, to be remapped) is
+answered in its own namespace (:mod:`.topics`): ``bbox`` (vision_msgs/Detection3DArray, the
+cloud's header), ``bbox_markers`` (visualization_msgs/MarkerArray for RViz) and
+``bbox/label_info`` (vision_msgs/LabelInfo, transient local). With ``fuse`` the detections of
+all lidars are also merged in ``base_frame`` (:mod:`.fusion`) on ``fused/...``. Health goes to
+``/diagnostics`` once a second (:mod:`.stream_health`).
+
+Clouds are taken in by a light callback and answered by one inference thread, newest first:
+a cloud that a newer one replaces before inference reaches it is dropped and counted
+(:mod:`.frame_slots`), so answers never go stale behind a queue. Thin by design: parameters,
+QoS, callbacks and message conversion over the ROS-free
+:class:`~tao_pointpillars_py.detector.Detector`.
 """
 
 from __future__ import annotations
 
+from functools import partial
+from pathlib import Path
 import sys
+import threading
 import time
 from typing import Any, Sequence
 
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 import rclpy
 from rclpy.executors import ExternalShutdownException
@@ -44,21 +56,28 @@ from .backends import available_backends
 from .cloud import points_from_cloud, thin_points
 from .detector import Detector
 from .errors import PointPillarsError
+from .frame_slots import LatestFrames, Waiting
+from .fusion import DetectionFusion, Extrinsic, parse_extrinsics, to_base_frame
 from .latency import LatencyWindow
 from .node_settings import (check_class_names, NodeSettings, PARAMETERS, post_process_settings,
                             RUNTIME_PARAMETERS, select_runtime)
-from .ros_messages import detection_array, label_info, marker_array
+from .ros_messages import detection_array, diagnostic_array, label_info, marker_array
+from .stream_health import StreamHealth
+from .topics import fused_topics, output_topics, OutputTopics
 
 NODE_NAME = "pointpillars"
 #: Seconds between two identical warnings, and between two latency summaries in the log.
 WARN_THROTTLE_S = 5.0
 SUMMARY_PERIOD_S = 10.0
+#: /diagnostics: published every DIAGNOSTICS_PERIOD_S over a window of DIAGNOSTICS_WINDOW_S
+DIAGNOSTICS_PERIOD_S = 1.0
+DIAGNOSTICS_WINDOW_S = 5.0
 
 
 def _input_qos() -> QoSProfile:
-    # sensor-data QoS (best effort, volatile) with a queue of one: while a frame is being
-    # processed only the newest cloud waits, older ones are dropped instead of queued
-    qos = QoSProfile(depth=1)
+    # sensor-data QoS (best effort, volatile), a short queue: the callback only parks the
+    # cloud in its topic's slot, where a newer one replaces it (frame_slots)
+    qos = QoSProfile(depth=2)
     qos.history = HistoryPolicy.KEEP_LAST
     qos.reliability = qos_profile_sensor_data.reliability
     qos.durability = qos_profile_sensor_data.durability
@@ -70,6 +89,16 @@ def _latched_qos() -> QoSProfile:
     qos.reliability = ReliabilityPolicy.RELIABLE
     qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
     return qos
+
+
+class _Outputs:
+    """The three publishers answering one input topic (or the fused output)."""
+
+    def __init__(self, node: Node, topics: OutputTopics) -> None:
+        self.topics = topics
+        self.boxes = node.create_publisher(Detection3DArray, topics.detections, 10)
+        self.markers = node.create_publisher(MarkerArray, topics.markers, 10)
+        self.label_info = node.create_publisher(LabelInfo, topics.label_info, _latched_qos())
 
 
 class PointPillarsNode(Node):
@@ -97,23 +126,62 @@ class PointPillarsNode(Node):
         if lowering is not None:
             self.get_logger().info(f"int8 on CPU: {lowering.describe()} (tao_pointpillars_py."
                                    "cpu_int8; the model file is unchanged)")
+        self._status_values = {"backend": runtime.backend, "precision": runtime.precision,
+                               "model": Path(runtime.model_path).name}
 
         self._latency = LatencyWindow(SUMMARY_PERIOD_S, start_s=time.monotonic())
         self.frames_in = 0
         self.frames_out = 0
         self.frames_skipped = 0
-        self._bbox_pub = self.create_publisher(Detection3DArray, "bbox", 10)
-        self._marker_pub = self.create_publisher(MarkerArray, "bbox_markers", 10)
-        self._label_pub = self.create_publisher(LabelInfo, "bbox/label_info", _latched_qos())
+        self.frames_dropped = 0
+        self._slots: LatestFrames[PointCloud2] = LatestFrames()
+        self._health = {t: StreamHealth(DIAGNOSTICS_WINDOW_S) for t in self.settings.input_topics}
+        self._outputs = {t: _Outputs(self, output_topics(t)) for t in self.settings.input_topics}
+        self._fusion: DetectionFusion | None = None
+        self._fused: _Outputs | None = None
+        self._extrinsics = parse_extrinsics(list(self.settings.lidar_extrinsics))
+        self._tf_buffer: Any = None
+        if self.settings.fuse:
+            self._start_fusion()
         self._publish_label_info()
+        self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        self.create_subscription(PointCloud2, "point_cloud", self._on_cloud, _input_qos())
+        for topic in self.settings.input_topics:
+            self.create_subscription(PointCloud2, topic, partial(self._on_cloud, topic),
+                                     _input_qos())
+        self.get_logger().info("answering " + ", ".join(
+            f"{t} on {o.topics.detections}" for t, o in self._outputs.items())
+            + (f"; fused in {self.settings.base_frame} on {self._fused.topics.detections}"
+               if self._fused is not None else ""))
         self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
+        self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
+        self._stopping = threading.Event()
+        self._inference = threading.Thread(target=self._inference_loop, name="inference",
+                                           daemon=True)
+        self._inference.start()
+
+    def _start_fusion(self) -> None:
+        post = self.detector.post
+        self._fusion = DetectionFusion(self.settings.fuse_window_s, self.settings.fuse_iou_thresh,
+                                       post.max_detections * len(self.settings.input_topics),
+                                       post.class_agnostic_nms)
+        self._fused = _Outputs(self, fused_topics())
+        try:
+            import tf2_ros  # noqa: F401 - optional: ROS installs have it, the PyPI wheels not
+            self._tf_buffer = tf2_ros.Buffer()
+            self._tf_listener = tf2_ros.TransformListener(self._tf_buffer, self)
+            source = "lidar_extrinsics, then tf2"
+        except ImportError:
+            source = "lidar_extrinsics (tf2_ros is not installed)"
+        self.get_logger().info(f"fusing {len(self.settings.input_topics)} lidar topic(s) into "
+                               f"{self.settings.base_frame}, extrinsics from {source}: "
+                               f"{sorted(self._extrinsics) or 'none given'}")
 
     def _publish_label_info(self) -> None:
         header = Header(stamp=self.get_clock().now().to_msg())
-        self._label_pub.publish(label_info(self.class_names, self.detector.post.score_threshold,
-                                           header))
+        threshold = self.detector.post.score_threshold
+        for outputs in list(self._outputs.values()) + ([self._fused] if self._fused else []):
+            outputs.label_info.publish(label_info(self.class_names, threshold, header))
 
     def _on_set_parameters(self, parameters: Sequence[Parameter]) -> SetParametersResult:
         changes = {p.name: p.value for p in parameters if p.name in RUNTIME_PARAMETERS}
@@ -130,15 +198,26 @@ class PointPillarsNode(Node):
             self._publish_label_info()
         return SetParametersResult(successful=True)
 
-    def _on_cloud(self, msg: PointCloud2) -> None:
-        started = time.monotonic()
+    def _on_cloud(self, topic: str, msg: PointCloud2) -> None:
+        now = time.monotonic()
         self.frames_in += 1
+        self._health[topic].received(now, msg.header.frame_id)
+        if self._slots.offer(topic, msg, now):
+            self.frames_dropped += 1
+            self._health[topic].dropped(now)
+
+    def _inference_loop(self) -> None:
+        while not self._stopping.is_set():
+            waiting = self._slots.take(timeout_s=0.2)
+            if waiting is not None:
+                self._answer(waiting)
+
+    def _answer(self, waiting: Waiting[PointCloud2]) -> None:
+        msg, topic = waiting.frame, waiting.topic
         try:
             points = points_from_cloud(msg)
         except PointPillarsError as exc:
-            self.frames_skipped += 1
-            self.get_logger().warning(f"skipping a cloud from {msg.header.frame_id!r}: {exc}",
-                                      throttle_duration_sec=WARN_THROTTLE_S)
+            self._skip(topic, f"skipping a cloud from {msg.header.frame_id!r} on {topic}: {exc}")
             return
         if 0 < self.settings.max_points < points.shape[0]:
             self.get_logger().warning(
@@ -149,17 +228,75 @@ class PointPillarsNode(Node):
         try:
             detections = self.detector.detect(points)
         except Exception as exc:  # noqa: B902 - one bad frame must not take the node down
-            self.frames_skipped += 1
-            self.get_logger().error(f"inference failed on a cloud of {points.shape[0]} points: "
-                                    f"{type(exc).__name__}: {exc}",
-                                    throttle_duration_sec=WARN_THROTTLE_S)
+            self._skip(topic, f"inference failed on a cloud of {points.shape[0]} points: "
+                              f"{type(exc).__name__}: {exc}", error=True)
             return
-        self._bbox_pub.publish(detection_array(detections, msg.header, self.class_names,
-                                               self.settings.class_id_format))
-        self._marker_pub.publish(marker_array(detections, msg.header, self.class_names))
-        self.frames_out += 1
+        outputs = self._outputs[topic]
+        outputs.boxes.publish(detection_array(detections, msg.header, self.class_names,
+                                              self.settings.class_id_format))
+        outputs.markers.publish(marker_array(detections, msg.header, self.class_names))
         done = time.monotonic()
-        self._latency.add(done, (done - started) * 1e3)
+        self.frames_out += 1
+        self._latency.add(done, (done - waiting.arrived_s) * 1e3)
+        self._health[topic].answered(done, (done - waiting.arrived_s) * 1e3)
+        if self._fusion is not None:
+            self._publish_fused(topic, msg.header, detections)
+
+    def _skip(self, topic: str, text: str, error: bool = False) -> None:
+        self.frames_skipped += 1
+        self._health[topic].skipped(time.monotonic())
+        log = self.get_logger().error if error else self.get_logger().warning
+        log(text, throttle_duration_sec=WARN_THROTTLE_S)
+
+    def _publish_fused(self, topic: str, header: Header, detections: Any) -> None:
+        if self._fusion is None or self._fused is None:
+            return
+        extrinsic = self._extrinsic(header.frame_id)
+        if extrinsic is None:
+            self.get_logger().warning(
+                f"no extrinsic for frame {header.frame_id!r} ({topic}): add "
+                f"'{header.frame_id} x y z roll pitch yaw' to lidar_extrinsics; its "
+                "detections are left out of the fused output",
+                throttle_duration_sec=WARN_THROTTLE_S)
+            return
+        stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+        merged = self._fusion.add(topic, stamp_ns, to_base_frame(detections, extrinsic))
+        fused_header = Header(stamp=header.stamp, frame_id=self.settings.base_frame)
+        self._fused.boxes.publish(detection_array(merged, fused_header, self.class_names,
+                                                  self.settings.class_id_format))
+        self._fused.markers.publish(marker_array(merged, fused_header, self.class_names))
+
+    def _extrinsic(self, frame_id: str) -> Extrinsic | None:
+        if frame_id == self.settings.base_frame:
+            return Extrinsic.from_xyz_rpy(frame_id, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+        if frame_id in self._extrinsics:
+            return self._extrinsics[frame_id]
+        if self._tf_buffer is None:
+            return None
+        return self._extrinsic_from_tf(frame_id)
+
+    def _extrinsic_from_tf(self, frame_id: str) -> Extrinsic | None:
+        # tf2 is not on PyPI: this path runs on ROS installs only (unverified in CI)
+        import numpy as np
+        try:
+            transform = self._tf_buffer.lookup_transform(self.settings.base_frame, frame_id,
+                                                         rclpy.time.Time()).transform
+        except Exception:  # noqa: B902 - tf2's lookup errors: not (yet) known
+            return None
+        q = transform.rotation
+        x, y, z, w = q.x, q.y, q.z, q.w
+        rotation = np.array([
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+        t = transform.translation
+        return Extrinsic(frame_id, rotation, np.array([t.x, t.y, t.z]))
+
+    def _publish_diagnostics(self) -> None:
+        now = time.monotonic()
+        statuses = [health.status(now, f"{self.get_name()}: {topic}", self._status_values)
+                    for topic, health in self._health.items()]
+        self._diagnostics.publish(diagnostic_array(statuses, self.get_clock().now().to_msg()))
 
     def _log_summary(self) -> None:
         summary = self._latency.summary(time.monotonic())
@@ -169,7 +306,15 @@ class PointPillarsNode(Node):
                 f"{summary}; last frame: pre {timings.preprocess_ms:.1f} ms, inference "
                 f"{timings.inference_ms:.1f} ms, post {timings.postprocess_ms:.1f} ms; "
                 f"{self.frames_in} clouds in, {self.frames_out} answered, "
+                f"{self.frames_dropped} dropped (a newer cloud came first), "
                 f"{self.frames_skipped} skipped")
+
+    def destroy_node(self) -> None:
+        """Stop the inference thread, then the node."""
+        self._stopping.set()
+        self._slots.close()
+        self._inference.join(timeout=10.0)
+        super().destroy_node()
 
 
 def main(args: Sequence[str] | None = None) -> int:

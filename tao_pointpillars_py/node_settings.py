@@ -88,6 +88,24 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "clouds with more finite points are thinned to this many by keeping every "
                   "k-th point (k = ceil(N / max_points)), with a warning; 0: no limit"),
     ParameterSpec("threads", 0, "CPU threads of ONNX Runtime; 0: its default"),
+    ParameterSpec("input_topics", ["point_cloud"],
+                  "PointCloud2 topics, one lidar each, all answered by this node's one model; "
+                  "each is answered in its own namespace (/ns1/points -> /ns1/bbox, "
+                  "/ns1/bbox_markers, /ns1/bbox/label_info); the default point_cloud (remap "
+                  "it) is answered on bbox, bbox_markers and bbox/label_info"),
+    ParameterSpec("fuse", False,
+                  "also publish all lidars' detections merged in base_frame (cross-lidar NMS) "
+                  "on fused/bbox, fused/bbox_markers and fused/bbox/label_info"),
+    ParameterSpec("base_frame", "base_link", "frame of the fused detections"),
+    ParameterSpec("lidar_extrinsics", [""],
+                  "pose of each lidar frame in base_frame, '<frame_id> x y z roll pitch yaw' "
+                  "(metres, degrees); a frame not listed is looked up with tf2 where "
+                  "tf2_ros is installed"),
+    ParameterSpec("fuse_window_s", 0.1,
+                  "answers of other lidars at most this far in time from a new one are merged "
+                  "with it (s)"),
+    ParameterSpec("fuse_iou_thresh", 0.1,
+                  "bird's-eye-view IoU above which two lidars' boxes are one object (0..1)"),
 )
 
 DEFAULTS: dict[str, Any] = {spec.name: spec.default for spec in PARAMETERS}
@@ -107,6 +125,12 @@ class NodeSettings:
     class_id_format: str
     max_points: int
     threads: int
+    input_topics: tuple[str, ...] = ("point_cloud",)
+    fuse: bool = False
+    base_frame: str = "base_link"
+    lidar_extrinsics: tuple[str, ...] = ()
+    fuse_window_s: float = 0.1
+    fuse_iou_thresh: float = 0.1
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, Any]) -> NodeSettings:
@@ -126,7 +150,43 @@ class NodeSettings:
             class_id_format=_choice(merged, "class_id_format", CLASS_ID_FORMATS),
             max_points=_non_negative_int(merged, "max_points"),
             threads=_non_negative_int(merged, "threads"),
+            input_topics=_topics(merged["input_topics"]),
+            fuse=bool(merged["fuse"]),
+            base_frame=_frame(merged["base_frame"]),
+            lidar_extrinsics=_extrinsics(merged["lidar_extrinsics"]),
+            fuse_window_s=_positive_number(merged, "fuse_window_s"),
+            fuse_iou_thresh=_unit_interval(merged, "fuse_iou_thresh", 0.1),
         )
+
+
+def _topics(value: Any) -> tuple[str, ...]:
+    topics = tuple(str(t).strip() for t in (value or ()))
+    if not topics or any(not t for t in topics) or len(set(topics)) != len(topics):
+        raise ConfigError(f"input_topics must list distinct, non-empty topic names, got "
+                          f"{list(value or ())}; e.g. ['/ns1/zvision_lidar_points', "
+                          "'/ns2/zvision_lidar_points']")
+    return topics
+
+
+def _frame(value: Any) -> str:
+    frame = str(value).strip()
+    if not frame:
+        raise ConfigError("base_frame must not be empty; e.g. base_link")
+    return frame
+
+
+def _extrinsics(value: Any) -> tuple[str, ...]:
+    from .fusion import parse_extrinsics
+    texts = tuple(str(t) for t in (value or ()) if str(t).strip())
+    parse_extrinsics(list(texts))  # refuses a bad one now, at start-up
+    return texts
+
+
+def _positive_number(values: Mapping[str, Any], name: str) -> float:
+    value = _number(values, name, 0.0)
+    if not value > 0:
+        raise ConfigError(f"{name} must be > 0, got {values[name]!r}")
+    return value
 
 
 def post_process_settings(values: Mapping[str, Any],

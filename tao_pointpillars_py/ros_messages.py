@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Pose, PoseWithCovariance, Quaternion, Vector3
 import numpy as np
 from std_msgs.msg import ColorRGBA, Header
@@ -33,6 +34,7 @@ from visualization_msgs.msg import Marker, MarkerArray
 
 from .detections import Detections
 from .markers import box_edge_points, class_colours, yaw_quaternion
+from .stream_health import StreamStatus
 
 #: Marker namespaces: box edges and their class/score captions.
 BOX_NAMESPACE = "boxes"
@@ -105,3 +107,12 @@ def label_info(class_names: Sequence[str], threshold: float, header: Header) -> 
     return LabelInfo(header=header, threshold=float(threshold),
                      class_map=[VisionClass(class_id=i, class_name=name)
                                 for i, name in enumerate(class_names)])
+
+
+def diagnostic_array(statuses: Sequence[StreamStatus], stamp: Any) -> DiagnosticArray:
+    """Build the /diagnostics message: one DiagnosticStatus per input stream."""
+    return DiagnosticArray(header=Header(stamp=stamp), status=[
+        DiagnosticStatus(level=bytes([s.level]), name=s.name, message=s.message,
+                         hardware_id=s.hardware_id,
+                         values=[KeyValue(key=k, value=v) for k, v in s.values])
+        for s in statuses])

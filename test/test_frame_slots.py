@@ -1,0 +1,54 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of tao_pointpillars_py.frame_slots: newest cloud per topic, drops counted."""
+
+import threading
+import time
+
+from tao_pointpillars_py.frame_slots import LatestFrames
+
+
+def test_a_newer_cloud_replaces_the_waiting_one_and_says_so():
+    slots = LatestFrames()
+    assert slots.offer("/a", 1, 0.0) is False
+    assert slots.offer("/a", 2, 0.1) is True
+    assert len(slots) == 1
+    waiting = slots.take(0.0)
+    assert (waiting.topic, waiting.frame) == ("/a", 2)
+    assert slots.take(0.0) is None
+
+
+def test_topics_are_served_longest_waiting_first():
+    slots = LatestFrames()
+    slots.offer("/b", "b1", 1.0)
+    slots.offer("/a", "a1", 2.0)
+    slots.offer("/b", "b2", 3.0)  # replaces b1: /b now waits since 3.0
+    assert [slots.take(0.0).frame for _ in range(2)] == ["a1", "b2"]
+
+
+def test_take_waits_for_a_cloud_and_close_wakes_it():
+    slots = LatestFrames()
+    got = []
+    taker = threading.Thread(target=lambda: got.append(slots.take(5.0)))
+    taker.start()
+    time.sleep(0.05)
+    slots.offer("/a", "x", 0.0)
+    taker.join(2.0)
+    assert got[0].frame == "x"
+    taker = threading.Thread(target=lambda: got.append(slots.take(5.0)))
+    taker.start()
+    slots.close()
+    taker.join(2.0)
+    assert not taker.is_alive() and got[1] is None

@@ -1,0 +1,76 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of tao_pointpillars_py.stream_health: rates, drops, latency and the level."""
+
+import pytest
+
+from tao_pointpillars_py.stream_health import ERROR, OK, StreamHealth, WARN
+
+
+def _values(status):
+    return dict(status.values)
+
+
+def test_a_stream_that_keeps_up_is_ok_with_its_rates_and_latency():
+    health = StreamHealth(window_s=5.0)
+    for i in range(50):  # 10 Hz for 5 s, each answered 40 ms later
+        health.received(0.01 + i * 0.1, "lidar_front")
+        health.answered(0.05 + i * 0.1, 40.0 + (i % 5))
+    status = health.status(5.0, "pointpillars: /ns1/points", {"backend": "onnxruntime"})
+    values = _values(status)
+    assert status.level == OK and status.message == "keeping up"
+    assert status.hardware_id == "lidar_front"
+    assert values["input rate [Hz]"] == "10.00" and values["output rate [Hz]"] == "10.00"
+    assert values["latency p50 [ms]"] == "42.0" and values["backend"] == "onnxruntime"
+    assert values["dropped in window"] == "0"
+
+
+def test_drops_and_slow_answers_warn_and_say_why():
+    health = StreamHealth(window_s=5.0)
+    for i in range(50):
+        health.received(0.01 + i * 0.1)
+        if i % 2:
+            health.dropped(0.01 + i * 0.1)
+        elif i < 48:
+            health.answered(0.16 + i * 0.1, 150.0)
+    status = health.status(5.0, "s")
+    assert status.level == WARN
+    assert "25 clouds dropped" in status.message
+    assert "latency p99 150 ms exceeds the input period 100 ms" in status.message
+    assert _values(status)["dropped total"] == "25"
+
+
+@pytest.mark.parametrize("events, level, message", [
+    ([], OK, "no clouds in the last 5 s"),
+    ([("received", 1.0), ("received", 2.0)], ERROR, "none is answered"),
+    ([("received", 1.0), ("skipped", 1.0), ("received", 2.0)], ERROR, "none is answered"),
+])
+def test_silence_and_a_stuck_node_are_told_apart(events, level, message):
+    health = StreamHealth(window_s=5.0)
+    for kind, when in events:
+        getattr(health, kind)(when)
+    status = health.status(5.0, "s")
+    assert status.level == level and message in status.message
+
+
+def test_events_leave_the_window_but_stay_in_the_totals():
+    health = StreamHealth(window_s=1.0)
+    health.received(0.0)
+    health.skipped(0.0)
+    health.received(0.5)
+    health.answered(0.6, 10.0)
+    assert health.status(1.2, "s").level == OK  # the skip at 0.0 left the window
+    values = _values(health.status(1.2, "s"))
+    assert values["skipped in window"] == "0" and values["skipped total"] == "1"
