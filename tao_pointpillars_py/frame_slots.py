@@ -31,15 +31,21 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Waiting(Generic[T]):  # a dataclass: generic NamedTuples need Python 3.11
-    """A cloud waiting for inference: its topic, when it arrived (monotonic s), the cloud."""
+    """
+    A cloud waiting for inference: its topic, when it arrived (monotonic s), the cloud.
+
+    ``since_s`` is when its topic's slot filled: a replaced cloud hands it on, so a topic
+    whose clouds keep being replaced still gets its turn (no lidar starves).
+    """
 
     topic: str
     arrived_s: float
     frame: T
+    since_s: float
 
 
 class LatestFrames(Generic[T]):
-    """One slot per topic; thread-safe; ``take`` serves the longest-waiting topic first."""
+    """One slot per topic; thread-safe; ``take`` serves the topic waiting longest first."""
 
     def __init__(self) -> None:
         self._slots: dict[str, Waiting[T]] = {}
@@ -49,8 +55,10 @@ class LatestFrames(Generic[T]):
     def offer(self, topic: str, frame: T, now_s: float) -> bool:
         """Put ``frame`` in its topic's slot; True when it replaced (dropped) a waiting one."""
         with self._condition:
-            dropped = topic in self._slots
-            self._slots[topic] = Waiting(topic, now_s, frame)
+            previous = self._slots.get(topic)
+            dropped = previous is not None
+            since = previous.since_s if previous is not None else now_s
+            self._slots[topic] = Waiting(topic, now_s, frame, since)
             self._condition.notify()
             return dropped
 
@@ -61,7 +69,7 @@ class LatestFrames(Generic[T]):
                 return None
             if self._closed:
                 return None
-            topic = min(self._slots, key=lambda t: self._slots[t].arrived_s)
+            topic = min(self._slots, key=lambda t: self._slots[t].since_s)
             return self._slots.pop(topic)
 
     def close(self) -> None:

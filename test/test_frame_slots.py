@@ -30,12 +30,21 @@ def test_a_newer_cloud_replaces_the_waiting_one_and_says_so():
     assert slots.take(0.0) is None
 
 
-def test_topics_are_served_longest_waiting_first():
+def test_topics_are_served_longest_waiting_first_and_none_starves():
     slots = LatestFrames()
     slots.offer("/b", "b1", 1.0)
     slots.offer("/a", "a1", 2.0)
-    slots.offer("/b", "b2", 3.0)  # replaces b1: /b now waits since 3.0
-    assert [slots.take(0.0).frame for _ in range(2)] == ["a1", "b2"]
+    slots.offer("/b", "b2", 3.0)  # replaces b1, but /b has waited since 1.0
+    taken = slots.take(0.0)
+    assert (taken.frame, taken.arrived_s, taken.since_s) == ("b2", 3.0, 1.0)
+    assert slots.take(0.0).frame == "a1"
+    # a lidar whose cloud is always replaced still gets every other turn
+    served = []
+    for step in range(6):
+        for topic in ("/a", "/b", "/c"):
+            slots.offer(topic, (topic, step), 10.0 * step + len(served) * 0.1)
+        served.append(slots.take(0.0).topic)
+    assert set(served) == {"/a", "/b", "/c"}
 
 
 def test_take_waits_for_a_cloud_and_close_wakes_it():
