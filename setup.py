@@ -30,6 +30,7 @@ setup(
         ("share/" + package_name + "/models", glob("models/*.onnx") + glob("models/*.md")),
         ("share/" + package_name + "/launch", glob("launch/*.launch.py")),
         ("share/" + package_name + "/params", glob("params/*.yaml") + glob("params/*.xml")),
+        ("share/" + package_name + "/rviz", glob("rviz/*.rviz")),
         ("share/" + package_name + "/interfaces/vision_msgs/msg",
          glob("ros/vision_msgs/msg/*.msg")),
     ],
@@ -44,6 +45,7 @@ setup(
     ],
     extras_require={
         "train": ["torch==2.13.0"],
+        "viz": ["matplotlib>=3.5"],
         "test": [
             "pytest>=7",
             "hypothesis>=6",

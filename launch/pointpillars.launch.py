@@ -18,21 +18,19 @@ Launch the PointPillars node.
 ros2 launch tao_pointpillars_py pointpillars.launch.py [input_topic:=/ns1/zvision_lidar_points]
     [params_file:=FILE.yaml] [model_path:=MODEL.onnx] [engine_path:=MODEL.engine]
     [backend:=auto|onnxruntime|tensorrt] [precision:=fp32|fp16|int8] [namespace:=NS]
-    [log_level:=info] [fastdds_profile:=FILE|none]
+    [log_level:=info] [fastdds_profile:=FILE|none] [rviz:=true [fixed_frame:=lidar_front]]
 
 model_path, engine_path, backend and precision given here override the params file; left
-empty, the params
-file (default: the installed params/pointpillars.yaml) decides.
+empty, the params file (default: the installed params/pointpillars.yaml) decides. For several
+lidars in one node see ugv_four_lidars.launch.py.
 """
 
-import os
-
-from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
-from tao_pointpillars_py.dds_environment import fastdds_profile_environment, PROFILE_VARIABLES
+from tao_pointpillars_py.launch_actions import (fastdds_profile_actions, is_true, rviz_action,
+                                                share_file)
 
 PACKAGE = "tao_pointpillars_py"
 #: launch argument -> (default, description)
@@ -49,28 +47,29 @@ ARGUMENTS = {
     "fastdds_profile": ("", "Fast DDS profile for 1.6 MB clouds; empty: the installed "
                         "params/fastdds_large_clouds.xml, none: Fast DDS defaults; an exported "
                         "FAST*_DEFAULT_PROFILES_FILE wins"),
+    "rviz": ("false", "true: also start RViz with the installed rviz/pointpillars.rviz, "
+                      "showing input_topic by intensity and the detection markers"),
+    "fixed_frame": ("lidar_front", "RViz fixed frame: the cloud's header.frame_id"),
 }
 OVERRIDES = ("model_path", "engine_path", "backend", "precision")
 
 
 def _node(context, *args, **kwargs):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    params_file = value["params_file"] or os.path.join(
-        get_package_share_directory(PACKAGE), "params", "pointpillars.yaml")
+    params_file = value["params_file"] or share_file("params", "pointpillars.yaml")
     overrides = {name: value[name] for name in OVERRIDES if value[name]}
-    actions = []
-    profile = value["fastdds_profile"] or os.path.join(
-        get_package_share_directory(PACKAGE), "params", "fastdds_large_clouds.xml")
-    exported = any(name in os.environ for name in PROFILE_VARIABLES)
-    if profile != "none" and not exported:
-        actions += [SetEnvironmentVariable(name, path)
-                    for name, path in fastdds_profile_environment(profile).items()]
-    return actions + [Node(
+    actions = fastdds_profile_actions(value["fastdds_profile"])
+    actions.append(Node(
         package=PACKAGE, executable="pointpillars_node", name="pointpillars",
         namespace=value["namespace"], output="screen", emulate_tty=True,
         parameters=[params_file, overrides] if overrides else [params_file],
         remappings=[("point_cloud", value["input_topic"])],
-        arguments=["--ros-args", "--log-level", value["log_level"]])]
+        arguments=["--ros-args", "--log-level", value["log_level"]]))
+    if is_true(value["rviz"]):
+        namespace = value["namespace"].strip("/")
+        markers = f"/{namespace}/bbox_markers" if namespace else "/bbox_markers"
+        actions.append(rviz_action([value["input_topic"]], [markers], value["fixed_frame"]))
+    return actions
 
 
 def generate_launch_description():

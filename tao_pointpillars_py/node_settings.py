@@ -151,7 +151,7 @@ class NodeSettings:
             max_points=_non_negative_int(merged, "max_points"),
             threads=_non_negative_int(merged, "threads"),
             input_topics=_topics(merged["input_topics"]),
-            fuse=bool(merged["fuse"]),
+            fuse=_boolean(merged, "fuse"),
             base_frame=_frame(merged["base_frame"]),
             lidar_extrinsics=_extrinsics(merged["lidar_extrinsics"]),
             fuse_window_s=_positive_number(merged, "fuse_window_s"),
@@ -166,6 +166,12 @@ def _topics(value: Any) -> tuple[str, ...]:
                           f"{list(value or ())}; e.g. ['/ns1/zvision_lidar_points', "
                           "'/ns2/zvision_lidar_points']")
     return topics
+
+
+def _boolean(values: Mapping[str, Any], name: str) -> bool:
+    if not isinstance(values[name], bool):
+        raise ConfigError(f"{name} must be true or false, got {values[name]!r}")
+    return bool(values[name])
 
 
 def _frame(value: Any) -> str:

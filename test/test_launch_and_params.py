@@ -32,8 +32,8 @@ def test_params_file_lists_every_parameter_with_its_default():
     NodeSettings.from_parameters(values)
 
 
-def _launch_arguments():
-    tree = ast.parse((REPO / "launch" / "pointpillars.launch.py").read_text())
+def _launch_arguments(name="pointpillars.launch.py"):
+    tree = ast.parse((REPO / "launch" / name).read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "ARGUMENTS":
             return ast.literal_eval(node.value)
@@ -53,3 +53,25 @@ def test_setup_installs_launch_params_and_the_node_entry_point():
     setup = (REPO / "setup.py").read_text()
     assert '"pointpillars_node = tao_pointpillars_py.node:main"' in setup
     assert 'glob("launch/*.launch.py")' in setup and 'glob("params/*.yaml")' in setup
+
+
+def test_launch_file_can_start_rviz_on_the_input_and_the_markers():
+    arguments = _launch_arguments()
+    assert arguments["rviz"][0] == "false" and arguments["fixed_frame"][0] == "lidar_front"
+    text = (REPO / "launch" / "pointpillars.launch.py").read_text()
+    assert 'rviz_action([value["input_topic"]], [markers], value["fixed_frame"])' in text
+    assert 'glob("rviz/*.rviz")' in (REPO / "setup.py").read_text()
+
+
+def test_four_lidar_launch_runs_one_node_on_the_ugv_params():
+    arguments = _launch_arguments("ugv_four_lidars.launch.py")
+    assert {"params_file", "model_path", "backend", "precision", "rviz"} <= set(arguments)
+    text = (REPO / "launch" / "ugv_four_lidars.launch.py").read_text()
+    assert text.count('executable="pointpillars_node"') == 1
+    assert 'share_file("params", "ugv_four_lidars.yaml")' in text
+    data = yaml.safe_load((REPO / "params" / "ugv_four_lidars.yaml").read_text())
+    settings = NodeSettings.from_parameters(data["/**"]["ros__parameters"])
+    assert settings.input_topics == tuple(f"/ns{k}/zvision_lidar_points" for k in range(1, 5))
+    assert settings.fuse and settings.base_frame == "base_link"
+    frames = [text.split()[0] for text in settings.lidar_extrinsics]
+    assert frames == ["lidar_front", "lidar_right", "lidar_rear", "lidar_left"]

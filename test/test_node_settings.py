@@ -59,6 +59,15 @@ def test_every_runtime_parameter_is_declared_writable():
     ("max_points", -1, "max_points must be >= 0"),
     ("class_agnostic_nms", "yes", "true or false"),
     ("no_such_parameter", 1, "unknown parameter"),
+    ("input_topics", [], "input_topics must list distinct, non-empty"),
+    ("input_topics", ["/a", "/a"], "input_topics must list distinct"),
+    ("input_topics", ["/a", " "], "non-empty topic names"),
+    ("base_frame", " ", "base_frame must not be empty"),
+    ("lidar_extrinsics", ["lidar_front 1 2 3"], "x y z roll pitch yaw"),
+    ("lidar_extrinsics", ["a 0 0 0 0 0 0", "a 1 0 0 0 0 0"], "twice"),
+    ("fuse_window_s", 0.0, "fuse_window_s must be > 0"),
+    ("fuse", "yes", "fuse must be true or false"),
+    ("fuse_iou_thresh", 2.0, r"fuse_iou_thresh must be in \[0, 1\]"),
 ])
 def test_bad_values_are_refused_with_the_parameter_named(name, value, message):
     with pytest.raises(ConfigError, match=message):
