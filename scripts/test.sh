@@ -3,7 +3,7 @@
 # where no ROS 2 is sourced (scripts/setup-ros.sh), so the node's integration tests run too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-ros.sh test,train
+bash scripts/setup-ros.sh test,train,viz
 python=.venv/bin/python
 if [ -n "${ROS_DISTRO:-}" ] && python3 -c 'import rclpy' >/dev/null 2>&1; then
   python=python3  # ROS 2 sourced: its Python has rclpy and the messages

@@ -33,10 +33,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "calibrate": ("calibrate", "int8 Q/DQ model calibrated on frames spread over bags"),
     "precision-report": ("precision_report", "fp32 vs int8 (vs TensorRT) AP and speed, side "
                          "by side, into models/README.md"),
+    "bench": ("bench", "side-by-side speed of every backend and precision on this machine"),
     "build-engine": ("build_engine", "TensorRT engine from an ONNX model (needs a GPU)"),
+    "detect": ("detect", "the node's answers to every cloud of a bag, written to a new bag "
+               "(no DDS)"),
     "demo": ("demo", "the node on a simulated sample bag over ROS 2, with a summary"),
     "play": ("play", "publish a bag's messages over ROS 2 (rosbags + rclpy)"),
     "record": ("record", "record ROS 2 topics into a bag (rosbags + rclpy)"),
+    "render": ("render", "bird's-eye-view pictures, an animation and a summary figure of a bag"),
 }
 
 
