@@ -234,7 +234,8 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
         frame_ids = _first_frame_ids(reader, connections)
     local = FrameAnswerer(parameters)  # checks the configuration before any worker starts
     typestore = vision_typestore()
-    report = DetectReport(topics={t: output_topics(t).detections for t in cloud_topics})
+    report = DetectReport(topics={t: output_topics(t).detections for t in cloud_topics},
+                          per_class=dict.fromkeys(local.class_names, 0))
     writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=_storage_plugin(storage))
     with writer:
         out: dict[str, Any] = {}
