@@ -28,11 +28,8 @@ lidars in one node see ugv_four_lidars.launch.py.
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
-from tao_pointpillars_py.launch_actions import (fastdds_profile_actions, is_true, rviz_action,
-                                                share_file)
+from tao_pointpillars_py.launch_actions import is_true, node_actions, rviz_action
 
-PACKAGE = "tao_pointpillars_py"
 #: launch argument -> (default, description)
 ARGUMENTS = {
     "input_topic": ("/ns1/zvision_lidar_points", "PointCloud2 topic remapped onto point_cloud"),
@@ -51,20 +48,12 @@ ARGUMENTS = {
                       "showing input_topic by intensity and the detection markers"),
     "fixed_frame": ("lidar_front", "RViz fixed frame: the cloud's header.frame_id"),
 }
-OVERRIDES = ("model_path", "engine_path", "backend", "precision")
 
 
 def _node(context, *args, **kwargs):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    params_file = value["params_file"] or share_file("params", "pointpillars.yaml")
-    overrides = {name: value[name] for name in OVERRIDES if value[name]}
-    actions = fastdds_profile_actions(value["fastdds_profile"])
-    actions.append(Node(
-        package=PACKAGE, executable="pointpillars_node", name="pointpillars",
-        namespace=value["namespace"], output="screen", emulate_tty=True,
-        parameters=[params_file, overrides] if overrides else [params_file],
-        remappings=[("point_cloud", value["input_topic"])],
-        arguments=["--ros-args", "--log-level", value["log_level"]]))
+    actions = node_actions(value, "pointpillars.yaml", namespace=value["namespace"],
+                           remappings=[("point_cloud", value["input_topic"])])
     if is_true(value["rviz"]):
         namespace = value["namespace"].strip("/")
         markers = f"/{namespace}/bbox_markers" if namespace else "/bbox_markers"

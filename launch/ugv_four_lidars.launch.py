@@ -29,12 +29,9 @@ vehicle's calibration there (or publish it on tf2 and clear lidar_extrinsics).
 from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
-from launch_ros.actions import Node
-from tao_pointpillars_py.launch_actions import (fastdds_profile_actions, is_true, rviz_action,
-                                                share_file)
+from tao_pointpillars_py.launch_actions import is_true, node_actions, rviz_action
 from tao_pointpillars_py.topics import fused_topics, output_topics
 
-PACKAGE = "tao_pointpillars_py"
 CLOUDS = [f"/ns{k}/zvision_lidar_points" for k in range(1, 5)]
 #: launch argument -> (default, description)
 ARGUMENTS = {
@@ -50,19 +47,11 @@ ARGUMENTS = {
     "rviz": ("false", "true: also start RViz on the four clouds, their markers and the fused "
                       "markers, fixed frame base_link"),
 }
-OVERRIDES = ("model_path", "engine_path", "backend", "precision")
 
 
 def _node(context, *args, **kwargs):
     value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
-    params_file = value["params_file"] or share_file("params", "ugv_four_lidars.yaml")
-    overrides = {name: value[name] for name in OVERRIDES if value[name]}
-    actions = fastdds_profile_actions(value["fastdds_profile"])
-    actions.append(Node(
-        package=PACKAGE, executable="pointpillars_node", name="pointpillars",
-        output="screen", emulate_tty=True,
-        parameters=[params_file, overrides] if overrides else [params_file],
-        arguments=["--ros-args", "--log-level", value["log_level"]]))
+    actions = node_actions(value, "ugv_four_lidars.yaml")
     if is_true(value["rviz"]):
         markers = [output_topics(c).markers for c in CLOUDS] + ["/" + fused_topics().markers]
         actions.append(rviz_action(CLOUDS, markers, "base_link"))

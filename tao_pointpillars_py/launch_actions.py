@@ -29,12 +29,28 @@ from .dds_environment import fastdds_profile_environment, PROFILE_VARIABLES
 from .rviz_config import fitted_rviz_config
 
 PACKAGE = "tao_pointpillars_py"
+#: launch arguments that override the params file when given
+OVERRIDES = ("model_path", "engine_path", "backend", "precision")
 
 
 def share_file(*parts: str) -> str:
     """Give a file installed in this package's share directory."""
     from ament_index_python.packages import get_package_share_directory
     return os.path.join(get_package_share_directory(PACKAGE), *parts)
+
+
+def node_actions(value: Mapping[str, str], default_params: str,
+                 **node_options: Any) -> list[Any]:
+    """Give the Fast DDS profile and the pointpillars node, from launch argument values."""
+    from launch_ros.actions import Node
+    params_file = value["params_file"] or share_file("params", default_params)
+    overrides = {name: value[name] for name in OVERRIDES if value.get(name)}
+    actions = fastdds_profile_actions(value["fastdds_profile"])
+    actions.append(Node(
+        package=PACKAGE, executable="pointpillars_node", name="pointpillars", output="screen",
+        emulate_tty=True, parameters=[params_file, overrides] if overrides else [params_file],
+        arguments=["--ros-args", "--log-level", value["log_level"]], **node_options))
+    return actions
 
 
 def fastdds_profile_actions(profile: str, environ: Mapping[str, str] = os.environ) -> list[Any]:

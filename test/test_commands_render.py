@@ -32,8 +32,9 @@ from tao_pointpillars_py.detections import Detections
 from tao_pointpillars_py.detector import Detector
 from tao_pointpillars_py.interfaces import DETECTION3D_ARRAY, vision_typestore
 from tao_pointpillars_py.labels import read_labels
-from tao_pointpillars_py.markers import CLASS_COLOURS, yaw_quaternion
+from tao_pointpillars_py.markers import CLASS_COLOURS
 from tao_pointpillars_py.render import BevView, edge_midpoints, heading_segments
+from vision_fixtures import detection_array_message
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
 TOPIC = "/ns1/zvision_lidar_points"
@@ -149,26 +150,6 @@ def test_model_detections_and_ground_truth_are_where_the_view_says(sim, view, tm
     assert checked_centres >= 20 and checked_edges >= 100
 
 
-def detection_array(typestore, stamp_ns, boxes, class_ids, scores):
-    t = typestore.types
-    header = t["std_msgs/msg/Header"](
-        stamp=t["builtin_interfaces/msg/Time"](sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9),
-        frame_id="lidar_front")
-    detections = []
-    for box, class_id, score, q in zip(boxes, class_ids, scores, yaw_quaternion(boxes[:, 6])):
-        pose = t["geometry_msgs/msg/Pose"](
-            position=t["geometry_msgs/msg/Point"](x=box[0], y=box[1], z=box[2]),
-            orientation=t["geometry_msgs/msg/Quaternion"](x=q[0], y=q[1], z=q[2], w=q[3]))
-        hypothesis = t["vision_msgs/msg/ObjectHypothesisWithPose"](
-            hypothesis=t["vision_msgs/msg/ObjectHypothesis"](class_id=class_id, score=score),
-            pose=t["geometry_msgs/msg/PoseWithCovariance"](pose=pose, covariance=np.zeros(36)))
-        detections.append(t["vision_msgs/msg/Detection3D"](
-            header=header, results=[hypothesis], id="",
-            bbox=t["vision_msgs/msg/BoundingBox3D"](
-                center=pose, size=t["geometry_msgs/msg/Vector3"](x=box[3], y=box[4], z=box[5]))))
-    return t[DETECTION3D_ARRAY](header=header, detections=detections)
-
-
 #: what the bag's own detections say, in every frame (x, y, z, dx, dy, dz, yaw)
 BAG_BOXES = np.array([[12.0, 6.0, -1.0, 4.4, 1.9, 1.5, 0.4],
                       [8.0, -5.0, -1.0, 0.9, 0.9, 1.7, 1.0],
@@ -186,7 +167,7 @@ def copy_with_detections(source, target, with_clouds=True):
         for _, timestamp, raw in reader.messages():
             if with_clouds:
                 writer.write(clouds, timestamp, raw)
-            msg = detection_array(typestore, timestamp, BAG_BOXES, BAG_CLASSES, BAG_SCORES)
+            msg = detection_array_message(typestore, timestamp, BAG_BOXES, BAG_CLASSES, BAG_SCORES)
             writer.write(answers, timestamp, typestore.serialize_cdr(msg, DETECTION3D_ARRAY))
     return target
 

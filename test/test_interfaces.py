@@ -21,7 +21,7 @@ from rosbags.rosbag2 import Writer
 from tao_pointpillars_py.errors import ConfigError
 from tao_pointpillars_py.interfaces import (DETECTION3D_ARRAY, read_detection_bag,
                                             vision_msgs_dir, vision_typestore)
-from tao_pointpillars_py.markers import yaw_quaternion
+from vision_fixtures import detection_array_message
 
 CLASSES = ("Vehicle", "Pedestrian", "Cyclist")
 #: field names and types of vision_msgs 4.1.1 (../shared/ros_interfaces.md), in order
@@ -63,27 +63,6 @@ def test_all_sixteen_vision_msgs_are_defined():
     assert len(list(vision_msgs_dir().glob("*.msg"))) == 16
 
 
-def _detection_array(typestore, stamp_ns, boxes, class_ids, scores):
-    t = typestore.types
-    header = t["std_msgs/msg/Header"](
-        stamp=t["builtin_interfaces/msg/Time"](sec=stamp_ns // 10**9, nanosec=stamp_ns % 10**9),
-        frame_id="lidar_front")
-    detections = []
-    for box, class_id, score, q in zip(boxes, class_ids, scores, yaw_quaternion(boxes[:, 6])):
-        pose = t["geometry_msgs/msg/Pose"](
-            position=t["geometry_msgs/msg/Point"](x=box[0], y=box[1], z=box[2]),
-            orientation=t["geometry_msgs/msg/Quaternion"](x=q[0], y=q[1], z=q[2], w=q[3]))
-        hypothesis = t["vision_msgs/msg/ObjectHypothesisWithPose"](
-            hypothesis=t["vision_msgs/msg/ObjectHypothesis"](class_id=class_id, score=score),
-            pose=t["geometry_msgs/msg/PoseWithCovariance"](pose=pose,
-                                                           covariance=np.zeros(36)))
-        detections.append(t["vision_msgs/msg/Detection3D"](
-            header=header, results=[hypothesis], id="",
-            bbox=t["vision_msgs/msg/BoundingBox3D"](
-                center=pose, size=t["geometry_msgs/msg/Vector3"](x=box[3], y=box[4], z=box[5]))))
-    return t[DETECTION3D_ARRAY](header=header, detections=detections)
-
-
 def test_detections_round_trip_through_a_bag(tmp_path):
     typestore = vision_typestore()
     boxes = np.array([[5.0, 1.0, -0.5, 4.2, 1.8, 1.5, 0.3],
@@ -94,7 +73,7 @@ def test_detections_round_trip_through_a_bag(tmp_path):
     with Writer(tmp_path / "out", version=8) as writer:
         connection = writer.add_connection("/bbox", DETECTION3D_ARRAY, typestore=typestore)
         for stamp, (b, ids, scores) in frames.items():
-            msg = _detection_array(typestore, stamp, b, ids, scores)
+            msg = detection_array_message(typestore, stamp, b, ids, scores)
             writer.write(connection, stamp + 5, typestore.serialize_cdr(msg, DETECTION3D_ARRAY))
     result = read_detection_bag(tmp_path / "out", "/bbox", CLASSES)
     assert list(result) == list(frames)

@@ -46,7 +46,9 @@ def test_launch_file_declares_the_documented_arguments():
     assert {"params_file", "model_path", "engine_path", "backend", "precision"} <= set(arguments)
     text = (REPO / "launch" / "pointpillars.launch.py").read_text()
     assert 'remappings=[("point_cloud", value["input_topic"])]' in text
-    assert 'executable="pointpillars_node"' in text
+    assert 'node_actions(value, "pointpillars.yaml"' in text
+    shared = (REPO / "tao_pointpillars_py" / "launch_actions.py").read_text()
+    assert 'executable="pointpillars_node"' in shared
 
 
 def test_setup_installs_launch_params_and_the_node_entry_point():
@@ -67,8 +69,8 @@ def test_four_lidar_launch_runs_one_node_on_the_ugv_params():
     arguments = _launch_arguments("ugv_four_lidars.launch.py")
     assert {"params_file", "model_path", "backend", "precision", "rviz"} <= set(arguments)
     text = (REPO / "launch" / "ugv_four_lidars.launch.py").read_text()
-    assert text.count('executable="pointpillars_node"') == 1
-    assert 'share_file("params", "ugv_four_lidars.yaml")' in text
+    assert text.count("node_actions(") == 1  # one node for the four lidars
+    assert 'node_actions(value, "ugv_four_lidars.yaml")' in text
     data = yaml.safe_load((REPO / "params" / "ugv_four_lidars.yaml").read_text())
     settings = NodeSettings.from_parameters(data["/**"]["ros__parameters"])
     assert settings.input_topics == tuple(f"/ns{k}/zvision_lidar_points" for k in range(1, 5))
