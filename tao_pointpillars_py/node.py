@@ -146,12 +146,13 @@ class PointPillarsNode(Node):
         self._publish_label_info()
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.add_on_set_parameters_callback(self._on_set_parameters)
-        for topic in self.settings.input_topics:
-            self.create_subscription(PointCloud2, topic, partial(self._on_cloud, topic),
-                                     _input_qos())
+        inputs = {topic: self.create_subscription(PointCloud2, topic,
+                                                  partial(self._on_cloud, topic), _input_qos())
+                  for topic in self.settings.input_topics}
+        # resolved names (namespace, remapping) say where the node really listens and answers
         self.get_logger().info("answering " + ", ".join(
-            f"{t} on {o.topics.detections}" for t, o in self._outputs.items())
-            + (f"; fused in {self.settings.base_frame} on {self._fused.topics.detections}"
+            f"{inputs[t].topic_name} on {o.boxes.topic_name}" for t, o in self._outputs.items())
+            + (f"; fused in {self.settings.base_frame} on {self._fused.boxes.topic_name}"
                if self._fused is not None else ""))
         self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
         self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
