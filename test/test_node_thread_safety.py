@@ -1,0 +1,148 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Parameter updates against inference, in one process with a multi-threaded executor.
+
+The node's parameter callback runs on executor threads while its inference thread answers
+clouds; a frame must see one whole settings object (never the score threshold of one update
+with the detection cap of another), and a confirmed update must hold from the next cloud on.
+"""
+
+import dataclasses
+import os
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
+pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
+
+import rclpy  # noqa: E402
+from rclpy.executors import MultiThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from ros_fixtures import cloud_message, REFERENCE_MODEL, ros_environment  # noqa: E402
+from sensor_msgs.msg import PointCloud2  # noqa: E402
+from tao_pointpillars_py.detector import Detector  # noqa: E402
+from tao_pointpillars_py.node import PointPillarsNode  # noqa: E402
+from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from vision_msgs.msg import Detection3DArray  # noqa: E402
+
+ZVISION = ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16)
+#: two whole settings; a torn frame would mix them (0.2 with 3, or 0.7 with 100)
+LOOSE = {"score_threshold": 0.2, "max_detections": 100}
+STRICT = {"score_threshold": 0.7, "max_detections": 3}
+
+
+def _scores(msg):
+    return [round(d.results[0].hypothesis.score, 5) for d in msg.detections]
+
+
+@pytest.fixture()
+def node_in_process():
+    os.environ.update(ros_environment())
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = PointPillarsNode(context=context, parameter_overrides=[
+        Parameter("model_path", value=str(REFERENCE_MODEL)), Parameter("threads", value=1),
+        Parameter("input_topics", value=["/threads/points"])])
+    client = rclpy.create_node("threads_client", context=context)
+    executor = MultiThreadedExecutor(num_threads=4, context=context)
+    executor.add_node(node)
+    executor.add_node(client)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        yield node, client
+    finally:
+        executor.shutdown()
+        spinner.join(timeout=10)
+        node.destroy_node()
+        client.destroy_node()
+        rclpy.shutdown(context=context)
+
+
+def test_rapid_updates_never_tear_a_frame_and_hold_from_the_next_cloud(node_in_process):
+    node, client = node_in_process
+    points = simulate_frame(15, 0).points
+    detector = Detector.from_model(str(REFERENCE_MODEL), threads=1)
+    expected = {}
+    for name, values in (("loose", LOOSE), ("strict", STRICT)):
+        detector.with_post(dataclasses.replace(node.detector.post, **{
+            "score_threshold": values["score_threshold"],
+            "max_detections": values["max_detections"]}))
+        expected[name] = [round(float(s), 5) for s in detector.detect(points).scores]
+    assert len(expected["loose"]) > 3 and min(expected["loose"]) < 0.7  # the two differ
+
+    lock = threading.Condition()
+    answers = {}
+
+    def on_boxes(msg):
+        with lock:
+            answers[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = _scores(msg)
+            lock.notify_all()
+
+    client.create_subscription(Detection3DArray, "/threads/bbox", on_boxes, QoSProfile(depth=50))
+    qos = QoSProfile(depth=10)
+    qos.reliability = ReliabilityPolicy.RELIABLE
+    publisher = client.create_publisher(PointCloud2, "/threads/points", qos)
+    deadline = time.monotonic() + 30
+    while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+
+    def settings_of(name):
+        values = LOOSE if name == "loose" else STRICT
+        return [Parameter(k, value=v) for k, v in values.items()]
+
+    def send_and_wait(stamp):
+        publisher.publish(cloud_message(points, *ZVISION, stamp))
+        with lock:
+            assert lock.wait_for(lambda: stamp in answers, 20), "no answer"
+            return answers[stamp]
+
+    # a confirmed update holds from the next cloud on
+    stamp = 1_700_000_000_000_000_000
+    for name in ("strict", "loose", "strict"):
+        results = node.set_parameters(settings_of(name))  # one call: both values at once
+        assert all(r.successful for r in results)
+        stamp += 1_000_000
+        assert send_and_wait(stamp) == expected[name]
+
+    # rapid updates from another thread while clouds stream: every frame is one or the other
+    stop = threading.Event()
+
+    def flip():
+        index = 0
+        while not stop.is_set():
+            node.set_parameters(settings_of(("loose", "strict")[index % 2]))
+            index += 1
+
+    flipper = threading.Thread(target=flip)
+    flipper.start()
+    try:
+        stamps = []
+        for _ in range(25):
+            stamp += 1_000_000
+            stamps.append(stamp)
+            send_and_wait(stamp)
+    finally:
+        stop.set()
+        flipper.join(timeout=10)
+    seen = [answers[s] for s in stamps]
+    assert all(scores in (expected["loose"], expected["strict"]) for scores in seen), seen
+    print(f"{sum(s == expected['loose'] for s in seen)} frames loose, "
+          f"{sum(s == expected['strict'] for s in seen)} strict, none torn")
