@@ -52,6 +52,8 @@ ZVISION_POINT_STEP = 32
 ZVISION_OFFSETS: dict[str, int] = {"x": 0, "y": 4, "z": 8, "intensity": 16}
 #: Intensity range of the Zvision driver (and of `tao-pointpillars sim`), driver units.
 DRIVER_INTENSITY_RANGE: tuple[float, float] = (0.0, 255.0)
+#: Largest point_step numpy can view (a structured dtype's itemsize is a C int).
+MAX_POINT_STEP = int(np.iinfo(np.intc).max)
 
 
 def _field_dtype(field: Any, point_step: int, byte_order: Literal["<", ">"]) -> np.dtype:
@@ -90,7 +92,13 @@ def _as_bytes(data: Any) -> np.ndarray:
     try:
         return np.frombuffer(data, dtype=np.uint8)
     except (TypeError, ValueError):
-        return np.asarray(data, dtype=np.uint8).reshape(-1)
+        pass
+    try:  # a list, or an ndarray that is not contiguous
+        return np.ascontiguousarray(data, dtype=np.uint8).reshape(-1)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise CloudFormatError(
+            f"PointCloud2 data must be bytes or a sequence of integers 0..255, got "
+            f"{type(data).__name__} ({error})") from error
 
 
 def structured_view(msg: Any) -> np.ndarray:
@@ -98,10 +106,17 @@ def structured_view(msg: Any) -> np.ndarray:
     Structured array (height * width,) with float-or-int fields x, y, z, intensity.
 
     No copy is made for dense clouds; organized clouds with row padding are gathered row by row
-    through strides. Raises :class:`CloudFormatError` when the layout cannot hold the points.
+    through strides. An unorganized cloud's (height 1) row_step is not read. Raises
+    :class:`CloudFormatError` when the layout cannot hold the points: negative sizes, a
+    point_step over :data:`MAX_POINT_STEP`, a field that does not fit in point_step, row_step
+    shorter than width x point_step, or data shorter than height x row_step.
     """
     height, width = int(msg.height), int(msg.width)
     point_step, row_step = int(msg.point_step), int(msg.row_step)
+    if min(height, width, point_step, row_step) < 0 or point_step > MAX_POINT_STEP:
+        raise CloudFormatError(
+            f"PointCloud2 height {height}, width {width}, point_step {point_step} and row_step "
+            f"{row_step} must be >= 0, point_step at most {MAX_POINT_STEP}")
     byte_order: Literal["<", ">"] = ">" if msg.is_bigendian else "<"
     fields = _select_fields(msg.fields)
     layout: Any = {  # a numpy "fields dict"; its TypedDict is private to numpy
@@ -119,7 +134,7 @@ def structured_view(msg: Any) -> np.ndarray:
     elif row_step < width * point_step:
         raise CloudFormatError(
             f"row_step {row_step} is shorter than width {width} x point_step {point_step}")
-    needed = (height - 1) * row_step + width * point_step
+    needed = height * row_step
     if buffer.size < needed:
         raise CloudFormatError(
             f"PointCloud2 data has {buffer.size} bytes but height {height}, width {width}, "
@@ -133,13 +148,15 @@ def points_from_cloud(msg: Any) -> np.ndarray:
     """
     Decode a PointCloud2 into (N, 4) float32 x, y, z [m], intensity (driver units).
 
-    Points with NaN or Inf in any of the four values are dropped. Intensity is returned as
-    published (e.g. 0..255); use :func:`map_intensity` to bring it to the model's range.
+    Points with NaN or Inf in any of the four values are dropped; so are points with a FLOAT64
+    value beyond float32's range (it becomes Inf). Intensity is returned as published (e.g.
+    0..255); use :func:`map_intensity` to bring it to the model's range.
     """
     view = structured_view(msg)
     points = np.empty((view.shape[0], 4), dtype=np.float32)
-    for column, name in enumerate(("x", "y", "z", "intensity")):
-        points[:, column] = view[name]
+    with np.errstate(over="ignore"):  # FLOAT64 beyond float32's range: Inf, dropped below
+        for column, name in enumerate(("x", "y", "z", "intensity")):
+            points[:, column] = view[name]
     return drop_non_finite(points)
 
 
