@@ -23,7 +23,7 @@ ROS-free and TensorRT-free: the backend supplies the version and device fields.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 import hashlib
 import json
 from pathlib import Path
@@ -81,3 +81,23 @@ def read_key(engine: str | Path) -> EngineKey | None:
         return EngineKey(**json.loads(sidecar.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
+
+
+def check_engine_here(engine: str | Path, key: EngineKey, tensorrt_version: str,
+                      device_name: str, compute_capability: str) -> None:
+    """
+    Refuse an engine whose key names another TensorRT version or GPU than the given ones.
+
+    ConfigError naming the engine, the fields that differ (engine != here) and how to get an
+    engine for this machine; the model, precision and calibration fields are not compared.
+    """
+    here = replace(key, tensorrt_version=tensorrt_version, device_name=device_name,
+                   compute_capability=compute_capability)
+    differences = key.differences(here)
+    if differences:
+        raise ConfigError(
+            f"engine {engine} was built elsewhere ({'; '.join(differences)}: engine != this "
+            "machine) and TensorRT engines only run where they were built: rebuild it here "
+            f"with `tao-pointpillars build-engine MODEL.onnx --precision {key.precision} --out "
+            f"{engine}`, or load the .onnx model instead (node: clear engine_path) so that the "
+            "engine cache builds one")

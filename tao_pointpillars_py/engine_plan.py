@@ -141,6 +141,34 @@ def default_cache_dir() -> Path:
     return Path(base) / "tao_pointpillars" / "engines"
 
 
+def check_cache_dir(folder: str | Path, *, explicit: bool) -> None:
+    """
+    Make sure engines can be written to ``folder`` (created if missing), or say what to change.
+
+    ``explicit``: the folder was passed as ``engine_cache_dir``; otherwise it is
+    :func:`default_cache_dir`, which the environment variable XDG_CACHE_HOME moves.
+    """
+    target = Path(folder)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        probe = target / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        if explicit:
+            change = "set engine_cache_dir to a writable directory"
+        else:
+            where = os.environ.get("XDG_CACHE_HOME")
+            now = repr(where) if where else "unset, so ~/.cache"
+            change = (f"set the environment variable XDG_CACHE_HOME (now {now}) to a writable "
+                      "directory; the engines go to $XDG_CACHE_HOME/tao_pointpillars/engines")
+        raise ConfigError(
+            f"engine cache directory {target} is not writable ({type(exc).__name__}: {exc}), "
+            f"so no TensorRT engine can be built into it: {change}, or load an engine prebuilt "
+            "with `tao-pointpillars build-engine MODEL.onnx --out ENGINE` (node: engine_path)"
+        ) from exc
+
+
 def write_atomic(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file, so readers never see half a file."""
     target = Path(path)

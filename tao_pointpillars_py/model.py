@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 import enum
 import hashlib
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -82,20 +81,48 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+#: What every unreadable-model message ends with: how to get a good file.
+MODEL_FIX = ("copy the complete .onnx file again, or re-export it with `tao-pointpillars "
+             "export` (the reference model is models/pointpillars_zvision.onnx)")
+
+
 def read_onnx(path: str) -> onnx.ModelProto:
     """Load an ONNX file, turning every failure into a ModelLoadError that names the file."""
-    if not os.path.isfile(path):
+    file = Path(path)
+    if not file.is_file():
+        what = "is a directory, not a file" if file.is_dir() else "does not exist"
         raise ModelLoadError(
-            f"model file {path!r} does not exist; set model_path to an ONNX file exported by "
+            f"model file {path!r} {what}; set model_path to an ONNX file exported by "
             "`tao-pointpillars export` (the reference model is models/pointpillars_zvision.onnx)")
+    if file.stat().st_size == 0:
+        raise ModelLoadError(f"model file {path!r} is empty (0 bytes); {MODEL_FIX}")
     import onnx  # lazily: only needed when a model is loaded
 
     try:
-        return onnx.load(path, load_external_data=False)
+        proto = onnx.load(path, load_external_data=False)
     except Exception as exc:  # onnx raises DecodeError, ValueError, OSError, ...
         raise ModelLoadError(
-            f"model file {path!r} is not a readable ONNX model ({type(exc).__name__}: {exc}); "
-            "check that the file is complete and really an .onnx export") from exc
+            f"model file {path!r} is not a readable ONNX model: {_unreadable(file, exc)}; "
+            f"{MODEL_FIX}") from exc
+    if not proto.HasField("graph"):
+        raise ModelLoadError(f"model file {path!r} is not an ONNX model (it has no graph); "
+                             f"{MODEL_FIX}")
+    return proto
+
+
+def _unreadable(file: Path, exc: Exception) -> str:
+    """Say what a file that protobuf cannot parse as a ModelProto most likely is."""
+    size = file.stat().st_size
+    with open(file, "rb") as f:
+        head = f.read(512)
+    if head.startswith(b"version https://git-lfs"):
+        return "it is a Git LFS pointer, not the model (run `git lfs pull` in its repository)"
+    text = head.decode("utf-8", errors="ignore")
+    # at most a multi-byte character cut at byte 512 dropped, and no control bytes: text
+    if len(text.encode("utf-8")) >= len(head) - 3 and all(
+            c.isprintable() or c in "\t\r\n" for c in text):
+        return f"it is a text file ({size} bytes, starting {text[:40]!r}), not a binary .onnx"
+    return f"it is truncated or corrupted ({size} bytes; {type(exc).__name__}: {exc})"
 
 
 def load_model_info(path: str) -> ModelInfo:

@@ -311,27 +311,87 @@ class PointPillarsNode(Node):
                 f"{self.frames_skipped} skipped")
 
     def destroy_node(self) -> None:
-        """Stop the inference thread, then the node."""
-        self._stopping.set()
-        self._slots.close()
-        self._inference.join(timeout=10.0)
+        """Stop the inference thread (if the node got as far as starting it), then the node."""
+        if hasattr(self, "_inference"):
+            self._stopping.set()
+            self._slots.close()
+            self._inference.join(timeout=10.0)
         super().destroy_node()
 
 
 def main(args: Sequence[str] | None = None) -> int:
-    """Entry point ``pointpillars_node``: 0 on a clean shutdown, 1 on a bad configuration."""
-    rclpy.init(args=args)
+    """
+    Entry point ``pointpillars_node``: 0 on a clean shutdown, 1 on a bad configuration.
+
+    A bad configuration logs one line, ``cannot start: ...``, and no traceback. SIGINT and
+    SIGTERM end the node quietly with status 0, while it runs and while it starts (loading the
+    model, building a TensorRT engine): the handlers ``rclpy.init`` installs for both signals
+    shut the context down, then call the Python handler that was there before, which is
+    ``signal.default_int_handler`` (KeyboardInterrupt) for both.
+    """
+    import signal
+
+    from rclpy.exceptions import ParameterException
+
+    main_thread = threading.current_thread() is threading.main_thread()
+
+    def stopping() -> None:
+        # further (or still pending) signals must not break the clean-up with a traceback
+        if main_thread:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+    def shut_down_after(failure: BaseException) -> None:
+        stopping()
+        # the node whose __init__ failed may be tracked by the context, whose shutdown would
+        # call its destroy_node, which needs a complete node: destroy what was built first
+        frame = failure.__traceback__
+        while frame is not None:
+            built = frame.tb_frame.f_locals.get("self")
+            if isinstance(built, PointPillarsNode):
+                try:
+                    built.destroy_node()
+                except (AttributeError, RuntimeError):  # no inference thread (started) yet
+                    try:
+                        Node.destroy_node(built)
+                    except AttributeError:  # rclpy's __init__ unfinished: not tracked yet
+                        pass
+                break
+            frame = frame.tb_next
+        rclpy.try_shutdown()
+
+    log = rclpy.logging.get_logger(NODE_NAME)
+    if main_thread:  # before rclpy.init, so that rclpy's SIGTERM handler chains to it
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        rclpy.init(args=args)
+    except KeyboardInterrupt:  # a signal before rclpy's handlers were in place
+        return 0
+    except Exception as exc:  # noqa: B902 - rclpy's RCLError, e.g. malformed --ros-args
+        log.fatal(f"cannot start: {exc}; check the --ros-args (command line or launch file)")
+        return 1
     try:
         node = PointPillarsNode()
-    except PointPillarsError as exc:
-        rclpy.logging.get_logger(NODE_NAME).fatal(f"cannot start: {exc}")
-        rclpy.try_shutdown()
+    except (PointPillarsError, ParameterException) as exc:
+        hint = "" if isinstance(exc, PointPillarsError) else (
+            "; give it a value of the type of its default (params/pointpillars.yaml)")
+        log.fatal(f"cannot start: {exc}{hint}")
+        shut_down_after(exc)
         return 1
+    except (KeyboardInterrupt, ExternalShutdownException) as exc:
+        shut_down_after(exc)
+        return 0
+    except Exception as exc:  # noqa: B902 - an rclpy call refused after a signal's shutdown
+        if rclpy.ok():
+            raise  # not a shutdown request: a bug, keep its traceback
+        shut_down_after(exc)
+        return 0
     try:
         rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        stopping()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -334,7 +334,8 @@ def select_runtime(settings: NodeSettings, available_backends: Sequence[str]) ->
     """
     model = Path(settings.model_path) if settings.model_path else default_model_path()
     if not model.is_file():
-        raise ConfigError(f"model_path {model} does not exist; set model_path to an ONNX model "
+        what = "is a directory, not a file" if model.is_dir() else "does not exist"
+        raise ConfigError(f"model_path {model} {what}; set model_path to an ONNX model "
                           "(e.g. the reference models/pointpillars_zvision.onnx)")
     engine = Path(settings.engine_path) if settings.engine_path else None
     backend = settings.backend

@@ -46,20 +46,20 @@ pycuda names used: ``driver.init``, ``driver.Device.count``, ``driver.Context.po
 from __future__ import annotations
 
 from contextlib import contextmanager
-import dataclasses
 import functools
 import hashlib
 import logging
-import os
 from pathlib import Path
 import threading
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..engine_cache import engine_path, EngineKey, read_key, write_key
-from ..engine_plan import (calibration_shapes, check_route, default_cache_dir, has_qdq_nodes,
-                           is_engine_file, pad_to_shape, profile_shapes, Shape, write_atomic)
+from ..calibration import check_calibration_cache, write_calibration_record
+from ..engine_cache import check_engine_here, engine_path, EngineKey, read_key, write_key
+from ..engine_plan import (calibration_shapes, check_cache_dir, check_route, default_cache_dir,
+                           has_qdq_nodes, is_engine_file, pad_to_shape, profile_shapes, Shape,
+                           write_atomic)
 from ..errors import ConfigError, ModelLoadError
 from ..model import file_sha256, load_model_info
 
@@ -150,6 +150,7 @@ def make_calibrator(frames: Sequence[Mapping[str, np.ndarray]], cache_path: str 
             self.cache_path = None if cache_path is None else Path(cache_path)
             self.errors: list[str] = []
             self.cache_used: bytes | None = None  # the cache read or written (engine key)
+            self.cache_written = False  # True once TensorRT's cache is in cache_path
             self.batches = 0
             self._device: dict[str, Any] = {}
             self._sizes: dict[str, int] = {}
@@ -192,6 +193,7 @@ def make_calibrator(frames: Sequence[Mapping[str, np.ndarray]], cache_path: str 
                 self.cache_used = bytes(cache)
                 if self.cache_path is not None:
                     write_atomic(self.cache_path, self.cache_used)
+                    self.cache_written = True
             except Exception as exc:  # TensorRT would swallow it
                 self._failed("write_calibration_cache", exc)
 
@@ -246,6 +248,9 @@ def build_engine(onnx_path: str | Path, precision: str, *,
     if implicit_int8 and calibrator is None:
         raise ConfigError(f"int8 from the float model {source} needs a calibrator (calibration "
                           "frames or cache), or a Q/DQ model from `tao-pointpillars calibrate`")
+    cache_path = getattr(calibrator, "cache_path", None) if implicit_int8 else None
+    if cache_path is not None and Path(cache_path).is_file():
+        check_calibration_cache(cache_path, source)  # read instead of calibrating: must fit
     logger = logger if logger is not None else trt.Logger(trt.Logger.WARNING)
     trt.init_libnvinfer_plugins(logger, "")  # TAO models use VoxelGenerator etc.
     builder = trt.Builder(logger)
@@ -287,6 +292,8 @@ def build_engine(onnx_path: str | Path, precision: str, *,
                              "see the TensorRT log above for the reason")
     if timing_cache is not None:
         write_atomic(timing_cache, bytes(config.get_timing_cache().serialize()))
+    if cache_path is not None and getattr(calibrator, "cache_written", False):
+        write_calibration_record(cache_path, source)  # which model the new cache belongs to
     return bytes(serialized)
 
 
@@ -313,15 +320,7 @@ def check_engine_key(engine: Path) -> EngineKey | None:
         LOG.info("%s has no readable key sidecar (%s.json); loading it unchecked", engine, engine)
         return None
     device_name, capability = gpu_identity()
-    here = dataclasses.replace(key, tensorrt_version=str(trt.__version__),
-                               device_name=device_name, compute_capability=capability)
-    differences = key.differences(here)
-    if differences:
-        raise ConfigError(
-            f"engine {engine} was built elsewhere ({'; '.join(differences)}: engine != this "
-            "machine) and TensorRT engines only run where they were built: rebuild it here with "
-            f"`tao-pointpillars build-engine MODEL.onnx --precision {key.precision} --out "
-            f"{engine}`, or set the model path to the .onnx file so the engine cache builds one")
+    check_engine_here(engine, key, str(trt.__version__), device_name, capability)
     return key
 
 
@@ -392,13 +391,20 @@ class TensorRTBackend:
                 f"(calibration_cache is {calibration_cache!r}): make one with `tao-pointpillars "
                 "build-engine MODEL.onnx --precision int8 --calib-bag BAG --calib-cache C`, or "
                 "use a Q/DQ model from `tao-pointpillars calibrate`")
+        if implicit_int8 and calibration is not None:
+            check_calibration_cache(calibration, model)  # also before loading a cached engine
         key = engine_key(model, precision,
                          file_sha256(calibration) if implicit_int8 and calibration else "")
         folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         target = engine_path(folder, model, key)
-        if not rebuild and target.is_file() and read_key(target) == key:
-            return target
-        _check_writable(folder)
+        if not rebuild and target.is_file():
+            found = read_key(target)
+            if found == key:
+                return target
+            LOG.warning("cached engine %s is stale (%s); rebuilding it", target,
+                        "; ".join(found.differences(key)) if found is not None
+                        else "no readable key sidecar")
+        check_cache_dir(folder, explicit=cache_dir is not None)
         LOG.warning("building a %s TensorRT engine for %s into %s (minutes on a Jetson)",
                     precision, model, target)
         calibrator = None
@@ -488,16 +494,3 @@ def _numpy_dtype(trt: Any, dtype: Any, name: str) -> np.dtype[Any]:
         raise ModelLoadError(f"engine tensor {name} has data type {dtype}, which this backend "
                              "does not map to numpy")
     return np.dtype(table[dtype])
-
-
-def _check_writable(folder: Path) -> None:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(
-            f"engine cache directory {folder} is not writable ({exc}): set engine_cache_dir to "
-            "a writable directory, or pass a prebuilt .engine from `tao-pointpillars "
-            "build-engine`") from exc
