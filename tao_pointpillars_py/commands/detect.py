@@ -168,21 +168,13 @@ def _read_labels(path: Path | None) -> Any:
 
 
 def _ap_table(labels: Any, found: dict[int, Any], parameters: dict[str, Any]) -> str:
-    import numpy as np
-
-    from ..labels import FrameLabels
     from ..model import load_model_info
     from ..node_settings import default_model_path
-    from .evaluate import _class_map, evaluate_detections
+    from .evaluate import _class_map, evaluate_detections, labelled_detections
     model = parameters.get("model_path") or str(default_model_path())
     config = load_model_info(str(model)).config
     mapping = _class_map(config.class_names, labels.class_names, "model")
-    frames = {}
-    for stamp, detections in found.items():
-        mapped = mapping[detections.labels] if len(detections) else detections.labels
-        keep = mapped >= 0
-        frames[stamp] = FrameLabels(detections.boxes[keep], mapped[keep],
-                                    np.full(int(keep.sum()), -1, np.int32),
-                                    detections.scores[keep])
+    frames = {stamp: labelled_detections(detections, mapping)
+              for stamp, detections in found.items()}
     result = evaluate_detections(labels, frames, tuple(config.pillars.point_cloud_range))
     return str(result.to_table())

@@ -29,6 +29,7 @@ from ..evaluation import EvalFrame, evaluate, EvaluationResult
 from ..labels import FrameLabels, LabelsFile, read_labels
 
 if TYPE_CHECKING:
+    from ..detections import Detections
     from ..detector import Detector
 
 #: Score threshold of the model route when none is given: low, so the curve reaches far.
@@ -155,17 +156,21 @@ def detector_detections(detector: Detector, bag: Path, topic: str, labels: Label
     for cloud in tqdm(clouds, total=count_clouds(bag, [topic]), desc=desc, unit="cloud"):
         if cloud.timestamp_ns not in labels.frames:
             continue
-        found = detector.detect(cloud.points)
-        mapped = mapping[found.labels] if len(found) else found.labels
-        keep = mapped >= 0
-        result[cloud.timestamp_ns] = FrameLabels(found.boxes[keep], mapped[keep],
-                                                 None,  # type: ignore[arg-type]
-                                                 found.scores[keep])
+        result[cloud.timestamp_ns] = labelled_detections(detector.detect(cloud.points),
+                                                         mapping)
     missing = len(labels.frames) - len(result)
     if missing:
         print(f"tao-pointpillars eval: note: {missing} labeled frames have no cloud on {topic} "
               "in the bag; they count as frames without detections", file=sys.stderr)
     return result
+
+
+def labelled_detections(found: Detections, mapping: np.ndarray) -> FrameLabels:
+    """Give a model's detections as labels-file classes (``mapping`` from _class_map)."""
+    mapped = mapping[found.labels] if len(found) else found.labels
+    keep = mapped >= 0
+    return FrameLabels(found.boxes[keep], mapped[keep],
+                       None, found.scores[keep])  # type: ignore[arg-type]
 
 
 def evaluate_detections(labels: LabelsFile, detections: Mapping[int, FrameLabels],
