@@ -25,10 +25,8 @@ empty, the params file (default: the installed params/pointpillars.yaml) decides
 lidars in one node see ugv_four_lidars.launch.py.
 """
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.substitutions import LaunchConfiguration
-from tao_pointpillars_py.launch_actions import is_true, node_actions, rviz_action
+from tao_pointpillars_py.launch_actions import (is_true, launch_description, node_actions,
+                                                rviz_action)
 
 #: launch argument -> (default, description)
 ARGUMENTS = {
@@ -50,8 +48,7 @@ ARGUMENTS = {
 }
 
 
-def _node(context, *args, **kwargs):
-    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+def _actions(value):
     actions = node_actions(value, "pointpillars.yaml", namespace=value["namespace"],
                            remappings=[("point_cloud", value["input_topic"])])
     if is_true(value["rviz"]):
@@ -62,7 +59,4 @@ def _node(context, *args, **kwargs):
 
 
 def generate_launch_description():
-    return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_node)])
+    return launch_description(ARGUMENTS, _actions)

@@ -26,10 +26,8 @@ The installed params/ugv_four_lidars.yaml holds the topics and PLACEHOLDER mount
 vehicle's calibration there (or publish it on tf2 and clear lidar_extrinsics).
 """
 
-from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
-from launch.substitutions import LaunchConfiguration
-from tao_pointpillars_py.launch_actions import is_true, node_actions, rviz_action
+from tao_pointpillars_py.launch_actions import (is_true, launch_description, node_actions,
+                                                rviz_action)
 from tao_pointpillars_py.topics import fused_topics, output_topics
 
 CLOUDS = [f"/ns{k}/zvision_lidar_points" for k in range(1, 5)]
@@ -49,8 +47,7 @@ ARGUMENTS = {
 }
 
 
-def _node(context, *args, **kwargs):
-    value = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
+def _actions(value):
     actions = node_actions(value, "ugv_four_lidars.yaml")
     if is_true(value["rviz"]):
         markers = [output_topics(c).markers for c in CLOUDS] + ["/" + fused_topics().markers]
@@ -59,7 +56,4 @@ def _node(context, *args, **kwargs):
 
 
 def generate_launch_description():
-    return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
-        + [OpaqueFunction(function=_node)])
+    return launch_description(ARGUMENTS, _actions)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from .dds_environment import fastdds_profile_environment, PROFILE_VARIABLES
 from .rviz_config import fitted_rviz_config
@@ -37,6 +37,22 @@ def share_file(*parts: str) -> str:
     """Give a file installed in this package's share directory."""
     from ament_index_python.packages import get_package_share_directory
     return os.path.join(get_package_share_directory(PACKAGE), *parts)
+
+
+def launch_description(arguments: Mapping[str, tuple[str, str]],
+                       actions: Callable[[dict[str, str]], list[Any]]) -> Any:
+    """Declare ``arguments`` (name -> default, text); at launch, pass their values to actions."""
+    from launch import LaunchDescription
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.substitutions import LaunchConfiguration
+
+    def perform(context: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        return actions({name: LaunchConfiguration(name).perform(context) for name in arguments})
+
+    return LaunchDescription(
+        [DeclareLaunchArgument(name, default_value=default, description=text)
+         for name, (default, text) in arguments.items()]
+        + [OpaqueFunction(function=perform)])
 
 
 def node_actions(value: Mapping[str, str], default_params: str,
