@@ -140,6 +140,8 @@ class PointPillarsNode(Node):
         self._fusion: DetectionFusion | None = None
         self._fused: _Outputs | None = None
         self._extrinsics = parse_extrinsics(list(self.settings.lidar_extrinsics))
+        self._base_identity = Extrinsic.from_xyz_rpy(self.settings.base_frame, (0.0, 0.0, 0.0),
+                                                     (0.0, 0.0, 0.0))
         self._tf_buffer: Any = None
         if self.settings.fuse:
             self._start_fusion()
@@ -269,7 +271,7 @@ class PointPillarsNode(Node):
 
     def _extrinsic(self, frame_id: str) -> Extrinsic | None:
         if frame_id == self.settings.base_frame:
-            return Extrinsic.from_xyz_rpy(frame_id, (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+            return self._base_identity
         if frame_id in self._extrinsics:
             return self._extrinsics[frame_id]
         if self._tf_buffer is None:
