@@ -34,8 +34,7 @@ class Waiting(Generic[T]):  # a dataclass: generic NamedTuples need Python 3.11
     """
     A cloud waiting for inference: its topic, when it arrived (monotonic s), the cloud.
 
-    ``since_s`` is when its topic's slot filled: a replaced cloud hands it on, so a topic
-    whose clouds keep being replaced still gets its turn (no lidar starves).
+    ``since_s`` is when its topic's slot filled: a replaced cloud hands it on.
     """
 
     topic: str
@@ -45,10 +44,18 @@ class Waiting(Generic[T]):  # a dataclass: generic NamedTuples need Python 3.11
 
 
 class LatestFrames(Generic[T]):
-    """One slot per topic; thread-safe; ``take`` serves the topic waiting longest first."""
+    """
+    One slot per topic; thread-safe; ``take`` goes round the waiting topics.
+
+    The next cloud is the one of the waiting topic served least recently (never served first,
+    then the one waiting longest): lidars publishing at the same rate share inference equally,
+    and none starves however fast the others are.
+    """
 
     def __init__(self) -> None:
         self._slots: dict[str, Waiting[T]] = {}
+        self._served: dict[str, int] = {}  # topic -> number of the take that last served it
+        self._takes = 0
         self._condition = threading.Condition()
         self._closed = False
 
@@ -69,7 +76,10 @@ class LatestFrames(Generic[T]):
                 return None
             if self._closed:
                 return None
-            topic = min(self._slots, key=lambda t: self._slots[t].since_s)
+            topic = min(self._slots,
+                        key=lambda t: (self._served.get(t, -1), self._slots[t].since_s))
+            self._takes += 1
+            self._served[topic] = self._takes
             return self._slots.pop(topic)
 
     def close(self) -> None:

@@ -220,7 +220,7 @@ class PointPillarsNode(Node):
         try:
             points = points_from_cloud(msg)
         except PointPillarsError as exc:
-            self._skip(topic, f"skipping a cloud from {msg.header.frame_id!r} on {topic}: {exc}")
+            self._skip(topic, f"skipping a cloud from {msg.header.frame_id!r} on {topic}", exc)
             return
         if 0 < self.settings.max_points < points.shape[0]:
             self.get_logger().warning(
@@ -231,8 +231,8 @@ class PointPillarsNode(Node):
         try:
             detections = self.detector.detect(points)
         except Exception as exc:  # noqa: B902 - one bad frame must not take the node down
-            self._skip(topic, f"inference failed on a cloud of {points.shape[0]} points: "
-                              f"{type(exc).__name__}: {exc}", error=True)
+            self._skip(topic, f"inference failed on a cloud of {points.shape[0]} points",
+                       f"{type(exc).__name__}: {exc}", error=True)
             return
         outputs = self._outputs[topic]
         outputs.boxes.publish(detection_array(detections, msg.header, self.class_names,
@@ -245,11 +245,13 @@ class PointPillarsNode(Node):
         if self._fusion is not None:
             self._publish_fused(topic, msg.header, detections)
 
-    def _skip(self, topic: str, text: str, error: bool = False) -> None:
+    def _skip(self, topic: str, what: str, reason: object, error: bool = False) -> None:
         self.frames_skipped += 1
-        self._health[topic].skipped(time.monotonic())
+        self._health[topic].skipped(time.monotonic(), str(reason))
         log = self.get_logger().error if error else self.get_logger().warning
-        log(text, throttle_duration_sec=WARN_THROTTLE_S)
+        log(f"{what}: {reason} (one warning per {WARN_THROTTLE_S:g} s; /diagnostics counts every "
+            "skip and gives the last reason)",
+            throttle_duration_sec=WARN_THROTTLE_S)
 
     def _publish_fused(self, topic: str, header: Header, detections: Any) -> None:
         if self._fusion is None or self._fused is None:

@@ -63,6 +63,7 @@ class StreamHealth:
         self.totals = {"received": 0, "dropped": 0, "skipped": 0, "answered": 0}
         self._lock = threading.Lock()
         self.frame_id = ""
+        self.last_skip_reason = ""  # every reason reaches /diagnostics; the log is throttled
 
     def received(self, now_s: float, frame_id: str = "") -> None:
         self._record("received", now_s)
@@ -72,7 +73,9 @@ class StreamHealth:
     def dropped(self, now_s: float) -> None:
         self._record("dropped", now_s)
 
-    def skipped(self, now_s: float) -> None:
+    def skipped(self, now_s: float, reason: str = "") -> None:
+        with self._lock:
+            self.last_skip_reason = reason
         self._record("skipped", now_s)
 
     def answered(self, now_s: float, latency_ms: float) -> None:
@@ -98,6 +101,7 @@ class StreamHealth:
             counts = {k: len(v) for k, v in self._events.items()}
             latencies = np.array([latency for _, latency in self._answers], np.float64)
             totals = dict(self.totals)
+            last_skip_reason = self.last_skip_reason
         input_hz = counts["received"] / self.window_s
         output_hz = latencies.size / self.window_s
         p50, p99 = (np.percentile(latencies, [50, 99]).tolist() if latencies.size
@@ -128,5 +132,7 @@ class StreamHealth:
                   ("answered total", str(totals["answered"])),
                   ("dropped total", str(totals["dropped"])),
                   ("skipped total", str(totals["skipped"]))]
+        if last_skip_reason:
+            values.append(("last skip reason", last_skip_reason))
         values += list(context.items())
         return StreamStatus(level, name, message, self.frame_id, tuple(values))

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
@@ -103,6 +104,7 @@ class Harness:
         self.boxes: dict[int, Detection3DArray] = {}
         self.markers: dict[int, MarkerArray] = {}
         self.label_info: list[LabelInfo] = []
+        self.diagnostics: dict[str, dict[str, str]] = {}  # status name -> its key-values
         self.node.create_subscription(Detection3DArray, "/bbox",
                                       self._store(self.boxes), QoSProfile(depth=50))
         self.node.create_subscription(MarkerArray, "/bbox_markers",
@@ -112,6 +114,8 @@ class Harness:
         latched.reliability = ReliabilityPolicy.RELIABLE
         self.node.create_subscription(LabelInfo, "/bbox/label_info", self._on_label_info,
                                       latched)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics,
+                                      QoSProfile(depth=10))
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -128,6 +132,23 @@ class Harness:
         with self._lock:
             self.label_info.append(msg)
             self._lock.notify_all()
+
+    def _on_diagnostics(self, msg: DiagnosticArray) -> None:
+        with self._lock:
+            for status in msg.status:
+                self.diagnostics[status.name] = {kv.key: kv.value for kv in status.values}
+            self._lock.notify_all()
+
+    def total(self, kind: str) -> int:
+        """Clouds of ``kind`` (received, answered, dropped, skipped) over every input topic."""
+        with self._lock:
+            return sum(int(values.get(f"{kind} total", 0))
+                       for values in self.diagnostics.values())
+
+    def skip_reasons(self) -> list[str]:
+        """Give the last skip reason of every input topic, from /diagnostics."""
+        with self._lock:
+            return [values.get("last skip reason", "") for values in self.diagnostics.values()]
 
     def wait_until(self, predicate, timeout_s: float) -> bool:
         with self._lock:

@@ -30,7 +30,7 @@ def test_a_newer_cloud_replaces_the_waiting_one_and_says_so():
     assert slots.take(0.0) is None
 
 
-def test_topics_are_served_longest_waiting_first_and_none_starves():
+def test_topics_are_served_round_robin_then_longest_waiting_first():
     slots = LatestFrames()
     slots.offer("/b", "b1", 1.0)
     slots.offer("/a", "a1", 2.0)
@@ -45,6 +45,27 @@ def test_topics_are_served_longest_waiting_first_and_none_starves():
             slots.offer(topic, (topic, step), 10.0 * step + len(served) * 0.1)
         served.append(slots.take(0.0).topic)
     assert set(served) == {"/a", "/b", "/c"}
+
+
+def test_lidars_at_the_same_rate_share_inference_equally():
+    # 4 lidars publish in the same order every 100 ms; inference answers 1.8 clouds a tick:
+    # the first-published topic must not be favoured (an oldest-slot rule gave 297 vs 246)
+    slots = LatestFrames()
+    topics = [f"/ns{k}" for k in range(1, 5)]
+    served = dict.fromkeys(topics, 0)
+    busy_until = 0.0
+    for tick in range(1000):
+        now = tick * 0.1
+        for k, topic in enumerate(topics):
+            slots.offer(topic, tick, now + k * 0.001)
+        while busy_until < now + 0.1:
+            waiting = slots.take(0.0)
+            if waiting is None:
+                break
+            served[waiting.topic] += 1
+            busy_until = max(busy_until, waiting.arrived_s) + 0.055
+    assert sum(served.values()) > 1700
+    assert max(served.values()) - min(served.values()) <= 1, served
 
 
 def test_take_waits_for_a_cloud_and_close_wakes_it():

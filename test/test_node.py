@@ -19,6 +19,7 @@ Skipped where rclpy and vision_msgs do not import (scripts/setup-ros.sh provides
 it through scripts/test.sh).
 """
 
+import re
 import time
 
 import numpy as np
@@ -30,8 +31,10 @@ pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from ros_fixtures import cloud_message, Harness, REFERENCE_MODEL, start_node  # noqa: E402
+from tao_pointpillars_py.cloud import points_from_cloud  # noqa: E402
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.detector import Detector  # noqa: E402
+from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
 from tao_pointpillars_py.markers import quaternion_yaw  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
@@ -118,27 +121,102 @@ def test_organized_cloud_with_nan_returns_drops_them(running):
     _check_against_detector(answer, points[np.isfinite(holey).all(axis=1)], stamp)
 
 
-@pytest.mark.parametrize("break_cloud,warning", [
-    (lambda m: m.fields.pop(3), "lacks field(s) ['intensity']"),
-    (lambda m: setattr(m, "data", bytes(m.data)[:1000]), "bytes but height"),
-])
-def test_malformed_cloud_is_skipped_with_a_warning_and_the_next_is_answered(
-        running, break_cloud, warning):
+def _drop_field(name):
+    return lambda m: setattr(m, "fields", [f for f in m.fields if f.name != name])
+
+
+def _set_field(index, **values):
+    def mutate(msg):
+        for key, value in values.items():
+            setattr(msg.fields[index], key, value)
+    return mutate
+
+
+def _organized_short_row_step(msg):
+    msg.height, msg.width = 2, msg.width // 2
+    msg.row_step = msg.width * msg.point_step - 1
+
+
+#: One cloud of every malformed class test_cloud_fuzz.py covers that a PointCloud2 can carry
+#: (offsets and sizes are uint32 on the wire, data is uint8[]), with the warning it draws.
+MALFORMED = {
+    "data shorter than height x width x point_step":
+        (lambda m: setattr(m, "data", bytes(m.data)[:1000]), "bytes but height"),
+    "no data at all": (lambda m: setattr(m, "data", b""), "has 0 bytes"),
+    "field offset past point_step": (_set_field(1, offset=30), "does not fit in point_step"),
+    "point_step shorter than the fields":
+        (lambda m: setattr(m, "point_step", 12), "does not fit in point_step"),
+    "x missing": (_drop_field("x"), "lacks field(s) ['x']"),
+    "z missing": (_drop_field("z"), "lacks field(s) ['z']"),
+    "intensity missing": (_drop_field("intensity"), "lacks field(s) ['intensity']"),
+    "datatype 0": (_set_field(0, datatype=0), "unsupported PointField datatype 0"),
+    "datatype past FLOAT64": (_set_field(3, datatype=9), "unsupported PointField datatype 9"),
+    "organized, row_step shorter than a row": (_organized_short_row_step, "row_step"),
+    "width of 2^32 - 1": (lambda m: setattr(m, "width", 2**32 - 1), "bytes but height"),
+    "point_step of 2^32 - 1": (lambda m: setattr(m, "point_step", 2**32 - 1), "point_step"),
+}
+
+
+def _skip_one(harness, bad, reason, attempts=10):
+    """Publish ``bad`` until /diagnostics counts one more skip, for ``reason``; True if it does."""
+    # best effort with a short queue: a cloud may be lost, so it is sent again (a lidar's next
+    # frame would be) until the node's skipped total moves on
+    before = harness.total("skipped")
+    for _ in range(attempts):
+        harness.publisher.publish(bad)
+        if harness.wait_until(lambda: harness.total("skipped") > before and any(
+                reason in text for text in harness.skip_reasons()), 3.0):
+            return True
+    return False
+
+
+def test_one_cloud_of_every_malformed_class_then_a_good_one_is_answered(running):
     harness, process, log = running
     points = _points(seed=13)
-    bad_stamp = 1_700_000_002_000_000_000 + len(warning)
-    bad = cloud_message(points, *ZVISION, bad_stamp)
-    break_cloud(bad)
-    # a depth-1 best-effort queue: the next cloud may replace an unread one, so the bad cloud
-    # goes alone (again, should a loaded machine lose it) until the node has warned
-    deadline = time.monotonic() + 60
-    while warning not in log.read_text() and time.monotonic() < deadline:
-        harness.publisher.publish(bad)
-        time.sleep(1.0)
-    assert warning in log.read_text()
-    good_stamp = 1_700_000_003_000_000_000 + len(warning)
-    assert harness.send(cloud_message(points, *ZVISION, good_stamp)) is not None
-    assert bad_stamp not in harness.boxes
+    points = points[:points.shape[0] // 2 * 2]
+    assert harness.wait_until(lambda: harness.diagnostics, 10.0), "no /diagnostics from the node"
+    bad_stamps = []
+    for index, (name, (break_cloud, reason)) in enumerate(MALFORMED.items()):
+        stamp = 1_700_000_002_000_000_000 + index
+        bad = cloud_message(points, *ZVISION, stamp)
+        break_cloud(bad)
+        assert _skip_one(harness, bad, reason), (
+            f"/diagnostics did not count the {name!r} cloud as skipped for {reason!r}: "
+            f"{harness.diagnostics}")
+        assert process.poll() is None, f"the node died on the {name!r} cloud"
+        bad_stamps.append(stamp)
+    good_stamp = 1_700_000_003_000_000_000
+    answer = harness.send(cloud_message(points, *ZVISION, good_stamp))
+    assert answer is not None, "the good cloud after the malformed ones was not answered"
+    _check_against_detector(answer, points, good_stamp)
+    assert not set(bad_stamps) & set(harness.boxes), "a malformed cloud was answered"
+    assert process.poll() is None
+    # the log's warnings name what is wrong too, but are throttled (one per WARN_THROTTLE_S):
+    # only some of the dozen come through
+    warned = [line for line in log.read_text().splitlines() if "skipping a cloud" in line]
+    assert warned and len(warned) < len(MALFORMED), warned
+    assert all(any(w in line for w in {w for _, w in MALFORMED.values()}) for line in warned)
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_every_malformed_class_draws_its_warning(name):
+    break_cloud, warning = MALFORMED[name]
+    msg = cloud_message(_points(seed=13)[:64], *ZVISION, 1)
+    break_cloud(msg)
+    with pytest.raises(CloudFormatError, match=re.escape(warning)):
+        points_from_cloud(msg)
+
+
+def test_empty_and_all_nan_clouds_are_answered_with_no_detections(running):
+    harness, process, _ = running
+    empty = cloud_message(np.zeros((0, 4), np.float32), *ZVISION, 1_700_000_010_000_000_000)
+    nan = cloud_message(np.full((100, 4), np.nan, np.float32), *ZVISION,
+                        1_700_000_010_000_000_001)
+    for msg in (empty, nan):
+        answer = harness.send(msg)
+        assert answer is not None
+        assert answer[0].detections == []
+        assert [m.action for m in answer[1].markers] == [Marker.DELETEALL]
     assert process.poll() is None
 
 

@@ -74,3 +74,14 @@ def test_events_leave_the_window_but_stay_in_the_totals():
     assert health.status(1.2, "s").level == OK  # the skip at 0.0 left the window
     values = _values(health.status(1.2, "s"))
     assert values["skipped in window"] == "0" and values["skipped total"] == "1"
+
+
+def test_the_last_skip_reason_is_reported_once_a_cloud_was_skipped():
+    health = StreamHealth(window_s=1.0)
+    health.received(0.0)
+    assert "last skip reason" not in _values(health.status(0.5, "s"))
+    health.skipped(0.1, "PointCloud2 lacks field(s) ['x']")
+    health.skipped(0.2, "field 'y' has unsupported PointField datatype 0")
+    values = _values(health.status(5.0, "s"))  # long after the skips left the window
+    assert values["last skip reason"] == "field 'y' has unsupported PointField datatype 0"
+    assert values["skipped total"] == "2"
