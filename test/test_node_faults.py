@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Faults of the node process: bad start-up configuration, and SIGINT / SIGTERM.
+Faults of the node: bad start-up configuration, TensorRT engines, SIGINT / SIGTERM, a failed frame.
 
 A configuration the node cannot start with ends it with status 1 and one log line,
 ``cannot start: <what is wrong, the file, what to do>``, and no traceback.
@@ -23,9 +23,18 @@ conventional 128 + signal of a process killed by the signal): rclpy's handlers s
 context down and the node's ``main()`` turns the signal into a quiet return from ``spin``.
 This holds while it runs and while it starts; a signal that lands while Python is still
 importing the node's modules, before ``main()`` runs, gets Python's default behaviour.
+
+TensorRT faults run the node process on the fake TensorRT of test/tensorrt_fake.py
+(test/fake_tensorrt_node.py); a frame whose inference fails runs a node in this process.
 """
 
+import dataclasses
+import os
+from pathlib import Path
 import signal
+import subprocess
+import sys
+import threading
 import time
 
 import pytest
@@ -33,9 +42,24 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
 pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
 
-from ros_fixtures import start_node  # noqa: E402
+import rclpy  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
+from ros_fixtures import (cloud_message, REFERENCE_MODEL, ros_environment,  # noqa: E402
+                          start_node)
+from sensor_msgs.msg import PointCloud2  # noqa: E402
+from tao_pointpillars_py.backends.tensorrt_backend import (build_engine_file,  # noqa: E402
+                                                           TensorRTBackend)
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
+from tao_pointpillars_py.engine_cache import read_key, write_key  # noqa: E402
+from tao_pointpillars_py.node import PointPillarsNode  # noqa: E402
+from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tensorrt_fake import Fakes  # noqa: E402
 from test_faults import broken_model  # noqa: E402
+from vision_msgs.msg import Detection3DArray  # noqa: E402
+
+FAKE_TENSORRT_NODE = Path(__file__).with_name("fake_tensorrt_node.py")
+ZVISION_16 = ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16)
 
 #: kind of bad model file -> words of the node's message after the file name
 MODEL_FAULTS = {
@@ -121,3 +145,126 @@ def test_a_signal_stops_the_node_cleanly_within_seconds(tmp_path, signum, when, 
         stop_process(process, timeout_s=15)
     text = log.read_text()
     assert "Traceback" not in text and "Error" not in text, text
+
+
+# --- TensorRT engines and their cache, on the fake TensorRT (test/tensorrt_fake.py) ---------
+
+def start_fake_tensorrt_node(log, *ros_args, cache_home):
+    """Start the node on a fake Orin (TensorRT 8.6.1), its engine cache under ``cache_home``."""
+    env = ros_environment()
+    env["XDG_CACHE_HOME"] = str(cache_home)
+    return subprocess.Popen(
+        [sys.executable, str(FAKE_TENSORRT_NODE), "--ros-args", "-p", "backend:=tensorrt",
+         "-p", f"model_path:={REFERENCE_MODEL}", *ros_args],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+
+
+def test_an_engine_of_another_tensorrt_and_gpu_stops_the_node_with_the_build_command(
+        tmp_path, monkeypatch):
+    Fakes().install(monkeypatch)
+    engine = tmp_path / "zvision.engine"
+    key = build_engine_file(REFERENCE_MODEL, engine, "fp16")
+    write_key(engine, dataclasses.replace(key, tensorrt_version="10.3.0",
+                                          device_name="NVIDIA H100"))
+    log = tmp_path / "node.log"
+    process = start_fake_tensorrt_node(log, "-p", f"engine_path:={engine}", "-p",
+                                       "precision:=fp16", cache_home=tmp_path / "cache")
+    assert_stopped_with_one_message(
+        process, log, f"engine {engine} was built elsewhere (tensorrt_version: '10.3.0' != "
+                      "'8.6.1'; device_name: 'NVIDIA H100' != 'Orin'",
+        f"rebuild it here with `tao-pointpillars build-engine MODEL.onnx --precision fp16 "
+        f"--out {engine}`", "node: clear engine_path")
+
+
+def test_a_cached_engine_of_another_tensorrt_is_rebuilt_from_model_path(tmp_path,
+                                                                        monkeypatch):
+    Fakes().install(monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    cached = TensorRTBackend(str(REFERENCE_MODEL)).engine_path  # the node's cache entry
+    key = read_key(cached)
+    write_key(cached, dataclasses.replace(key, tensorrt_version="8.5.3",
+                                          device_name="Xavier"))
+    log = tmp_path / "node.log"
+    process = start_fake_tensorrt_node(log, cache_home=tmp_path / "cache")
+    try:
+        wait_for_log(log, "answering", process)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=15) == 0
+    finally:
+        stop_process(process, timeout_s=15)
+    text = log.read_text()
+    assert text.count(f"cached engine {cached} is stale (tensorrt_version: '8.5.3' != "
+                      "'8.6.1'; device_name: 'Xavier' != 'Orin'") == 1, text
+    assert "rebuilding it" in text and "backend tensorrt (TensorRT on GPU), precision fp32" in text
+    assert read_key(cached) == key  # rebuilt here, keyed for this machine again
+    assert "Traceback" not in text, text
+
+
+def test_an_unwritable_engine_cache_directory_stops_the_node_with_one_message(tmp_path):
+    (tmp_path / "a-file").write_text("XDG_CACHE_HOME points at a file")
+    log = tmp_path / "node.log"
+    process = start_fake_tensorrt_node(log, cache_home=tmp_path / "a-file")
+    folder = tmp_path / "a-file" / "tao_pointpillars" / "engines"
+    assert_stopped_with_one_message(
+        process, log, f"engine cache directory {folder} is not writable (",
+        f"set the environment variable XDG_CACHE_HOME (now '{tmp_path / 'a-file'}') to a "
+        "writable directory", "node: engine_path")
+
+
+# --- a frame whose inference fails ----------------------------------------------------------
+
+def test_an_inference_error_skips_that_cloud_and_the_next_is_answered(monkeypatch):
+    # a GPU fault or an out-of-memory error mid-run fails one frame; injected at the backend
+    # (the one place such errors come from) into a real node, in this process
+    os.environ.update(ros_environment())
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = PointPillarsNode(context=context, parameter_overrides=[
+        Parameter("model_path", value=str(REFERENCE_MODEL)), Parameter("threads", value=1),
+        Parameter("input_topics", value=["/faults/points"])])
+    infer = node.detector.backend.infer
+    failures = []
+
+    def infer_failing_once(inputs):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("CUDA error 700: an illegal memory access was encountered")
+        return infer(inputs)
+
+    monkeypatch.setattr(node.detector.backend, "infer", infer_failing_once)
+    client = rclpy.create_node("faults_client", context=context)
+    answers = []
+    client.create_subscription(Detection3DArray, "/faults/bbox", answers.append, 10)
+    publisher = client.create_publisher(PointCloud2, "/faults/points", 10)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    executor.add_node(client)
+    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        points = simulate_frame(16, 0).points
+        for stamp in (1, 2):
+            publisher.publish(cloud_message(points, *ZVISION_16, stamp * 1_000_000_000))
+            deadline = time.monotonic() + 20
+            while node.frames_out + node.frames_skipped < stamp and time.monotonic() < deadline:
+                time.sleep(0.05)
+        deadline = time.monotonic() + 5
+        while not answers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (node.frames_skipped, node.frames_out) == (1, 1)
+        assert [a.header.stamp.sec for a in answers] == [2]
+        status = node._health["/faults/points"].status(time.monotonic(), "s")
+        values = dict(status.values)
+        assert values["skipped total"] == "1" and values["answered total"] == "1"
+        assert values["last skip reason"] == (
+            "RuntimeError: CUDA error 700: an illegal memory access was encountered")
+    finally:
+        executor.shutdown()
+        spinner.join(timeout=10)
+        node.destroy_node()
+        client.destroy_node()
+        rclpy.shutdown(context=context)

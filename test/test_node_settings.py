@@ -107,6 +107,8 @@ def test_auto_backend_prefers_tensorrt_when_available():
     ({"model_path": "/nonexistent/model.onnx"}, "does not exist"),
     ({"backend": "tensorrt"}, "backend tensorrt is not available"),
     ({"precision": "fp16"}, "fp16 needs backend tensorrt"),
+    ({"engine_path": "/opt/zvision.engine"}, "engine_path /opt/zvision.engine is a TensorRT "
+                                             "engine, but the backend is onnxruntime"),
 ])
 def test_impossible_runtime_combinations_are_refused(values, message):
     with pytest.raises(ConfigError, match=message):
