@@ -33,6 +33,7 @@ QoS, callbacks and message conversion over the ROS-free
 from __future__ import annotations
 
 from functools import partial
+import logging
 from pathlib import Path
 import sys
 import threading
@@ -323,6 +324,33 @@ class PointPillarsNode(Node):
         super().destroy_node()
 
 
+class RosLogHandler(logging.Handler):
+    """Hand Python log records (engine builds, the engine cache) to a ROS logger (/rosout)."""
+
+    LEVELS = ((logging.ERROR, "error"), (logging.WARNING, "warning"), (logging.INFO, "info"))
+
+    def __init__(self, ros_logger: Any) -> None:
+        super().__init__()
+        self._ros_logger = ros_logger
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = next((name for number, name in self.LEVELS if record.levelno >= number), "debug")
+        try:
+            getattr(self._ros_logger, level)(self.format(record))
+        except Exception:  # noqa: B902 - logging must never take the node down
+            self.handleError(record)
+
+
+def forward_package_logging(ros_logger: Any) -> RosLogHandler:
+    """Send the package's Python logging (``tao_pointpillars_py.*``, INFO and up) to ROS."""
+    handler = RosLogHandler(ros_logger)
+    package = logging.getLogger(__package__ or "tao_pointpillars_py")
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+    package.propagate = False
+    return handler
+
+
 def main(args: Sequence[str] | None = None) -> int:
     """
     Entry point ``pointpillars_node``: 0 on a clean shutdown, 1 on a bad configuration.
@@ -365,6 +393,7 @@ def main(args: Sequence[str] | None = None) -> int:
         rclpy.try_shutdown()
 
     log = rclpy.logging.get_logger(NODE_NAME)
+    forward_package_logging(log)
     if main_thread:  # before rclpy.init, so that rclpy's SIGTERM handler chains to it
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:

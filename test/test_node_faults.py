@@ -193,8 +193,10 @@ def test_a_cached_engine_of_another_tensorrt_is_rebuilt_from_model_path(tmp_path
     finally:
         stop_process(process, timeout_s=15)
     text = log.read_text()
-    assert text.count(f"cached engine {cached} is stale (tensorrt_version: '8.5.3' != "
-                      "'8.6.1'; device_name: 'Xavier' != 'Orin'") == 1, text
+    stale = [line for line in text.splitlines() if f"cached engine {cached} is stale" in line]
+    assert len(stale) == 1 and "[WARN]" in stale[0] and "[pointpillars]:" in stale[0], text
+    assert ("(tensorrt_version: '8.5.3' != '8.6.1'; device_name: 'Xavier' != 'Orin'); "
+            "rebuilding it") in stale[0]
     assert "rebuilding it" in text and "backend tensorrt (TensorRT on GPU), precision fp32" in text
     assert read_key(cached) == key  # rebuilt here, keyed for this machine again
     assert "Traceback" not in text, text
