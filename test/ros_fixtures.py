@@ -21,6 +21,7 @@ and the harness talks to it over Fast DDS on loopback, in a ROS domain of its ow
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 import subprocess
@@ -31,10 +32,12 @@ import time
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
+from rclpy.executors import Executor, SingleThreadedExecutor
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
 from tao_pointpillars_py.dds_environment import loopback_environment
+from tao_pointpillars_py.node import PointPillarsNode
 from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
 
@@ -57,6 +60,37 @@ def start_node(*ros_args: str, log_path: Path) -> subprocess.Popen:
                "-p", f"model_path:={REFERENCE_MODEL}", *ros_args]
     return subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
                             env=ros_environment(), cwd=REPO)
+
+
+@contextlib.contextmanager
+def node_in_process(topic: str, executor: type[Executor] = SingleThreadedExecutor,
+                    **executor_options):
+    """
+    Yield (node, client): a PointPillarsNode (reference model, 1 thread) answering ``topic``.
+
+    Both run in this process, spun by one ``executor`` on a thread of their own: for tests that
+    reach into the node (its threads, its backend) while real messages flow.
+    """
+    os.environ.update(ros_environment())
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = PointPillarsNode(context=context, parameter_overrides=[
+        Parameter("model_path", value=str(REFERENCE_MODEL)), Parameter("threads", value=1),
+        Parameter("input_topics", value=[topic])])
+    client = rclpy.create_node("in_process_client", context=context)
+    spinning = executor(context=context, **executor_options)
+    spinning.add_node(node)
+    spinning.add_node(client)
+    spinner = threading.Thread(target=spinning.spin, daemon=True)
+    spinner.start()
+    try:
+        yield node, client
+    finally:
+        spinning.shutdown()
+        spinner.join(timeout=10)
+        node.destroy_node()
+        client.destroy_node()
+        rclpy.shutdown(context=context)
 
 
 def cloud_message(points: np.ndarray, layout, point_step: int, stamp_ns: int,

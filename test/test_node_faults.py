@@ -29,12 +29,10 @@ TensorRT faults run the node process on the fake TensorRT of test/tensorrt_fake.
 """
 
 import dataclasses
-import os
 from pathlib import Path
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
@@ -42,17 +40,13 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
 pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
 
-import rclpy  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-from ros_fixtures import (cloud_message, REFERENCE_MODEL, ros_environment,  # noqa: E402
-                          start_node)
+from ros_fixtures import (cloud_message, node_in_process, REFERENCE_MODEL,  # noqa: E402
+                          ros_environment, start_node)
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.backends.tensorrt_backend import (build_engine_file,  # noqa: E402
                                                            TensorRTBackend)
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.engine_cache import read_key, write_key  # noqa: E402
-from tao_pointpillars_py.node import PointPillarsNode  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tensorrt_fake import Fakes  # noqa: E402
 from test_faults import broken_model  # noqa: E402
@@ -218,32 +212,20 @@ def test_an_unwritable_engine_cache_directory_stops_the_node_with_one_message(tm
 def test_an_inference_error_skips_that_cloud_and_the_next_is_answered(monkeypatch):
     # a GPU fault or an out-of-memory error mid-run fails one frame; injected at the backend
     # (the one place such errors come from) into a real node, in this process
-    os.environ.update(ros_environment())
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = PointPillarsNode(context=context, parameter_overrides=[
-        Parameter("model_path", value=str(REFERENCE_MODEL)), Parameter("threads", value=1),
-        Parameter("input_topics", value=["/faults/points"])])
-    infer = node.detector.backend.infer
-    failures = []
+    with node_in_process("/faults/points") as (node, client):
+        infer = node.detector.backend.infer
+        failures = []
 
-    def infer_failing_once(inputs):
-        if not failures:
-            failures.append(1)
-            raise RuntimeError("CUDA error 700: an illegal memory access was encountered")
-        return infer(inputs)
+        def infer_failing_once(inputs):
+            if not failures:
+                failures.append(1)
+                raise RuntimeError("CUDA error 700: an illegal memory access was encountered")
+            return infer(inputs)
 
-    monkeypatch.setattr(node.detector.backend, "infer", infer_failing_once)
-    client = rclpy.create_node("faults_client", context=context)
-    answers = []
-    client.create_subscription(Detection3DArray, "/faults/bbox", answers.append, 10)
-    publisher = client.create_publisher(PointCloud2, "/faults/points", 10)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    executor.add_node(client)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    try:
+        monkeypatch.setattr(node.detector.backend, "infer", infer_failing_once)
+        answers = []
+        client.create_subscription(Detection3DArray, "/faults/bbox", answers.append, 10)
+        publisher = client.create_publisher(PointCloud2, "/faults/points", 10)
         deadline = time.monotonic() + 30
         while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -264,9 +246,3 @@ def test_an_inference_error_skips_that_cloud_and_the_next_is_answered(monkeypatc
         assert values["skipped total"] == "1" and values["answered total"] == "1"
         assert values["last skip reason"] == (
             "RuntimeError: CUDA error 700: an illegal memory access was encountered")
-    finally:
-        executor.shutdown()
-        spinner.join(timeout=10)
-        node.destroy_node()
-        client.destroy_node()
-        rclpy.shutdown(context=context)

@@ -21,7 +21,6 @@ with the detection cap of another), and a confirmed update must hold from the ne
 """
 
 import dataclasses
-import os
 import threading
 import time
 
@@ -30,14 +29,13 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
 pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
 
-import rclpy  # noqa: E402
 from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from ros_fixtures import cloud_message, REFERENCE_MODEL, ros_environment  # noqa: E402
+from ros_fixtures import cloud_message, node_in_process as in_process  # noqa: E402
+from ros_fixtures import REFERENCE_MODEL  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.detector import Detector  # noqa: E402
-from tao_pointpillars_py.node import PointPillarsNode  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 
@@ -53,26 +51,8 @@ def _scores(msg):
 
 @pytest.fixture()
 def node_in_process():
-    os.environ.update(ros_environment())
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = PointPillarsNode(context=context, parameter_overrides=[
-        Parameter("model_path", value=str(REFERENCE_MODEL)), Parameter("threads", value=1),
-        Parameter("input_topics", value=["/threads/points"])])
-    client = rclpy.create_node("threads_client", context=context)
-    executor = MultiThreadedExecutor(num_threads=4, context=context)
-    executor.add_node(node)
-    executor.add_node(client)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
-    try:
-        yield node, client
-    finally:
-        executor.shutdown()
-        spinner.join(timeout=10)
-        node.destroy_node()
-        client.destroy_node()
-        rclpy.shutdown(context=context)
+    with in_process("/threads/points", MultiThreadedExecutor, num_threads=4) as pair:
+        yield pair
 
 
 def test_rapid_updates_never_tear_a_frame_and_hold_from_the_next_cloud(node_in_process):
