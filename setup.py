@@ -73,7 +73,7 @@ setup(
     entry_points={
         "console_scripts": [
             "tao-pointpillars = tao_pointpillars_py.cli:main",
-            "pointpillars_node = tao_pointpillars_py.node:main",
+            "pointpillars_node = tao_pointpillars_py.node_main:main",
         ],
     },
 )

@@ -56,7 +56,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -
     """Run the node with ``env`` and stream clouds at it; return the counts and latencies."""
     log = Path("/tmp") / f"bench_node_dds_{env['ROS_DOMAIN_ID']}.log"
     node_process = subprocess.Popen(
-        [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args", "-p",
+        [sys.executable, "-m", "tao_pointpillars_py.node_main", "--ros-args", "-p",
          f"model_path:={args.model}", "-r", "point_cloud:=/bench/points"],
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     os.environ.clear()

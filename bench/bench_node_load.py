@@ -76,7 +76,7 @@ class Rig:
         self.log = Path("/tmp") / f"bench_node_load_{env['ROS_DOMAIN_ID']}.log"
         topic_list = "[" + ", ".join(topics) + "]"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args", "-p",
+            [sys.executable, "-m", "tao_pointpillars_py.node_main", "--ros-args", "-p",
              f"model_path:={model}", "-p", f"input_topics:={topic_list}", "-p", "threads:=1"],
             env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
         os.environ.update(env)

@@ -15,8 +15,9 @@
 """
 Helpers of the ROS 2 integration tests: a node process, a test-side rclpy harness, clouds.
 
-Everything is real: the node runs in its own process (``python -m tao_pointpillars_py.node``)
-and the harness talks to it over Fast DDS on loopback, in a ROS domain of its own.
+Everything is real: the node runs in its own process (``python -m
+tao_pointpillars_py.node_main``, what the ``pointpillars_node`` entry point runs) and the
+harness talks to it over Fast DDS on loopback, in a ROS domain of its own.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def ros_environment() -> dict[str, str]:
 
 def start_node(*ros_args: str, log_path: Path) -> subprocess.Popen:
     """Start the node process with extra --ros-args; its output goes to ``log_path``."""
-    command = [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args",
+    command = [sys.executable, "-m", "tao_pointpillars_py.node_main", "--ros-args",
                "-p", f"model_path:={REFERENCE_MODEL}", *ros_args]
     return subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
                             env=ros_environment(), cwd=REPO)

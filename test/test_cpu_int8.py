@@ -14,6 +14,7 @@
 
 """Tests of tao_pointpillars_py.cpu_int8: the rewrites, their numerics and the ORT backend."""
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -210,13 +211,15 @@ def test_reference_int8_model_runs_in_its_cpu_form_and_the_file_is_unchanged():
             assert np.min(np.linalg.norm(got.boxes[:, :3] - centre, axis=1)) < 0.3
 
 
-def test_backend_runs_the_stored_model_when_the_rewrite_fails(monkeypatch):
+def test_backend_runs_the_stored_model_when_the_rewrite_fails(monkeypatch, caplog):
     def broken(model):
         raise ValueError("unexpected graph")
 
     monkeypatch.setattr(cpu_int8, "lower_for_cpu", broken)
     monkeypatch.setattr("tao_pointpillars_py.backends.onnxruntime_backend.lower_for_cpu", broken)
     path = MODELS / "pointpillars_zvision.int8.onnx"
-    with pytest.warns(RuntimeWarning, match="running the Q/DQ model as stored"):
+    with caplog.at_level(logging.WARNING):
         backend = OnnxRuntimeBackend(str(path), threads=1)
+    assert (f"{path}: running the Q/DQ model as stored, its CPU int8 form failed (unexpected "
+            "graph)") in caplog.text
     assert backend.int8_lowering is None and "cls_preds" in backend.output_names

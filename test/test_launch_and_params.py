@@ -53,7 +53,7 @@ def test_launch_file_declares_the_documented_arguments():
 
 def test_setup_installs_launch_params_and_the_node_entry_point():
     setup = (REPO / "setup.py").read_text()
-    assert '"pointpillars_node = tao_pointpillars_py.node:main"' in setup
+    assert '"pointpillars_node = tao_pointpillars_py.node_main:main"' in setup
     assert 'glob("launch/*.launch.py")' in setup and 'glob("params/*.yaml")' in setup
 
 

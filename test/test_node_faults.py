@@ -21,8 +21,8 @@ A configuration the node cannot start with ends it with status 1 and one log lin
 SIGINT and SIGTERM are both a request to stop, so the node ends with status 0 (not the
 conventional 128 + signal of a process killed by the signal): rclpy's handlers shut the
 context down and the node's ``main()`` turns the signal into a quiet return from ``spin``.
-This holds while it runs and while it starts; a signal that lands while Python is still
-importing the node's modules, before ``main()`` runs, gets Python's default behaviour.
+This holds while it runs, while it starts and while Python still imports the node's modules
+(the ``pointpillars_node`` entry, :mod:`tao_pointpillars_py.node_main`, catches both first).
 
 TensorRT faults run the node process on the fake TensorRT of test/tensorrt_fake.py
 (test/fake_tensorrt_node.py); a frame whose inference fails runs a node in this process.
@@ -139,6 +139,35 @@ def test_a_signal_stops_the_node_cleanly_within_seconds(tmp_path, signum, when, 
         stop_process(process, timeout_s=15)
     text = log.read_text()
     assert "Traceback" not in text and "Error" not in text, text
+
+
+def catches(pid, signum):
+    """Tell whether process ``pid`` has a handler for ``signum`` (SigCgt in /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_node_still_imports_stops_it_quietly(tmp_path, signum):
+    # the pointpillars_node entry (node_main) catches SIGTERM before it imports anything
+    # heavy: the signal goes in at that moment, while rclpy / ONNX Runtime are being imported
+    log = tmp_path / "node.log"
+    process = start_node(log_path=log)
+    try:
+        deadline = time.monotonic() + 10
+        while not catches(process.pid, signal.SIGTERM) and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.001)
+        rclpy_loaded = "_rclpy_pybind11" in Path(f"/proc/{process.pid}/maps").read_text()
+        process.send_signal(signum)
+        assert not rclpy_loaded, "the signal went in after the imports; the test missed its aim"
+        assert process.wait(timeout=10) == 0
+    finally:
+        stop_process(process, timeout_s=15)
+    assert "answering" not in log.read_text()  # it was stopped while starting
+    assert "Traceback" not in log.read_text(), log.read_text()
 
 
 # --- TensorRT engines and their cache, on the fake TensorRT (test/tensorrt_fake.py) ---------

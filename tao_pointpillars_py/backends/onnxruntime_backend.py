@@ -16,13 +16,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping
-import warnings
 
 import numpy as np
 
 from ..cpu_int8 import CpuLowering, is_qdq_model, lower_for_cpu
 from ..errors import ModelLoadError
+
+LOG = logging.getLogger(__name__)
 
 _NUMPY_OF_ORT = {"tensor(float)": np.float32, "tensor(int32)": np.int32,
                  "tensor(int64)": np.int64, "tensor(float16)": np.float16}
@@ -79,8 +81,8 @@ class OnnxRuntimeBackend:
             session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:  # a model the rewrites do not expect: run it as stored
-            warnings.warn(f"{model_path}: running the Q/DQ model as stored, its CPU int8 form "
-                          f"failed ({exc})", RuntimeWarning, stacklevel=3)
+            LOG.warning("%s: running the Q/DQ model as stored, its CPU int8 form failed (%s)",
+                        model_path, exc)
             return None
         self.int8_lowering = lowering
         return session

@@ -82,7 +82,7 @@ def _ros_environment() -> dict[str, str]:
 
 
 def _start_node(model: Path | None, params_file: Path, log: Path) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "tao_pointpillars_py.node", "--ros-args",
+    command = [sys.executable, "-m", "tao_pointpillars_py.node_main", "--ros-args",
                "--params-file", str(params_file), "-r", f"point_cloud:={INPUT_TOPIC}"]
     if model is not None:
         command += ["-p", f"model_path:={model}"]
