@@ -327,16 +327,22 @@ class PointPillarsNode(Node):
 class RosLogHandler(logging.Handler):
     """Hand Python log records (engine builds, the engine cache) to a ROS logger (/rosout)."""
 
-    LEVELS = ((logging.ERROR, "error"), (logging.WARNING, "warning"), (logging.INFO, "info"))
-
     def __init__(self, ros_logger: Any) -> None:
         super().__init__()
         self._ros_logger = ros_logger
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = next((name for number, name in self.LEVELS if record.levelno >= number), "debug")
+        # one call site per severity: rclpy refuses a site whose severity changes
         try:
-            getattr(self._ros_logger, level)(self.format(record))
+            text = self.format(record)
+            if record.levelno >= logging.ERROR:
+                self._ros_logger.error(text)
+            elif record.levelno >= logging.WARNING:
+                self._ros_logger.warning(text)
+            elif record.levelno >= logging.INFO:
+                self._ros_logger.info(text)
+            else:
+                self._ros_logger.debug(text)
         except Exception:  # noqa: B902 - logging must never take the node down
             self.handleError(record)
 

@@ -29,6 +29,7 @@ TensorRT faults run the node process on the fake TensorRT of test/tensorrt_fake.
 """
 
 import dataclasses
+import logging
 from pathlib import Path
 import signal
 import subprocess
@@ -40,6 +41,7 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
 pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
 
+from rclpy import logging as rclpy_logging  # noqa: E402
 from ros_fixtures import (cloud_message, node_in_process, REFERENCE_MODEL,  # noqa: E402
                           ros_environment, start_node)
 from sensor_msgs.msg import PointCloud2  # noqa: E402
@@ -47,6 +49,7 @@ from tao_pointpillars_py.backends.tensorrt_backend import (build_engine_file,  #
                                                            TensorRTBackend)
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.engine_cache import read_key, write_key  # noqa: E402
+from tao_pointpillars_py.node import forward_package_logging  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tensorrt_fake import Fakes  # noqa: E402
 from test_faults import broken_model  # noqa: E402
@@ -275,3 +278,23 @@ def test_an_inference_error_skips_that_cloud_and_the_next_is_answered(monkeypatc
         assert values["skipped total"] == "1" and values["answered total"] == "1"
         assert values["last skip reason"] == (
             "RuntimeError: CUDA error 700: an illegal memory access was encountered")
+
+
+def test_the_packages_python_logging_reaches_the_ros_log_at_its_level(capfd):
+    package = logging.getLogger("tao_pointpillars_py")
+    level, propagate = package.level, package.propagate  # restored after the test
+    handler = forward_package_logging(rclpy_logging.get_logger("forwarding_test"))
+    try:
+        log = logging.getLogger("tao_pointpillars_py.backends.tensorrt_backend")
+        log.debug("not shown")
+        log.info("cached engine %s loaded", "/e/x.engine")
+        log.warning("cached engine %s is stale (%s); rebuilding it", "/e/x.engine", "why")
+        log.error("int8 calibrator %s failed", "get_batch")
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
+        package.propagate = propagate
+    lines = capfd.readouterr().err.splitlines()
+    assert [line.split(" ", 1)[0] for line in lines] == ["[INFO]", "[WARN]", "[ERROR]"], lines
+    assert lines[1].endswith("[forwarding_test]: cached engine /e/x.engine is stale (why); "
+                             "rebuilding it")
