@@ -32,6 +32,7 @@ QoS, callbacks and message conversion over the ROS-free
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import partial
 import logging
 from pathlib import Path
@@ -131,10 +132,6 @@ class PointPillarsNode(Node):
                                "model": Path(runtime.model_path).name}
 
         self._latency = LatencyWindow(SUMMARY_PERIOD_S, start_s=time.monotonic())
-        self.frames_in = 0
-        self.frames_out = 0
-        self.frames_skipped = 0
-        self.frames_dropped = 0
         self._slots: LatestFrames[PointCloud2] = LatestFrames()
         self._health = {t: StreamHealth(DIAGNOSTICS_WINDOW_S) for t in self.settings.input_topics}
         self._outputs = {t: _Outputs(self, output_topics(t)) for t in self.settings.input_topics}
@@ -204,10 +201,8 @@ class PointPillarsNode(Node):
 
     def _on_cloud(self, topic: str, msg: PointCloud2) -> None:
         now = time.monotonic()
-        self.frames_in += 1
         self._health[topic].received(now, msg.header.frame_id)
         if self._slots.offer(topic, msg, now):
-            self.frames_dropped += 1
             self._health[topic].dropped(now)
 
     def _inference_loop(self) -> None:
@@ -240,14 +235,12 @@ class PointPillarsNode(Node):
                                               self.settings.class_id_format))
         outputs.markers.publish(marker_array(detections, msg.header, self.class_names))
         done = time.monotonic()
-        self.frames_out += 1
         self._latency.add(done, (done - waiting.arrived_s) * 1e3)
         self._health[topic].answered(done, (done - waiting.arrived_s) * 1e3)
         if self._fusion is not None:
             self._publish_fused(topic, msg.header, detections)
 
     def _skip(self, topic: str, what: str, reason: object, error: bool = False) -> None:
-        self.frames_skipped += 1
         self._health[topic].skipped(time.monotonic(), str(reason))
         log = self.get_logger().error if error else self.get_logger().warning
         log(f"{what}: {reason} (one warning per {WARN_THROTTLE_S:g} s; /diagnostics counts every "
@@ -304,16 +297,24 @@ class PointPillarsNode(Node):
                     for topic, health in self._health.items()]
         self._diagnostics.publish(diagnostic_array(statuses, self.get_clock().now().to_msg()))
 
+    def totals(self) -> Counter[str]:
+        """Clouds received, answered, dropped and skipped over every input topic."""
+        totals: Counter[str] = Counter()
+        for health in self._health.values():
+            totals.update(health.totals())
+        return totals
+
     def _log_summary(self) -> None:
         summary = self._latency.summary(time.monotonic())
         if summary.frames:
             timings = self.detector.last_timings
+            totals = self.totals()
             self.get_logger().info(
                 f"{summary}; last frame: pre {timings.preprocess_ms:.1f} ms, inference "
                 f"{timings.inference_ms:.1f} ms, post {timings.postprocess_ms:.1f} ms; "
-                f"{self.frames_in} clouds in, {self.frames_out} answered, "
-                f"{self.frames_dropped} dropped (a newer cloud came first), "
-                f"{self.frames_skipped} skipped")
+                f"{totals['received']} clouds in, {totals['answered']} answered, "
+                f"{totals['dropped']} dropped (a newer cloud came first), "
+                f"{totals['skipped']} skipped")
 
     def destroy_node(self) -> None:
         """Stop the inference thread (if the node got as far as starting it), then the node."""

@@ -60,7 +60,7 @@ class StreamHealth:
         self._events: dict[str, Deque[float]] = {
             k: deque() for k in ("received", "dropped", "skipped")}
         self._answers: Deque[tuple[float, float]] = deque()
-        self.totals = {"received": 0, "dropped": 0, "skipped": 0, "answered": 0}
+        self._totals = {"received": 0, "dropped": 0, "skipped": 0, "answered": 0}
         self._lock = threading.Lock()
         self.frame_id = ""
         self.last_skip_reason = ""  # every reason reaches /diagnostics; the log is throttled
@@ -81,12 +81,17 @@ class StreamHealth:
     def answered(self, now_s: float, latency_ms: float) -> None:
         with self._lock:
             self._answers.append((now_s, latency_ms))
-            self.totals["answered"] += 1
+            self._totals["answered"] += 1
 
     def _record(self, kind: str, now_s: float) -> None:
         with self._lock:
             self._events[kind].append(now_s)
-            self.totals[kind] += 1
+            self._totals[kind] += 1
+
+    def totals(self) -> dict[str, int]:
+        """Clouds received, answered, dropped and skipped since the start (a copy)."""
+        with self._lock:
+            return dict(self._totals)
 
     def status(self, now_s: float, name: str, context: Mapping[str, str] = {}
                ) -> StreamStatus:
@@ -100,7 +105,7 @@ class StreamHealth:
                 self._answers.popleft()
             counts = {k: len(v) for k, v in self._events.items()}
             latencies = np.array([latency for _, latency in self._answers], np.float64)
-            totals = dict(self.totals)
+            totals = dict(self._totals)
             last_skip_reason = self.last_skip_reason
         input_hz = counts["received"] / self.window_s
         output_hz = latencies.size / self.window_s

@@ -266,12 +266,13 @@ def test_an_inference_error_skips_that_cloud_and_the_next_is_answered(monkeypatc
         for stamp in (1, 2):
             publisher.publish(cloud_message(points, *ZVISION_16, stamp * 1_000_000_000))
             deadline = time.monotonic() + 20
-            while node.frames_out + node.frames_skipped < stamp and time.monotonic() < deadline:
+            while (node.totals()["answered"] + node.totals()["skipped"] < stamp
+                   and time.monotonic() < deadline):
                 time.sleep(0.05)
         deadline = time.monotonic() + 5
         while not answers and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert (node.frames_skipped, node.frames_out) == (1, 1)
+        assert (node.totals()["skipped"], node.totals()["answered"]) == (1, 1)
         assert [a.header.stamp.sec for a in answers] == [2]
         status = node._health["/faults/points"].status(time.monotonic(), "s")
         values = dict(status.values)
