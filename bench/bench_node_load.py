@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 from pathlib import Path
 import signal
 import subprocess
@@ -47,8 +46,6 @@ import threading
 import time
 
 import numpy as np
-import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
 from tao_pointpillars_py.cloud import encode_zvision_cloud_data, zvision_fields
@@ -57,7 +54,8 @@ from vision_msgs.msg import Detection3DArray
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "bench"), str(REPO / "test")]
 full_frame = importlib.import_module("bench_pipeline").full_frame
-ros_environment = importlib.import_module("ros_fixtures").ros_environment
+ros_fixtures = importlib.import_module("ros_fixtures")
+ros_environment, SpinningNode = ros_fixtures.ros_environment, ros_fixtures.SpinningNode
 
 
 def resident_mb(pid: int) -> float:
@@ -68,7 +66,7 @@ def resident_mb(pid: int) -> float:
     return float("nan")
 
 
-class Rig:
+class Rig(SpinningNode):
     """The node process plus a test-side node: cloud publishers, answer and diagnostics log."""
 
     def __init__(self, topics: list[str], model: str) -> None:
@@ -79,10 +77,7 @@ class Rig:
             [sys.executable, "-m", "tao_pointpillars_py.node_main", "--ros-args", "-p",
              f"model_path:={model}", "-p", f"input_topics:={topic_list}", "-p", "threads:=1"],
             env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
-        os.environ.update(env)
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("bench_node_load", context=self.context)
+        super().__init__("bench_node_load")
         self.lock = threading.Lock()
         self.answered: dict[int, float] = {}  # stamp -> latency ms
         self.totals: dict[str, dict[str, int]] = {}
@@ -96,10 +91,7 @@ class Rig:
         from diagnostic_msgs.msg import DiagnosticArray
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics,
                                       QoSProfile(depth=10))
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.spinner = threading.Thread(target=self.executor.spin, daemon=True)
-        self.spinner.start()
+        self.spin()
         deadline = time.monotonic() + 60
         while any(p.get_subscription_count() == 0 for p in self.publishers.values()):
             if time.monotonic() > deadline or self.process.poll() is not None:
@@ -122,10 +114,7 @@ class Rig:
     def close(self) -> int:
         self.process.send_signal(signal.SIGINT)
         status = self.process.wait(timeout=30)
-        self.executor.shutdown()
-        self.spinner.join(timeout=10)
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
+        super().close()
         return status
 
 

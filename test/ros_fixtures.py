@@ -29,11 +29,13 @@ import subprocess
 import sys
 import threading
 import time
+from typing import Any, Iterator
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import rclpy
 from rclpy.executors import Executor, SingleThreadedExecutor
+from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
@@ -63,35 +65,52 @@ def start_node(*ros_args: str, log_path: Path) -> subprocess.Popen:
                             env=ros_environment(), cwd=REPO)
 
 
+class SpinningNode:
+    """A test-side rclpy node in a context of its own (the test run's domain), spun on a thread."""
+
+    def __init__(self, name: str) -> None:
+        os.environ.update(ros_environment())
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+
+    def spin(self, *others: Node, executor: type[Executor] = SingleThreadedExecutor,
+             **executor_options: Any) -> None:
+        """Spin the node, and ``others`` of its context, on a thread (once endpoints are made)."""
+        self._nodes = [*others, self.node]
+        self.executor = executor(context=self.context, **executor_options)
+        for node in self._nodes:
+            self.executor.add_node(node)
+        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
+        self._spinner.start()
+
+    def close(self) -> None:
+        """Stop spinning, destroy the nodes spun, shut the context down."""
+        self.executor.shutdown()
+        self._spinner.join(timeout=10)
+        for node in self._nodes:
+            node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
 @contextlib.contextmanager
 def node_in_process(topic: str, executor: type[Executor] = SingleThreadedExecutor,
-                    **executor_options):
+                    **executor_options: Any) -> Iterator[tuple[PointPillarsNode, Node]]:
     """
     Yield (node, client): a PointPillarsNode (reference model, 1 thread) answering ``topic``.
 
     Both run in this process, spun by one ``executor`` on a thread of their own: for tests that
     reach into the node (its threads, its backend) while real messages flow.
     """
-    os.environ.update(ros_environment())
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = PointPillarsNode(context=context, parameter_overrides=[
+    client = SpinningNode("in_process_client")
+    node = PointPillarsNode(context=client.context, parameter_overrides=[
         Parameter("model_path", value=str(REFERENCE_MODEL)), Parameter("threads", value=1),
         Parameter("input_topics", value=[topic])])
-    client = rclpy.create_node("in_process_client", context=context)
-    spinning = executor(context=context, **executor_options)
-    spinning.add_node(node)
-    spinning.add_node(client)
-    spinner = threading.Thread(target=spinning.spin, daemon=True)
-    spinner.start()
+    client.spin(node, executor=executor, **executor_options)
     try:
-        yield node, client
+        yield node, client.node
     finally:
-        spinning.shutdown()
-        spinner.join(timeout=10)
-        node.destroy_node()
-        client.destroy_node()
-        rclpy.shutdown(context=context)
+        client.close()
 
 
 def cloud_message(points: np.ndarray, layout, point_step: int, stamp_ns: int,
@@ -124,14 +143,11 @@ def stamp_of(msg) -> int:
     return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
 
 
-class Harness:
+class Harness(SpinningNode):
     """Test-side rclpy node: publishes clouds, collects the node's answers by header stamp."""
 
     def __init__(self, namespace: str = "") -> None:
-        os.environ.update(ros_environment())
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("test_harness", context=self.context)
+        super().__init__("test_harness")
         qos = QoSProfile(depth=10)
         qos.reliability = ReliabilityPolicy.RELIABLE
         self.publisher = self.node.create_publisher(PointCloud2, "/point_cloud", qos)
@@ -151,10 +167,7 @@ class Harness:
                                       latched)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics,
                                       QoSProfile(depth=10))
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self._thread.start()
+        self.spin()
 
     def _store(self, store):
         def callback(msg) -> None:
@@ -216,9 +229,3 @@ class Harness:
                 with self._lock:
                     return self.boxes[stamp], self.markers[stamp]
         return None
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self._thread.join(timeout=10)
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)

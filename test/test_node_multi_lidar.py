@@ -27,9 +27,8 @@ import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="integration tests need rclpy")
 
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from ros_fixtures import cloud_message, ros_environment, start_node  # noqa: E402
+from ros_fixtures import cloud_message, SpinningNode, start_node  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.detections import Detections  # noqa: E402
@@ -43,17 +42,12 @@ TOPICS = [topic for topic, _ in UGV_LIDARS]
 CONFIDENT = 0.5
 
 
-class RigHarness:
+class RigHarness(SpinningNode):
     """Publishes the four lidars' clouds; collects per-lidar, fused and diagnostics messages."""
 
     def __init__(self) -> None:
-        import os
-
         from diagnostic_msgs.msg import DiagnosticArray
-        os.environ.update(ros_environment())
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("rig_harness", context=self.context)
+        super().__init__("rig_harness")
         qos = QoSProfile(depth=4)
         qos.reliability = ReliabilityPolicy.RELIABLE
         self.publishers = {t: self.node.create_publisher(PointCloud2, t, qos) for t in TOPICS}
@@ -66,10 +60,7 @@ class RigHarness:
                                           self._keep(self.answers[topic]), QoSProfile(depth=100))
         self.node.create_subscription(DiagnosticArray, "/diagnostics",
                                       self._keep(self.diagnostics), QoSProfile(depth=100))
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
+        self.spin()
 
     def _keep(self, store):
         def callback(msg):
@@ -87,12 +78,6 @@ class RigHarness:
                     return True
             time.sleep(0.05)
         return False
-
-    def close(self):
-        self.executor.shutdown()
-        self.thread.join(timeout=10)
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
 
 
 def _boxes(msg):
