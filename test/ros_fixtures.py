@@ -29,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
@@ -57,12 +57,14 @@ def ros_environment() -> dict[str, str]:
     return env
 
 
-def start_node(*ros_args: str, log_path: Path) -> subprocess.Popen:
-    """Start the node process with extra --ros-args; its output goes to ``log_path``."""
-    command = [sys.executable, "-m", "tao_pointpillars_py.node_main", "--ros-args",
+def start_node(*ros_args: str, log_path: Path,
+               program: Sequence[str] = ("-m", "tao_pointpillars_py.node_main"),
+               extra_env: Mapping[str, str] = {}) -> subprocess.Popen:
+    """Start the node (``python PROGRAM``) with extra --ros-args; output goes to ``log_path``."""
+    command = [sys.executable, *program, "--ros-args",
                "-p", f"model_path:={REFERENCE_MODEL}", *ros_args]
     return subprocess.Popen(command, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
-                            env=ros_environment(), cwd=REPO)
+                            env={**ros_environment(), **extra_env}, cwd=REPO)
 
 
 class SpinningNode:
@@ -222,10 +224,16 @@ class Harness(SpinningNode):
         is what a lidar's next frame would do. Returns (boxes, markers), None if unanswered.
         """
         stamp = stamp_of(msg)
+        if not self.publish_until(msg, lambda: stamp in self.boxes and stamp in self.markers,
+                                  timeout_s, attempts):
+            return None
+        with self._lock:
+            return self.boxes[stamp], self.markers[stamp]
+
+    def publish_until(self, msg: PointCloud2, done, timeout_s: float, attempts: int) -> bool:
+        """Publish ``msg`` again (``attempts`` times in ``timeout_s``) until ``done()`` holds."""
         for _ in range(attempts):
             self.publisher.publish(msg)
-            if self.wait_until(lambda: stamp in self.boxes and stamp in self.markers,
-                               timeout_s / attempts):
-                with self._lock:
-                    return self.boxes[stamp], self.markers[stamp]
-        return None
+            if self.wait_until(done, timeout_s / attempts):
+                return True
+        return False

@@ -162,12 +162,8 @@ def _skip_one(harness, bad, reason, attempts=10):
     # best effort with a short queue: a cloud may be lost, so it is sent again (a lidar's next
     # frame would be) until the node's skipped total moves on
     before = harness.total("skipped")
-    for _ in range(attempts):
-        harness.publisher.publish(bad)
-        if harness.wait_until(lambda: harness.total("skipped") > before and any(
-                reason in text for text in harness.skip_reasons()), 3.0):
-            return True
-    return False
+    return harness.publish_until(bad, lambda: harness.total("skipped") > before and any(
+        reason in text for text in harness.skip_reasons()), 3.0 * attempts, attempts)
 
 
 def test_one_cloud_of_every_malformed_class_then_a_good_one_is_answered(running):

@@ -32,8 +32,6 @@ import dataclasses
 import logging
 from pathlib import Path
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -43,7 +41,7 @@ pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/
 
 from rclpy import logging as rclpy_logging  # noqa: E402
 from ros_fixtures import (cloud_message, node_in_process, REFERENCE_MODEL,  # noqa: E402
-                          ros_environment, start_node)
+                          start_node)
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.backends.tensorrt_backend import (build_engine_file,  # noqa: E402
                                                            TensorRTBackend)
@@ -177,12 +175,9 @@ def test_a_signal_while_the_node_still_imports_stops_it_quietly(tmp_path, signum
 
 def start_fake_tensorrt_node(log, *ros_args, cache_home):
     """Start the node on a fake Orin (TensorRT 8.6.1), its engine cache under ``cache_home``."""
-    env = ros_environment()
-    env["XDG_CACHE_HOME"] = str(cache_home)
-    return subprocess.Popen(
-        [sys.executable, str(FAKE_TENSORRT_NODE), "--ros-args", "-p", "backend:=tensorrt",
-         "-p", f"model_path:={REFERENCE_MODEL}", *ros_args],
-        stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    return start_node("-p", "backend:=tensorrt", *ros_args, log_path=log,
+                      program=[str(FAKE_TENSORRT_NODE)],
+                      extra_env={"XDG_CACHE_HOME": str(cache_home)})
 
 
 def test_an_engine_of_another_tensorrt_and_gpu_stops_the_node_with_the_build_command(
