@@ -59,7 +59,8 @@ def _typestore() -> Typestore:
     return get_typestore(Stores.ROS2_HUMBLE)
 
 
-def _storage_plugin(storage: str) -> StoragePlugin:
+def storage_plugin(storage: str) -> StoragePlugin:
+    """Give rosbags' StoragePlugin for ``storage`` ("sqlite3" or "mcap")."""
     from rosbags.rosbag2 import StoragePlugin
     if storage not in STORAGES:
         raise ConfigError(f"storage must be one of {STORAGES}, got {storage!r}")
@@ -101,7 +102,7 @@ class CloudBagWriter:
             raise FileExistsError(f"{path} exists; a rosbag2 folder is always written new, "
                                   f"remove it or choose another path")
         self._writer = Writer(Path(path), version=BAG_VERSION,
-                              storage_plugin=_storage_plugin(storage))
+                              storage_plugin=storage_plugin(storage))
         self._connections: dict[str, Connection] = {}
         self._open = False
 
@@ -115,7 +116,7 @@ class CloudBagWriter:
         if topic not in self._connections:
             self._connections[topic] = self._writer.add_connection(
                 topic, POINTCLOUD2, typestore=self.typestore,
-                offered_qos_profiles=[_publisher_qos()])
+                offered_qos_profiles=[publisher_qos()])
         return self._connections[topic]
 
     def write(self, timestamp_ns: int, points: np.ndarray, topic: str | None = None,
@@ -146,7 +147,7 @@ class CloudBagWriter:
         self._writer.__exit__(exc_type, exc, tb)
 
 
-def _publisher_qos() -> Qos:
+def publisher_qos() -> Qos:
     """Reliable, volatile, keep-last-10: `ros2 bag play` then serves any subscriber QoS."""
     from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
                                     QosReliability, QosTime)
@@ -157,7 +158,8 @@ def _publisher_qos() -> Qos:
                avoid_ros_namespace_conventions=False)
 
 
-def _open_reader(path: str | Path) -> AnyReader:
+def open_reader(path: str | Path) -> AnyReader:
+    """Open a rosbag2 folder (or a ROS 1 bag) for reading; FileNotFoundError if it is not there."""
     from rosbags.highlevel import AnyReader
     path = Path(path)
     if not path.exists():
@@ -165,7 +167,8 @@ def _open_reader(path: str | Path) -> AnyReader:
     return AnyReader([path], default_typestore=_typestore())
 
 
-def _cloud_connections(reader: AnyReader, topics: Sequence[str] | None) -> list[Connection]:
+def cloud_connections(reader: AnyReader, topics: Sequence[str] | None) -> list[Connection]:
+    """Give the reader's PointCloud2 connections, of ``topics`` only (None: every one)."""
     connections = [c for c in reader.connections if c.msgtype == POINTCLOUD2]
     if topics is not None:
         wanted = set(topics)
@@ -185,8 +188,8 @@ def read_clouds(path: str | Path, topics: Sequence[str] | None = None) -> Iterat
     ``topics`` restricts to those topics (each must exist in the bag); None reads all
     PointCloud2 topics.
     """
-    with _open_reader(path) as reader:
-        connections = _cloud_connections(reader, topics)
+    with open_reader(path) as reader:
+        connections = cloud_connections(reader, topics)
         if not connections:
             return
         for connection, timestamp, raw in reader.messages(connections=connections):
@@ -197,5 +200,5 @@ def read_clouds(path: str | Path, topics: Sequence[str] | None = None) -> Iterat
 
 def count_clouds(path: str | Path, topics: Sequence[str] | None = None) -> int:
     """Count the PointCloud2 messages (on ``topics``, or on all topics) without decoding."""
-    with _open_reader(path) as reader:
-        return sum(int(c.msgcount) for c in _cloud_connections(reader, topics))
+    with open_reader(path) as reader:
+        return sum(int(c.msgcount) for c in cloud_connections(reader, topics))

@@ -171,9 +171,9 @@ def _answer_in_worker(job: DetectJob) -> FrameAnswer:
 
 def read_jobs(bag: Path, topics: Sequence[str] | None) -> Iterator[DetectJob]:
     """Yield the raw clouds of ``bag`` (on ``topics``, or every PointCloud2 topic) in order."""
-    from .bag import _cloud_connections, _open_reader
-    with _open_reader(bag) as reader:
-        connections = _cloud_connections(reader, topics)
+    from .bag import cloud_connections, open_reader
+    with open_reader(bag) as reader:
+        connections = cloud_connections(reader, topics)
         for index, (connection, timestamp, raw) in enumerate(
                 reader.messages(connections=connections)):
             yield DetectJob(index, int(timestamp), connection.topic, bytes(raw))
@@ -219,14 +219,14 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
 
     from rosbags.rosbag2 import Writer
 
-    from .bag import _cloud_connections, _open_reader, _publisher_qos, _storage_plugin
+    from .bag import cloud_connections, open_reader, publisher_qos, storage_plugin
     from .bag import BAG_VERSION
     started = time.perf_counter()
     if Path(out_bag).exists():
         raise ConfigError(f"{out_bag} exists; a rosbag2 folder is always written new, "
                           "remove it or choose another path")
-    with _open_reader(in_bag) as reader:
-        connections = _cloud_connections(reader, topics)
+    with open_reader(in_bag) as reader:
+        connections = cloud_connections(reader, topics)
         if not connections:
             raise ConfigError(f"{in_bag} has no PointCloud2 messages"
                               + (f" on {list(topics)}" if topics else ""))
@@ -236,23 +236,23 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
     typestore = vision_typestore()
     report = DetectReport(topics={t: output_topics(t).detections for t in cloud_topics},
                           per_class=dict.fromkeys(local.class_names, 0))
-    writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=_storage_plugin(storage))
+    writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=storage_plugin(storage))
     with writer:
         out: dict[str, Any] = {}
         for topic in cloud_topics:
             names = output_topics(topic)
             if copy_clouds:
                 out[topic] = writer.add_connection(topic, POINTCLOUD2, typestore=typestore,
-                                                   offered_qos_profiles=[_publisher_qos()])
+                                                   offered_qos_profiles=[publisher_qos()])
             out[names.detections] = writer.add_connection(
                 names.detections, DETECTION3D_ARRAY, typestore=typestore,
-                offered_qos_profiles=[_publisher_qos()])
+                offered_qos_profiles=[publisher_qos()])
             out[names.markers] = writer.add_connection(
                 names.markers, MARKER_ARRAY, typestore=typestore,
-                offered_qos_profiles=[_publisher_qos()])
+                offered_qos_profiles=[publisher_qos()])
             out[names.label_info] = writer.add_connection(
                 names.label_info, LABEL_INFO, typestore=typestore,
-                offered_qos_profiles=[_publisher_qos()])
+                offered_qos_profiles=[publisher_qos()])
         labelled: set[str] = set()
         jobs = _copying(read_jobs(Path(in_bag), topics), writer, out if copy_clouds else {})
         for answer in answers_in_order(jobs, parameters, workers, local):
