@@ -40,7 +40,7 @@ setup(
         "numpy>=1.21",
         "onnx>=1.12",
         "onnxruntime>=1.14",
-        "rosbags>=0.10",
+        "rosbags>=0.10.9",  # the first with Writer(version=, storage_plugin=)
         "tqdm>=4.60",
     ],
     extras_require={

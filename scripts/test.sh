@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-ros.sh test,train,viz
-python=.venv/bin/python
+python="${VENV:-.venv}/bin/python"
 if [ -n "${ROS_DISTRO:-}" ] && python3 -c 'import rclpy' >/dev/null 2>&1; then
   python=python3  # ROS 2 sourced: its Python has rclpy and the messages
 fi

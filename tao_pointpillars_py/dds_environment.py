@@ -26,20 +26,30 @@ from pathlib import Path
 from typing import Mapping
 
 PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+#: Distros whose rcl predates ROS_AUTOMATIC_DISCOVERY_RANGE (added in Iron)
+LOCALHOST_ONLY_DISTROS = ("humble",)
 
 
-def fastdds_profile_environment(profile: Path | str, ros_distro: str | None = None
-                                ) -> dict[str, str]:
+def fastdds_profile_environment(profile: Path | str) -> dict[str, str]:
     """
     Environment variables that make Fast DDS load ``profile`` (params/fastdds_large_clouds.xml).
 
-    Fast DDS 3 (ROS 2 Jazzy and later) reads FASTDDS_DEFAULT_PROFILES_FILE and prefers the
-    deprecated FASTRTPS_ name when both are set; Fast DDS 2 (Humble) reads only FASTRTPS_.
+    Both names, same file: Fast DDS 2.6 (Humble) and 2.14 (Jazzy) read only
+    FASTRTPS_DEFAULT_PROFILES_FILE; Fast DDS 3 (Kilted and later) reads FASTDDS_, and the
+    deprecated FASTRTPS_ as well. The distro cannot be told reliably from the environment
+    (PyPI wheels set no ROS_DISTRO), so both are always set.
     """
-    distro = os.environ.get("ROS_DISTRO", "") if ros_distro is None else ros_distro
-    name = ("FASTRTPS_DEFAULT_PROFILES_FILE" if distro in ("humble", "iron")
-            else "FASTDDS_DEFAULT_PROFILES_FILE")
-    return {name: str(profile)}
+    return {name: str(profile) for name in PROFILE_VARIABLES}
+
+
+def localhost_discovery_environment(ros_distro: str) -> dict[str, str]:
+    """Variables that keep ROS 2 discovery on this host, for ``ros_distro`` ('' if unknown)."""
+    wanted = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST"}
+    if ros_distro in LOCALHOST_ONLY_DISTROS:
+        # Humble ignores ROS_AUTOMATIC_DISCOVERY_RANGE; newer distros warn that
+        # ROS_LOCALHOST_ONLY is deprecated, so it is set only where it is the only way
+        wanted["ROS_LOCALHOST_ONLY"] = "1"
+    return wanted
 
 
 def loopback_environment(base: Mapping[str, str], domain_id: int, profile: Path | str,
@@ -51,11 +61,11 @@ def loopback_environment(base: Mapping[str, str], domain_id: int, profile: Path 
     they are replaced (tests that must not meet other ROS 2 graphs).
     """
     env = dict(base)
-    wanted = {"ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST", "ROS_DOMAIN_ID": str(domain_id),
-              "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp"}
+    wanted = {**localhost_discovery_environment(env.get("ROS_DISTRO", "")),
+              "ROS_DOMAIN_ID": str(domain_id), "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp"}
     # 1.6 MB clouds, best effort: whole through shared memory, not lost as UDP fragments
     if not (keep_existing and any(name in env for name in PROFILE_VARIABLES)):
-        wanted.update(fastdds_profile_environment(profile, env.get("ROS_DISTRO", "")))
+        wanted.update(fastdds_profile_environment(profile))
     for name, value in wanted.items():
         if not keep_existing or name not in env:
             env[name] = value

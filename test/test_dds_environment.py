@@ -19,16 +19,25 @@ from pathlib import Path
 import pytest
 
 from tao_pointpillars_py.dds_environment import (fastdds_profile_environment,
+                                                 localhost_discovery_environment,
                                                  loopback_environment)
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.parametrize("distro,variable", [("humble", "FASTRTPS_DEFAULT_PROFILES_FILE"),
-                                             ("jazzy", "FASTDDS_DEFAULT_PROFILES_FILE"),
-                                             ("", "FASTDDS_DEFAULT_PROFILES_FILE")])
-def test_fastdds_profile_variable_follows_the_fast_dds_generation(distro, variable):
-    assert fastdds_profile_environment("/p.xml", distro) == {variable: "/p.xml"}
+def test_fastdds_profile_sets_both_variables_to_the_same_file():
+    # Fast DDS 2.6 (Humble) and 2.14 (Jazzy) read only FASTRTPS_, Fast DDS 3 (Kilted) FASTDDS_
+    assert fastdds_profile_environment("/p.xml") == {
+        "FASTDDS_DEFAULT_PROFILES_FILE": "/p.xml", "FASTRTPS_DEFAULT_PROFILES_FILE": "/p.xml"}
+
+
+@pytest.mark.parametrize("distro,localhost_only", [("humble", "1"), ("jazzy", None),
+                                                   ("kilted", None), ("", None)])
+def test_localhost_discovery_uses_localhost_only_where_the_range_is_unknown(distro,
+                                                                           localhost_only):
+    env = localhost_discovery_environment(distro)
+    assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
+    assert env.get("ROS_LOCALHOST_ONLY") == localhost_only
 
 
 def test_large_cloud_profile_is_valid_xml_with_a_large_shared_memory_segment():
@@ -45,7 +54,11 @@ def test_loopback_environment_replaces_or_keeps_existing_settings():
     assert forced == {"ROS_DOMAIN_ID": "42", "ROS_DISTRO": "jazzy", "PATH": "/bin",
                       "ROS_AUTOMATIC_DISCOVERY_RANGE": "LOCALHOST",
                       "RMW_IMPLEMENTATION": "rmw_fastrtps_cpp",
-                      "FASTDDS_DEFAULT_PROFILES_FILE": "/p.xml"}
+                      "FASTDDS_DEFAULT_PROFILES_FILE": "/p.xml",
+                      "FASTRTPS_DEFAULT_PROFILES_FILE": "/p.xml"}
+    on_humble = loopback_environment({**base, "ROS_DISTRO": "humble"}, 42, "/p.xml",
+                                     keep_existing=False)
+    assert on_humble["ROS_LOCALHOST_ONLY"] == "1"
     kept = loopback_environment({**base, "FASTRTPS_DEFAULT_PROFILES_FILE": "/mine.xml"}, 42,
                                 "/p.xml", keep_existing=True)
     assert kept["ROS_DOMAIN_ID"] == "7" and "FASTDDS_DEFAULT_PROFILES_FILE" not in kept
