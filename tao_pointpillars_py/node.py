@@ -70,6 +70,8 @@ from .topics import fused_topics, output_topics, OutputTopics
 NODE_NAME = "pointpillars"
 #: Seconds between two identical warnings, and between two latency summaries in the log.
 WARN_THROTTLE_S = 5.0
+THROTTLE_NOTE = (f"(one message per {WARN_THROTTLE_S:g} s; /diagnostics counts every skip and "
+                 "gives the last reason)")
 SUMMARY_PERIOD_S = 10.0
 #: /diagnostics: published every DIAGNOSTICS_PERIOD_S over a window of DIAGNOSTICS_WINDOW_S
 DIAGNOSTICS_PERIOD_S = 1.0
@@ -208,15 +210,24 @@ class PointPillarsNode(Node):
     def _inference_loop(self) -> None:
         while not self._stopping.is_set():
             waiting = self._slots.take(timeout_s=0.2)
-            if waiting is not None:
+            if waiting is None:
+                continue
+            try:
                 self._answer(waiting)
+            except Exception as exc:  # noqa: B902 - one bad frame must not take the node down
+                self._fail(waiting, exc)
 
     def _answer(self, waiting: Waiting[PointCloud2]) -> None:
         msg, topic = waiting.frame, waiting.topic
         try:
             points = points_from_cloud(msg)
         except PointPillarsError as exc:
-            self._skip(topic, f"skipping a cloud from {msg.header.frame_id!r} on {topic}", exc)
+            self._health[topic].skipped(time.monotonic(), str(exc))
+            # rclpy refuses a call site whose severity changes: warnings and errors (_fail)
+            # each have their own
+            self.get_logger().warning(
+                f"skipping a cloud from {msg.header.frame_id!r} on {topic}: {exc} "
+                f"{THROTTLE_NOTE}", throttle_duration_sec=WARN_THROTTLE_S)
             return
         if 0 < self.settings.max_points < points.shape[0]:
             self.get_logger().warning(
@@ -224,12 +235,7 @@ class PointPillarsNode(Node):
                 f"{self.settings.max_points}; keeping every k-th point",
                 throttle_duration_sec=WARN_THROTTLE_S)
             points = thin_points(points, self.settings.max_points)
-        try:
-            detections = self.detector.detect(points)
-        except Exception as exc:  # noqa: B902 - one bad frame must not take the node down
-            self._skip(topic, f"inference failed on a cloud of {points.shape[0]} points",
-                       f"{type(exc).__name__}: {exc}", error=True)
-            return
+        detections = self.detector.detect(points)
         outputs = self._outputs[topic]
         outputs.boxes.publish(detection_array(detections, msg.header, self.class_names,
                                               self.settings.class_id_format))
@@ -240,12 +246,13 @@ class PointPillarsNode(Node):
         if self._fusion is not None:
             self._publish_fused(topic, msg.header, detections)
 
-    def _skip(self, topic: str, what: str, reason: object, error: bool = False) -> None:
-        self._health[topic].skipped(time.monotonic(), str(reason))
-        log = self.get_logger().error if error else self.get_logger().warning
-        log(f"{what}: {reason} (one warning per {WARN_THROTTLE_S:g} s; /diagnostics counts every "
-            "skip and gives the last reason)",
-            throttle_duration_sec=WARN_THROTTLE_S)
+    def _fail(self, waiting: Waiting[PointCloud2], exc: Exception) -> None:
+        """Count and log a cloud whose answer raised (inference, publishing): it is skipped."""
+        reason = f"{type(exc).__name__}: {exc}"
+        self._health[waiting.topic].skipped(time.monotonic(), reason)
+        self.get_logger().error(
+            f"failed on a cloud from {waiting.frame.header.frame_id!r} on {waiting.topic}, "
+            f"skipped: {reason} {THROTTLE_NOTE}", throttle_duration_sec=WARN_THROTTLE_S)
 
     def _publish_fused(self, topic: str, header: Header, detections: Any) -> None:
         if self._fusion is None or self._fused is None:

@@ -276,6 +276,69 @@ def test_an_inference_error_skips_that_cloud_and_the_next_is_answered(monkeypatc
             "RuntimeError: CUDA error 700: an illegal memory access was encountered")
 
 
+def test_a_warning_then_errors_of_any_kind_leave_the_inference_thread_answering(monkeypatch,
+                                                                                capfd):
+    # rclpy refuses a log call site whose severity changes (ValueError): a skipped malformed
+    # cloud (warning) followed by a failed inference (error) from one site killed the
+    # inference thread, and the node went silent. Any exception there must be logged,
+    # counted and survived, wherever in the answer it is raised.
+    with node_in_process("/faults/points") as (node, client):
+        infer = node.detector.backend.infer
+        publish_markers = node._outputs["/faults/points"].markers.publish
+        injected = {"infer": 1, "publish": 1}
+
+        def infer_failing_once(inputs):
+            if injected["infer"]:
+                injected["infer"] -= 1
+                raise RuntimeError("CUDA error 700: an illegal memory access was encountered")
+            return infer(inputs)
+
+        def publish_failing_once(msg):
+            if injected["publish"]:
+                injected["publish"] -= 1
+                raise OSError("rcl publish failed")
+            return publish_markers(msg)
+
+        monkeypatch.setattr(node.detector.backend, "infer", infer_failing_once)
+        monkeypatch.setattr(node._outputs["/faults/points"].markers, "publish",
+                            publish_failing_once)
+        answers = []
+        client.create_subscription(Detection3DArray, "/faults/bbox", answers.append, 10)
+        publisher = client.create_publisher(PointCloud2, "/faults/points", 10)
+        deadline = time.monotonic() + 30
+        while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        points = simulate_frame(16, 0).points
+        malformed = cloud_message(points, *ZVISION_16, 1_000_000_000)
+        malformed.data = malformed.data[:-5]
+        # malformed (warning), inference raises (error), publishing raises (error), good
+        clouds = [malformed] + [cloud_message(points, *ZVISION_16, s * 1_000_000_000)
+                                for s in (2, 3, 4)]
+        for count, cloud in enumerate(clouds, start=1):
+            publisher.publish(cloud)
+            deadline = time.monotonic() + 20
+            while (node.totals()["answered"] + node.totals()["skipped"] < count
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+        deadline = time.monotonic() + 5
+        while not any(a.header.stamp.sec == 4 for a in answers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert node._inference.is_alive()
+        assert (node.totals()["skipped"], node.totals()["answered"]) == (3, 1)
+        # the box array of cloud 3 went out before its markers failed
+        assert [a.header.stamp.sec for a in answers] == [3, 4]
+        values = dict(node._health["/faults/points"].status(time.monotonic(), "s").values)
+        assert values["last skip reason"] == "OSError: rcl publish failed"
+    lines = [line for line in capfd.readouterr().err.splitlines() if "[pointpillars]" in line]
+    skipped = [line for line in lines if "skipping a cloud" in line]
+    failed = [line for line in lines if "failed on a cloud" in line]
+    assert len(skipped) == 1 and skipped[0].startswith("[WARN]"), lines
+    # one error per 5 s: the inference error is logged, the publish error throttled
+    assert len(failed) == 1 and failed[0].startswith("[ERROR]"), lines
+    assert "RuntimeError: CUDA error 700" in failed[0], failed
+
+
 def test_the_packages_python_logging_reaches_the_ros_log_at_its_level(capfd):
     package = logging.getLogger("tao_pointpillars_py")
     level, propagate = package.level, package.propagate  # restored after the test
