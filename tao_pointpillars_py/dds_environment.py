@@ -21,7 +21,6 @@ file for the Fast DDS profile.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Mapping
 

@@ -33,8 +33,8 @@ def test_fastdds_profile_sets_both_variables_to_the_same_file():
 
 @pytest.mark.parametrize("distro,localhost_only", [("humble", "1"), ("jazzy", None),
                                                    ("kilted", None), ("", None)])
-def test_localhost_discovery_uses_localhost_only_where_the_range_is_unknown(distro,
-                                                                           localhost_only):
+def test_localhost_discovery_sets_localhost_only_where_the_range_is_unknown(
+        distro, localhost_only):
     env = localhost_discovery_environment(distro)
     assert env["ROS_AUTOMATIC_DISCOVERY_RANGE"] == "LOCALHOST"
     assert env.get("ROS_LOCALHOST_ONLY") == localhost_only
