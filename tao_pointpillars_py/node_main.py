@@ -20,6 +20,10 @@ a Jetson. A SIGINT (Ctrl-C in ``ros2 launch``) or SIGTERM in that time, before
 :func:`tao_pointpillars_py.node.main` has set up its own handling, would end the process with
 a KeyboardInterrupt traceback or kill it. Here either ends it with status 0 and no output.
 Nothing but the standard library is imported before the handlers are in place.
+
+Before the node's modules, it checks that vision_msgs has the messages the node publishes:
+Humble's first vision_msgs release, 4.0.0, lacks LabelInfo and VisionClass, and the
+ImportError deep in the node's imports would not say what to install.
 """
 
 import signal
@@ -31,10 +35,46 @@ def _stop_while_importing(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+#: vision_msgs messages the node uses; LabelInfo and VisionClass came in vision_msgs 4.1.0
+VISION_MSGS_NEEDED = ("Detection3DArray", "LabelInfo", "VisionClass")
+
+
+def vision_msgs_problem() -> str | None:
+    """Why the installed vision_msgs cannot serve the node (what to install), or None."""
+    update = ("install vision_msgs >= 4.1.0: `sudo apt update && sudo apt install "
+              "ros-$ROS_DISTRO-vision-msgs`, or build ros-perception/vision_msgs (4.1 or newer) "
+              "in your workspace")
+    try:
+        import vision_msgs.msg as messages
+    except ImportError as exc:
+        return f"vision_msgs does not import ({exc}); {update}"
+    missing = [name for name in VISION_MSGS_NEEDED if not hasattr(messages, name)]
+    if not missing:
+        return None
+    return (f"vision_msgs {_package_version('vision_msgs')}lacks {', '.join(missing)} "
+            f"(Humble's first release, 4.0.0, does); {update}")
+
+
+def _package_version(package: str) -> str:
+    # '4.0.0 ', or '' where no ament index or package.xml says
+    try:
+        from ament_index_python.packages import get_package_share_directory
+        import xml.etree.ElementTree as ElementTree
+        path = f"{get_package_share_directory(package)}/package.xml"
+        return ElementTree.parse(path).getroot().findtext("version", "") + " "
+    except Exception:  # noqa: B902 - no ament index, no package.xml: the version is a detail
+        return ""
+
+
 def main() -> int:
     """Run the node (:func:`tao_pointpillars_py.node.main`), quiet on a signal while importing."""
     signal.signal(signal.SIGINT, _stop_while_importing)
     signal.signal(signal.SIGTERM, _stop_while_importing)
+    problem = vision_msgs_problem()
+    if problem is not None:
+        from rclpy.logging import get_logger
+        get_logger("pointpillars").fatal(f"cannot start: {problem}")  # node.NODE_NAME
+        return 1
     from .node import main as node_main
     # node.main expects Python's default SIGINT handler, which rclpy.init chains to
     signal.signal(signal.SIGINT, signal.default_int_handler)

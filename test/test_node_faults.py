@@ -30,6 +30,7 @@ TensorRT faults run the node process on the fake TensorRT of test/tensorrt_fake.
 
 import dataclasses
 import logging
+import os
 from pathlib import Path
 import signal
 import time
@@ -121,6 +122,28 @@ def test_malformed_ros_args_stop_the_node_with_one_message(tmp_path):
     process = start_node("-p", "score_threshold", log_path=log)
     assert_stopped_with_one_message(process, log, "Couldn't parse parameter override rule: "
                                                   "'-p score_threshold'", "check the --ros-args")
+
+
+#: the messages of vision_msgs 4.0.0, Humble's first release (no LabelInfo, no VisionClass)
+VISION_MSGS_4_0_0 = ("BoundingBox2D", "BoundingBox2DArray", "BoundingBox3D",
+                     "BoundingBox3DArray", "Classification", "Detection2D", "Detection2DArray",
+                     "Detection3D", "Detection3DArray", "ObjectHypothesis",
+                     "ObjectHypothesisWithPose", "Point2D", "Pose2D", "VisionInfo")
+
+
+def test_vision_msgs_without_label_info_stops_the_node_with_what_to_install(tmp_path):
+    package = tmp_path / "shadow" / "vision_msgs"  # ahead of the real one on PYTHONPATH
+    (package / "msg").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "msg" / "__init__.py").write_text(
+        "".join(f"class {name}:\n    pass\n\n\n" for name in VISION_MSGS_4_0_0))
+    log = tmp_path / "node.log"
+    path = os.pathsep.join(filter(None, [str(package.parent), os.environ.get("PYTHONPATH")]))
+    process = start_node(log_path=log, extra_env={"PYTHONPATH": path})
+    assert_stopped_with_one_message(
+        process, log, "vision_msgs", "lacks LabelInfo, VisionClass",
+        "Humble's first release, 4.0.0", "install vision_msgs >= 4.1.0",
+        "sudo apt install ros-$ROS_DISTRO-vision-msgs")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
