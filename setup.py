@@ -42,6 +42,7 @@ setup(
         "onnxruntime>=1.14",
         "rosbags>=0.10.9",  # the first with Writer(version=, storage_plugin=)
         "tqdm>=4.60",
+        "pyyaml>=5.4",  # detect reads the node's params file
     ],
     extras_require={
         "train": ["torch==2.13.0"],
@@ -49,7 +50,6 @@ setup(
         "test": [
             "pytest>=7",
             "hypothesis>=6",
-            "pyyaml>=5.4",  # test/test_params_file.py reads params/pointpillars.yaml
             # ament-style lint tests without ROS 2 (test/test_flake8.py, test_pep257.py):
             # flake8 with the plugins a ROS 2 development install brings, less flake8-quotes
             "flake8>=7,<8",
