@@ -14,12 +14,22 @@
 # limitations under the License.
 
 # ROS 2 without a ROS install: extend the project virtualenv .venv (scripts/setup-env.sh) with
-# the ROS 2 Kilted wheels from PyPI (pinned in scripts/ros-requirements.txt) and build
-# vision_msgs from ros/vision_msgs into it, so that .venv/bin/python imports rclpy and all the
-# messages the node uses, with no environment to source (see ros/README.md).
+# the ROS 2 wheels from PyPI and build vision_msgs from ros/vision_msgs into it, so that
+# .venv/bin/python imports rclpy and all the messages the node uses, with no environment to
+# source (see ros/README.md).
 # Idempotent: a second run only checks a stamp and returns at once.
 # Where ROS 2 is sourced already, does nothing: the system's packages are used there.
 # Usage: scripts/setup-ros.sh [EXTRAS]   EXTRAS as for scripts/setup-env.sh, e.g. "test".
+# Environment (and VENV, PYTHON, CONSTRAINTS as for scripts/setup-env.sh):
+#   ROS_WHEELS  which distro's wheels:
+#               kilted (default): ros-*, pinned in scripts/ros-requirements.txt;
+#               jazzy: ros-jazzy-*, pinned in scripts/ros-requirements-jazzy.txt, with
+#                 CONSTRAINTS defaulting to scripts/constraints-numpy1.txt (numpy < 2).
+#               A virtualenv keeps the distro it was set up with ($VENV/.ros-wheels): later
+#               runs on it need no ROS_WHEELS, and another distro is refused (one ROS per venv).
+# The second CI leg (.ci/run), locally:
+#   VENV=.venv-jazzy PYTHON=python3.10 ROS_WHEELS=jazzy EXTRAS=test bash scripts/test.sh \
+#     test/test_node.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"
@@ -32,11 +42,34 @@ if [ -n "${ROS_DISTRO:-}" ] && python3 -c 'import rclpy' >/dev/null 2>&1; then
   exit 0
 fi
 
+marker="$venv/.ros-wheels"
+had="$(cat "$marker" 2>/dev/null || true)"
+if [ -z "$had" ] && compgen -G "$venv/.ros-installed-*" >/dev/null; then
+  had=kilted  # set up before the choice existed
+fi
+distro="${ROS_WHEELS:-${had:-kilted}}"
+case "$distro" in
+  kilted) requirements=scripts/ros-requirements.txt ;;
+  jazzy)
+    requirements=scripts/ros-requirements-jazzy.txt
+    export CONSTRAINTS="${CONSTRAINTS:-scripts/constraints-numpy1.txt}" ;;
+  *) die "ROS_WHEELS=$distro: kilted or jazzy" ;;
+esac
+if [ -n "$had" ] && [ "$had" != "$distro" ]; then
+  die "$venv has the ROS 2 $had wheels; for $distro use another VENV (e.g. VENV=.venv-$distro)"
+fi
+constraints=()
+if [ -n "${CONSTRAINTS:-}" ]; then
+  constraints=(-c "$CONSTRAINTS")
+fi
+
 bash scripts/setup-env.sh "${1:-}"
+echo "$distro" >"$marker"
 venv="$(cd "$venv" && pwd)"
 python="$venv/bin/python"
 key="$({ find ros -type f -print0 | sort -z | xargs -0 sha256sum
-         sha256sum scripts/setup-ros.sh scripts/ros-requirements.txt scripts/ros-build-tools.txt
+         sha256sum scripts/setup-ros.sh "$requirements" scripts/ros-build-tools.txt \
+           ${CONSTRAINTS:+"$CONSTRAINTS"}
          "$python" -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-16)"
 stamp="$venv/.ros-installed-$key"
 if [ -f "$stamp" ]; then
@@ -65,15 +98,16 @@ cmake="$(command -v cmake || true)"
 ninja="$(command -v ninja || true)"
 if [ -z "$cmake" ] || ! cmake_ok "$cmake" || [ -z "$ninja" ]; then
   say "no cmake >= 3.16 or no ninja on PATH; installing the cmake and ninja wheels into $venv"
-  "$python" -m pip install --quiet -r scripts/ros-build-tools.txt 2> >(grep -v "is ignored" >&2) \
+  "$python" -m pip install --quiet "${constraints[@]}" -r scripts/ros-build-tools.txt 2> >(grep -v "is ignored" >&2) \
     || die "could not install cmake/ninja wheels; install them, e.g. 'pip install cmake ninja'"
   cmake="$venv/bin/cmake"
   ninja="$venv/bin/ninja"
 fi
 
-say "installing the ROS 2 Kilted wheels into $venv (scripts/ros-requirements.txt)"
-"$python" -m pip install --quiet -r scripts/ros-requirements.txt 2> >(grep -v "is ignored" >&2) \
-  || die "pip could not install scripts/ros-requirements.txt into $venv: the wheels are for" \
+say "installing the ROS 2 ${distro^} wheels into $venv ($requirements)"
+"$python" -m pip install --quiet "${constraints[@]}" -r "$requirements" \
+    2> >(grep -v "is ignored" >&2) \
+  || die "pip could not install $requirements into $venv: the wheels are for" \
          "CPython 3.10-3.14 on x86_64 Linux (this is $("$python" --version), $(uname -m))"
 
 # The wheels' CMake export files name the wheel builder's interpreter (/opt/python/cpXY-cpXY/...
@@ -134,4 +168,4 @@ assert deserialize_message(serialize_message(msg), Detection3DArray) == msg
 EOF
 rm -f "$venv"/.ros-installed-*
 touch "$stamp"
-say "done: $python imports rclpy and vision_msgs"
+say "done: $python imports rclpy and vision_msgs (ROS 2 ${distro^} wheels)"
