@@ -217,15 +217,38 @@ def test_thin_points_rejects_a_negative_limit():
         thin_points(POINTS, -1)
 
 
+def ros_cloud(cloud):
+    """The real sensor_msgs/PointCloud2 of a make_cloud() namespace."""
+    from sensor_msgs.msg import PointCloud2, PointField
+    msg = PointCloud2(height=cloud.height, width=cloud.width, is_bigendian=cloud.is_bigendian,
+                      point_step=cloud.point_step, row_step=cloud.row_step,
+                      is_dense=cloud.is_dense, data=bytes(cloud.data))
+    msg.fields = [PointField(name=f.name, offset=f.offset, datatype=f.datatype, count=f.count)
+                  for f in cloud.fields]
+    return msg
+
+
 @pytest.mark.parametrize("layout,point_step,bigendian", [
     ([(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32, False),
     ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "u1")], 13, False),
     ([(0, "f8"), (8, "f8"), (16, "f8"), (24, "u2")], 26, True),
 ])
 def test_points_from_cloud_agrees_with_sensor_msgs_py(layout, point_step, bigendian):
+    # sensor_msgs_py (ros2/common_interfaces) is not on PyPI: this runs on ROS installs only.
+    # It asserts a real PointCloud2, and read_points_numpy refuses mixed field types.
     point_cloud2 = pytest.importorskip(
         "sensor_msgs_py.point_cloud2", reason="sensor_msgs_py comes with a ROS 2 install")
-    cloud = make_cloud(POINTS, layout, point_step, bigendian)
-    theirs = point_cloud2.read_points_numpy(cloud, field_names=("x", "y", "z", "intensity"),
-                                            skip_nans=True)
-    np.testing.assert_array_equal(points_from_cloud(cloud), theirs.astype(np.float32))
+    names = ("x", "y", "z", "intensity")
+    ours = points_from_cloud(ros_cloud(make_cloud(POINTS, layout, point_step, bigendian)))
+    # a fresh message each: read_points byte-swaps a big-endian cloud's buffer in place
+    theirs = point_cloud2.read_points(ros_cloud(make_cloud(POINTS, layout, point_step,
+                                                           bigendian)),
+                                      field_names=names, skip_nans=True)
+    expected = np.column_stack([theirs[name].astype(np.float32) for name in names])
+    np.testing.assert_array_equal(ours, expected)
+    np.testing.assert_array_equal(ours, POINTS)
+    if len({t for _, t in layout}) == 1:  # one field type: the unstructured reader too
+        single = point_cloud2.read_points_numpy(
+            ros_cloud(make_cloud(POINTS, layout, point_step, bigendian)), field_names=names,
+            skip_nans=True)
+        np.testing.assert_array_equal(ours, single.astype(np.float32))
