@@ -94,7 +94,11 @@ def _as_bytes(data: Any) -> np.ndarray:
     except (TypeError, ValueError):
         pass
     try:  # a list, or an ndarray that is not contiguous
-        return np.ascontiguousarray(data, dtype=np.uint8).reshape(-1)
+        values = np.asarray(data)
+        # numpy < 2 casts integers outside 0..255 modulo 256 (256 -> 0) where numpy 2 raises
+        if values.dtype.kind in "iu" and values.size and (values.min() < 0 or values.max() > 255):
+            raise OverflowError(f"values {values.min()}..{values.max()} are not all in 0..255")
+        return np.ascontiguousarray(values, dtype=np.uint8).reshape(-1)
     except (TypeError, ValueError, OverflowError) as error:
         raise CloudFormatError(
             f"PointCloud2 data must be bytes or a sequence of integers 0..255, got "
