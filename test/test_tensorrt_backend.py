@@ -174,14 +174,69 @@ def test_qdq_models_are_recognised(tiny, qdq):
 
 def test_the_fake_refuses_names_outside_the_documented_api(fakes):
     trt, driver = fakes.trt, fakes.modules["pycuda.driver"]
-    builder = trt.Builder(trt.Logger(trt.Logger.WARNING))
+    logger = trt.Logger(trt.Logger.WARNING)
+    builder = trt.Builder(logger)
     config = builder.create_builder_config()
-    for missing in (lambda: builder.build_engine, lambda: trt.volume,
-                    lambda: driver.mem_alloc_pitch, lambda: trt.Runtime(None).num_bindings):
+    for missing in (lambda: builder.build_engine, lambda: builder.max_batch_size,
+                    lambda: driver.mem_alloc_pitch, lambda: trt.Runtime(logger).num_bindings):
         with pytest.raises(AttributeError):
             missing()
     with pytest.raises(AttributeError):
         config.max_workspace_size = 1 << 30  # removed in TensorRT 10
+
+
+def test_the_fake_converts_arguments_as_the_real_bindings_do(fakes):
+    """What test_tensorrt_bindings.py found the real 8.6 / 10.x / 11 bindings to do."""
+    trt = fakes.trt
+    logger = trt.Logger(trt.Logger.WARNING)
+    assert trt.Logger.WARNING is trt.ILogger.Severity.WARNING and logger.min_severity.name == \
+        "WARNING"
+    assert not isinstance(trt.BuilderFlag.FP16, int) and int(trt.BuilderFlag.INT8) == 1
+    builder = trt.Builder(logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH))
+    config = builder.create_builder_config()
+    profile = builder.create_optimization_profile()
+    profile.set_shape(input="x", min=(1, 1), opt=(1, 4), max=(1, 4))
+    config.set_flag(trt.BuilderFlag.FP16)
+    config.set_flag(trt.BuilderFlag.INT8)
+    assert config.flags == 0b11  # an int bitmask, 1 << flag
+    for wrong in (lambda: trt.Logger(2), lambda: trt.Builder(object()),
+                  lambda: trt.Runtime(None), lambda: trt.OnnxParser(network, "logger"),
+                  lambda: trt.init_libnvinfer_plugins(object(), ""),
+                  lambda: profile.set_shape(name="x", low=(1,), opt=(1,), high=(1,)),
+                  lambda: config.set_flag(0), lambda: setattr(config, "flags", {"FP16"}),
+                  lambda: config.set_timing_cache(config.create_timing_cache(b""), ignore=False),
+                  lambda: trt.ICudaEngine()):
+        with pytest.raises(TypeError, match="incompatible|No constructor defined"):
+            wrong()
+
+    class Forgetful(trt.IInt8EntropyCalibrator2):
+
+        def __init__(self):
+            self.cache = None  # without IInt8EntropyCalibrator2.__init__(self)
+
+    with pytest.raises(TypeError, match="IInt8EntropyCalibrator2.__init__.. must be called"):
+        Forgetful()
+
+
+def test_the_fake_records_what_the_code_uses(fakes, tiny):
+    build_engine(tiny, "fp16")
+    uses = {(use.owner, use.name, use.kind) for use in fakes.gpu.uses}
+    assert {("tensorrt", "Builder", "class"), ("Builder", "__init__", "constructor"),
+            ("BuilderFlag", "FP16", "constant"), ("IBuilderConfig", "set_flag", "method"),
+            ("IOptimizationProfile", "set_shape", "method"),
+            ("OnnxParser", "parse", "method")} <= uses
+    assert ("IInt8EntropyCalibrator2", "get_batch", "callback") not in uses
+    assert not any(use.owner == "Dims" for use in fakes.gpu.uses)  # the fake's own reads
+
+
+def test_execute_without_a_current_cuda_context_returns_false_and_logs(fakes, tiny, capsys):
+    trt = fakes.trt
+    runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+    engine = runtime.deserialize_cuda_engine(build_engine(tiny, "fp32"))
+    context = engine.create_execution_context()
+    assert context.execute_async_v3(0) is False
+    assert "enqueueV3: Error Code 1" in capsys.readouterr().err
 
 
 def test_fake_tensorrt_11_lacks_the_removed_names(install):
