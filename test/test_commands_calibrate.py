@@ -91,3 +91,20 @@ def test_with_tensorrt_the_same_frames_write_its_calibration_cache(
     assert cache.is_file() and cache.stat().st_size > 0
     assert len(fakes.gpu.calibration_batches) == 3
     assert f"wrote the TensorRT calibration cache {cache}" in capsys.readouterr().out
+
+
+def test_on_tensorrt_11_calibrate_keeps_the_cache_and_says_why(tiny, tmp_path, capsys,
+                                                               monkeypatch):
+    fakes = Fakes(version="11.4.0.106").install(monkeypatch)  # no implicit int8 in 11
+    model, bag = tiny
+    cache, out = tmp_path / "tiny.calib", tmp_path / "tiny.int8.onnx"
+    cache.write_bytes(b"TRT-8601-EntropyCalibration2\nkept: 1\n")
+    assert main(["calibrate", "--bag", str(bag), "--model", str(model), "--frames", "3",
+                 "--out", str(out), "--calib-cache", str(cache)]) == 0
+    assert qdq_problems(onnx.load(str(out))) == []
+    assert cache.read_bytes() == b"TRT-8601-EntropyCalibration2\nkept: 1\n"
+    assert fakes.gpu.builds == 0
+    output = capsys.readouterr().out
+    assert "TensorRT 11.4.0.106 has no implicit int8 calibration" in output
+    assert f"{cache} is left as it is" in output
+    assert f"build-engine {out} --precision int8" in output

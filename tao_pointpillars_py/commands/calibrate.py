@@ -19,8 +19,9 @@ Frames are preprocessed exactly as the node does (same intensity mapping and pil
 through :class:`~tao_pointpillars_py.detector.Detector`); the output ``MODEL.int8.onnx`` is
 what ``precision: int8`` loads on ONNX Runtime and what TensorRT builds explicit int8 from.
 Where TensorRT and a GPU are present, the same frames also calibrate TensorRT's implicit int8
-route and its calibration cache is written (``--calib-cache``); elsewhere the command says so,
-and ``build-engine --calib-bag`` draws the same frames on the GPU machine.
+route and its calibration cache is written (``--calib-cache``); elsewhere, and on TensorRT 11
+(which has no implicit int8), the command says so and leaves an existing cache alone, and
+``build-engine --calib-bag`` draws the same frames on a GPU machine with TensorRT 8.6 / 10.x.
 """
 
 from __future__ import annotations
@@ -94,30 +95,51 @@ def run(args: argparse.Namespace) -> int:
                            equalize=args.equalize)
     print(f"calibrate: wrote {out} ({len(nodes)} dequantized tensors; symmetric int8, "
           "per-channel weights)")
-    _write_tensorrt_cache(args, inputs)
+    cache = args.calib_cache or args.model.with_name(
+        args.model.name.removesuffix(".onnx") + ".calib")
+    write_tensorrt_cache(args.model, cache, inputs, args.frames, out)
     return 0
 
 
-def _write_tensorrt_cache(args: argparse.Namespace, inputs: list[dict[str, Any]]) -> None:
-    """Calibrate TensorRT's implicit int8 route on the same frames, where TensorRT exists."""
+def write_tensorrt_cache(model: Path, cache: Path, inputs: list[dict[str, Any]], frames: int,
+                         qdq_model: Path) -> bool:
+    """
+    Calibrate TensorRT's implicit int8 route on ``inputs`` into ``cache``, where TensorRT can.
+
+    Says in one line why not otherwise (no TensorRT / GPU here; TensorRT 11, which removed
+    implicit int8; a Q/DQ ``model``) and then leaves an existing ``cache`` as it is. Returns
+    whether the cache was written.
+    """
     from ..backends import tensorrt_available
 
-    cache = args.calib_cache or args.model.with_name(
-        args.model.name.removesuffix(".onnx") + ".calib")
     if not tensorrt_available():
         print("calibrate: no TensorRT / GPU here, so no TensorRT calibration cache; on the GPU "
               "machine `tao-pointpillars build-engine MODEL --precision int8 --calib-bag BAG "
-              f"--calib-frames {args.frames}` draws these same frames (or use the Q/DQ model)")
-        return
-    from ..backends.tensorrt_backend import build_engine, make_calibrator
+              f"--calib-frames {frames}` draws these same frames (or use the Q/DQ model)")
+        return False
+    import tensorrt as trt
+
+    from ..backends.tensorrt_backend import (build_engine, build_route, make_calibrator,
+                                             strongly_typed_only)
     from ..engine_plan import calibration_shapes
     from ..model import load_model_info
 
+    if strongly_typed_only(trt):  # checked before anything is deleted
+        print(f"calibrate: TensorRT {trt.__version__} has no implicit int8 calibration (removed "
+              f"in TensorRT 11), so no TensorRT calibration cache ({cache} is left as it is); "
+              f"build the Q/DQ model instead: `tao-pointpillars build-engine {qdq_model} "
+              "--precision int8 --out ENGINE` (explicit int8)")
+        return False
+    if build_route(model, "int8") != "implicit-int8":
+        print(f"calibrate: {model} has Q/DQ nodes: TensorRT builds it as explicit int8, from "
+              "the scales in the model, so no TensorRT calibration cache")
+        return False
     if cache.exists():
         cache.unlink()  # an existing cache would be read instead of calibrating these frames
-    shapes = calibration_shapes(load_model_info(str(args.model)))
-    build_engine(args.model, "int8", calibrator=make_calibrator(inputs, cache, shapes))
+    shapes = calibration_shapes(load_model_info(str(model)))
+    build_engine(model, "int8", calibrator=make_calibrator(inputs, cache, shapes))
     print(f"calibrate: wrote the TensorRT calibration cache {cache} (implicit int8 route)")
+    return True
 
 
 def _print_sensitivity(args: argparse.Namespace, inputs: list[dict[str, Any]]) -> None:
