@@ -13,4 +13,5 @@ python="${VENV:-.venv}/bin/python"
 if [ -n "${ROS_DISTRO:-}" ] && python3 -c 'import rclpy' >/dev/null 2>&1; then
   python=python3  # ROS 2 sourced: its Python has rclpy and the messages
 fi
+bash scripts/setup-tensorrt-bindings.sh "$python"  # real TensorRT bindings, no GPU
 exec "$python" -m pytest -q "$@"
