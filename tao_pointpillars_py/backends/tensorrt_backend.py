@@ -18,8 +18,10 @@ TensorRT backend: build (fp32 / fp16 / int8), cache and run engines on an NVIDIA
 ``tensorrt`` and ``pycuda`` are imported inside the functions that use them: the module
 imports without either; the TensorRT-free planning (routes, shapes, files) is in
 :mod:`..engine_plan`. Written from the API of TensorRT 8.5/8.6 and 10.x
-(python/src/infer/pyCore.cpp, pyInt8.cpp, parsers/onnx/pyOnnx.cpp of NVIDIA/TensorRT) and
-checked in CI only against a fake of that API (test/tensorrt_fake.py), never on a GPU.
+(python/src/infer/pyCore.cpp, pyInt8.cpp, parsers/onnx/pyOnnx.cpp of NVIDIA/TensorRT). CI runs
+it against a fake of that API (test/tensorrt_fake.py) and checks every call it makes (name,
+kind, argument conversion) against the real Python bindings of TensorRT 8.6.1, 10.3.0,
+10.13.0.35 and 11.4.0.106 without a GPU (test/test_tensorrt_bindings.py); never on a GPU.
 
 TensorRT names used (all present in 8.5, 8.6 and 10.x): ``__version__``, ``Logger``,
 ``init_libnvinfer_plugins``, ``Builder`` (``create_network``, ``create_builder_config``,
