@@ -33,7 +33,7 @@ from .errors import CloudFormatError, ConfigError
 
 if TYPE_CHECKING:  # rosbags is imported lazily at run time
     from rosbags.highlevel import AnyReader
-    from rosbags.interfaces import Connection, Qos
+    from rosbags.interfaces import Connection, Qos, QosDurability
     from rosbags.rosbag2 import StoragePlugin
     from rosbags.typesys.store import Typestore
 
@@ -41,7 +41,10 @@ POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
 DEFAULT_TOPIC = "/ns1/zvision_lidar_points"
 DEFAULT_FRAME_ID = "lidar_front"
 STORAGES = ("sqlite3", "mcap")
-#: rosbag2 metadata version written (8: readable by rosbag2 Iron and later, and rosbags).
+#: rosbag2 metadata version of every bag we write. Not 9: version 9 writes each topic's
+#: offered_qos_profiles as a YAML list, which Humble's rosbag2 (0.15) reads as a string and
+#: fails on; version 8 keeps the string, its newer fields are ignored by Humble, and every
+#: rosbag2 since (and rosbags) reads it.
 BAG_VERSION: Final = 8
 
 
@@ -149,11 +152,21 @@ class CloudBagWriter:
 
 def publisher_qos() -> Qos:
     """Reliable, volatile, keep-last-10: `ros2 bag play` then serves any subscriber QoS."""
-    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
-                                    QosReliability, QosTime)
+    from rosbags.interfaces import QosDurability
+    return _reliable_qos(10, QosDurability.VOLATILE)
+
+
+def latched_qos() -> Qos:
+    """Reliable, transient local, keep-last-1: the node's LabelInfo QoS, replayed as latched."""
+    from rosbags.interfaces import QosDurability
+    return _reliable_qos(1, QosDurability.TRANSIENT_LOCAL)
+
+
+def _reliable_qos(depth: int, durability: QosDurability) -> Qos:
+    from rosbags.interfaces import Qos, QosHistory, QosLiveliness, QosReliability, QosTime
     unset = QosTime(sec=0, nsec=0)
-    return Qos(history=QosHistory.KEEP_LAST, depth=10, reliability=QosReliability.RELIABLE,
-               durability=QosDurability.VOLATILE, deadline=unset, lifespan=unset,
+    return Qos(history=QosHistory.KEEP_LAST, depth=depth, reliability=QosReliability.RELIABLE,
+               durability=durability, deadline=unset, lifespan=unset,
                liveliness=QosLiveliness.AUTOMATIC, liveliness_lease_duration=unset,
                avoid_ros_namespace_conventions=False)
 

@@ -212,15 +212,16 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
 
     ``parameters`` are node parameters (missing ones take the node's defaults). Per cloud topic
     (see :func:`.topics.output_topics`) the output holds Detection3DArray and MarkerArray at
-    each cloud's timestamp, and one LabelInfo at the first; ``copy_clouds`` copies the clouds
-    too, so the output plays on its own. ``on_answer`` sees every answer (progress, AP).
+    each cloud's timestamp, and one LabelInfo at the first, offered transient local as the
+    node publishes it; ``copy_clouds`` copies the clouds too, so the output plays on its own.
+    ``on_answer`` sees every answer (progress, AP).
     """
     import time
 
     from rosbags.rosbag2 import Writer
 
-    from .bag import cloud_connections, open_reader, publisher_qos, storage_plugin
-    from .bag import BAG_VERSION
+    from .bag import (BAG_VERSION, cloud_connections, latched_qos, open_reader, publisher_qos,
+                      storage_plugin)
     started = time.perf_counter()
     if Path(out_bag).exists():
         raise ConfigError(f"{out_bag} exists; a rosbag2 folder is always written new, "
@@ -250,9 +251,10 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
             out[names.markers] = writer.add_connection(
                 names.markers, MARKER_ARRAY, typestore=typestore,
                 offered_qos_profiles=[publisher_qos()])
+            # offered as the node offers it, so that `ros2 bag play` latches it again
             out[names.label_info] = writer.add_connection(
                 names.label_info, LABEL_INFO, typestore=typestore,
-                offered_qos_profiles=[publisher_qos()])
+                offered_qos_profiles=[latched_qos()])
         labelled: set[str] = set()
         jobs = _copying(read_jobs(Path(in_bag), topics), writer, out if copy_clouds else {})
         for answer in answers_in_order(jobs, parameters, workers, local):

@@ -19,8 +19,9 @@ import pytest
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_typestore, Stores
 
-from tao_pointpillars_py.bag import count_clouds, read_clouds, write_cloud_bag
+from tao_pointpillars_py.bag import count_clouds, read_clouds, STORAGES, write_cloud_bag
 from tao_pointpillars_py.errors import CloudFormatError
+import yaml
 
 T0 = 1_700_000_000_000_000_000
 
@@ -61,6 +62,21 @@ def test_cloud_bag_uses_requested_storage_and_zvision_message(tmp_path, storage,
     assert msg.is_dense and not msg.is_bigendian and msg.header.frame_id == "f"
     assert [(f.name, f.offset, f.datatype, f.count) for f in msg.fields] == [
         ("x", 0, 7, 1), ("y", 4, 7, 1), ("z", 8, 7, 1), ("intensity", 16, 7, 1)]
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_written_bags_have_the_metadata_humbles_rosbag2_reads(tmp_path, storage):
+    write_cloud_bag(tmp_path / "bag", frames(1), storage=storage)
+    metadata = yaml.safe_load((tmp_path / "bag" / "metadata.yaml").read_text(encoding="utf-8"))
+    information = metadata["rosbag2_bagfile_information"]
+    assert information["version"] == 8
+    (topic,) = information["topics_with_message_count"]
+    offered = topic["topic_metadata"]["offered_qos_profiles"]
+    # Humble reads offered_qos_profiles as a string of YAML (version 9 writes a YAML list),
+    # with rmw's numbers: history 1 keep last, reliability 1 reliable, durability 2 volatile
+    assert isinstance(offered, str)
+    assert [(q["history"], q["depth"], q["reliability"], q["durability"])
+            for q in yaml.safe_load(offered)] == [(1, 10, 1, 2)]
 
 
 def write_two_topic_bag(path, storage):
