@@ -30,27 +30,38 @@ import queue
 import struct
 import threading
 import time
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
+from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from .bag import STORAGES
+from .bag import BAG_VERSION, storage_plugin, STORAGES
 from .errors import ConfigError
 from .interfaces import vision_typestore
+
+#: how often the player looks at its publishers' subscription counts while waiting [s]
+MATCH_POLL_S = 0.02
 
 
 @contextmanager
 def spinning_node(name: str) -> Iterator[Node]:
-    """Initialise rclpy and yield a node whose callbacks run on a background thread."""
+    """
+    Initialise rclpy and yield a node whose callbacks run on a background thread.
+
+    Ctrl-C and SIGTERM reach rclpy's signal handlers, which shut the context down: the
+    caller ends its work when ``node.context.ok()`` turns false (Ctrl-C may also raise
+    KeyboardInterrupt in the main thread; a process whose SIGINT is ignored sees only the
+    former).
+    """
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     rclpy.init(args=[])
     node = rclpy.create_node(name)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
+    spinner = threading.Thread(target=_spin_until_shutdown, args=(executor,), daemon=True)
     spinner.start()
     try:
         yield node
@@ -61,6 +72,13 @@ def spinning_node(name: str) -> Iterator[Node]:
         spinner.join(timeout=10)
         node.destroy_node()
         rclpy.try_shutdown()
+
+
+def _spin_until_shutdown(executor: Executor) -> None:
+    try:
+        executor.spin()
+    except ExternalShutdownException:
+        pass  # Ctrl-C or SIGTERM: the main thread sees the context end and finishes the run
 
 
 def message_class(msgtype: str) -> Any:
@@ -118,6 +136,19 @@ class AnswerWatch:
             return self._arrivals.get(stamp_ns)
 
 
+class Matching(NamedTuple):
+    """How many of the player's topics had a subscriber when playing began, after how long."""
+
+    matched: int
+    topics: int
+    waited_s: float
+
+    @property
+    def complete(self) -> bool:
+        """Whether every topic had a subscriber."""
+        return self.matched == self.topics
+
+
 @dataclass
 class PlayReport:
     """What a play run published, and (paced) how long each answer took [ms]."""
@@ -147,8 +178,27 @@ class BagPlayer:
                               f"{sorted(present)}")
         self.topics = {t: present[t] for t in wanted}
         self._connections = [c for c in self._reader.connections if c.topic in self.topics]
-        self._publishers = {t: node.create_publisher(message_class(m), t, _reliable(10))
-                            for t, m in self.topics.items()}
+        self._node = node
+        self._publishers = {
+            t: node.create_publisher(message_class(m), t, replay_qos(
+                [c for c in self._connections if c.topic == t]))
+            for t, m in self.topics.items()}
+
+    def wait_for_subscriptions(self, timeout_s: float) -> Matching:
+        """
+        Wait until every publisher has matched a subscriber, or ``timeout_s`` has passed.
+
+        What was published before a subscriber matched goes to nobody, so playing starts
+        only once each topic is heard (as ``rosbag play --wait-for-subscribers``).
+        """
+        started = time.monotonic()
+        while True:
+            matched = sum(p.get_subscription_count() > 0 for p in self._publishers.values())
+            waited_s = time.monotonic() - started
+            if (matched == len(self._publishers) or waited_s >= timeout_s
+                    or not self._node.context.ok()):
+                return Matching(matched, len(self._publishers), waited_s)
+            time.sleep(min(MATCH_POLL_S, max(timeout_s - waited_s, 0.0)))
 
     def messages(self) -> Iterator[tuple[str, int, bytes]]:
         """(topic, bag timestamp [ns], serialized message) in bag order."""
@@ -174,6 +224,8 @@ class BagPlayer:
         start_wall: float | None = None
         start_bag = 0
         for topic, timestamp, raw in self.messages():
+            if not self._node.context.ok():
+                break  # Ctrl-C or SIGTERM
             if answers is None:
                 if start_wall is None:
                     start_wall, start_bag = time.monotonic(), timestamp
@@ -221,7 +273,7 @@ class TopicRecorder:
     """
 
     def __init__(self, node: Node, out: str | Path, topics: Sequence[str],
-                 storage: str = "mcap", discovery_timeout_s: float = 10.0) -> None:
+                 storage: str = "sqlite3", discovery_timeout_s: float = 10.0) -> None:
         if storage not in STORAGES:
             raise ConfigError(f"storage must be one of {STORAGES}, got {storage!r}")
         self.out = Path(out)
@@ -249,10 +301,9 @@ class TopicRecorder:
         return enqueue
 
     def _write_all(self, storage: str) -> None:
-        from rosbags.rosbag2 import StoragePlugin, Writer
+        from rosbags.rosbag2 import Writer
         try:
-            writer = Writer(self.out, version=8, storage_plugin=(
-                StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3))
+            writer = Writer(self.out, version=BAG_VERSION, storage_plugin=storage_plugin(storage))
             writer.open()
             typestore = vision_typestore()
             connections = {topic: writer.add_connection(topic, msgtype, typestore=typestore)
@@ -276,6 +327,24 @@ class TopicRecorder:
             self._closed = True
             self._queue.put(None)
             self._thread.join()
+
+
+def replay_qos(connections: Sequence[Any]) -> QoSProfile:
+    """
+    Give the QoS to replay a topic with, from its bag connections' offered QoS profiles.
+
+    Reliable (it serves best-effort and reliable subscribers alike) and keep-last-10; transient
+    local, at the offered depth, when every recorded publisher offered it (the node's
+    LabelInfo), so that late subscribers still get the latched message.
+    """
+    from rosbags.interfaces import QosDurability
+    offers = [qos for c in connections
+              for qos in getattr(c.ext, "offered_qos_profiles", None) or ()]
+    if offers and all(q.durability == QosDurability.TRANSIENT_LOCAL for q in offers):
+        qos = _reliable(max(1, max(q.depth for q in offers)))
+        qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+        return qos
+    return _reliable(10)
 
 
 def _discover_types(node: Node, topics: Sequence[str], timeout_s: float) -> dict[str, str]:

@@ -21,23 +21,27 @@ TAO_DETECT_COMPARE_FRAMES (default 12) to compare more frames, e.g. 300.
 
 import os
 from pathlib import Path
+import threading
 
 import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="detect writes the node's ROS 2 messages")
 
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E402
 from rclpy.serialization import deserialize_message  # noqa: E402
-from ros_fixtures import Harness, REFERENCE_MODEL, start_node  # noqa: E402
+from ros_fixtures import Harness, REFERENCE_MODEL, SpinningNode, start_node  # noqa: E402
 from rosbags.highlevel import AnyReader  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.bag import CloudBagWriter, DEFAULT_TOPIC  # noqa: E402
 from tao_pointpillars_py.cli import main  # noqa: E402
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.interfaces import vision_typestore  # noqa: E402
+from tao_pointpillars_py.ros_bag_io import BagPlayer  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from vision_msgs.msg import Detection3DArray, LabelInfo  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
+import yaml  # noqa: E402
 
 STAMP0 = 1_700_000_000_000_000_000
 PERIOD = 100_000_000
@@ -101,6 +105,50 @@ def test_output_bag_holds_the_answers_on_the_nodes_topics(clouds, tmp_path, caps
     printed = capsys.readouterr().out
     assert "| /ns1/zvision_lidar_points | /ns1/bbox |" in printed
     assert "| 6 | 6 | 0 |" in printed and "| total |" in printed
+
+
+def _offered_qos(bag: Path) -> dict[str, list[tuple[int, int, int, int]]]:
+    """(history, depth, reliability, durability) offered per topic, as metadata.yaml has them."""
+    metadata = yaml.safe_load((bag / "metadata.yaml").read_text(encoding="utf-8"))
+    information = metadata["rosbag2_bagfile_information"]
+    assert information["version"] == 8
+    return {topic["topic_metadata"]["name"]: [
+        (q["history"], q["depth"], q["reliability"], q["durability"])
+        for q in yaml.safe_load(topic["topic_metadata"]["offered_qos_profiles"])]
+        for topic in information["topics_with_message_count"]}
+
+
+def test_label_info_is_offered_latched_so_a_replay_reaches_a_late_subscriber(clouds, tmp_path):
+    out = tmp_path / "answers"
+    assert _detect(clouds, out, "--workers", "1") == 0
+    # rmw numbers: history 1 keep last; reliability 1 reliable; durability 1 transient local,
+    # 2 volatile. LabelInfo as the node offers it, every other topic as before.
+    assert _offered_qos(out) == {"/ns1/bbox/label_info": [(1, 1, 1, 1)],
+                                 "/ns1/bbox": [(1, 10, 1, 2)],
+                                 "/ns1/bbox_markers": [(1, 10, 1, 2)],
+                                 DEFAULT_TOPIC: [(1, 10, 1, 2)]}
+    listener = SpinningNode("late_label_info_subscriber")
+    listener.spin()
+    received: list[LabelInfo] = []
+    arrived = threading.Event()
+
+    def on_label_info(msg: LabelInfo) -> None:
+        received.append(msg)
+        arrived.set()
+
+    player = BagPlayer(listener.node, out, ["/ns1/bbox/label_info"])
+    try:
+        assert player.play(rate=100.0).published == 1
+        latched = QoSProfile(depth=1)
+        latched.reliability = ReliabilityPolicy.RELIABLE
+        latched.durability = DurabilityPolicy.TRANSIENT_LOCAL
+        listener.node.create_subscription(LabelInfo, "/ns1/bbox/label_info", on_label_info,
+                                          latched)
+        assert arrived.wait(timeout=30), "the replayed LabelInfo did not reach the subscriber"
+    finally:
+        player.close()
+        listener.close()
+    assert [c.class_name for c in received[0].class_map] == ["Vehicle", "Pedestrian", "Cyclist"]
 
 
 def test_two_workers_write_the_same_bytes_as_one(clouds, tmp_path):

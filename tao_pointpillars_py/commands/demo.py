@@ -117,7 +117,7 @@ def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Pop
 
     with spinning_node("tao_pointpillars_demo") as node:
         _wait_for_node(node, node_process, node_log)
-        recorder = TopicRecorder(node, recording, OUTPUT_TOPICS)
+        recorder = TopicRecorder(node, recording, OUTPUT_TOPICS, storage="sqlite3")
         answers = AnswerWatch(node, OUTPUT_TOPICS[0], "vision_msgs/msg/Detection3DArray")
         player = BagPlayer(node, dataset_paths(sample)[0], [INPUT_TOPIC])
         time.sleep(1.0)  # let DDS match the new publisher and subscriptions

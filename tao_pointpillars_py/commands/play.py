@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-import time
 from typing import Any
 
 
@@ -35,9 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answer-type", default="vision_msgs/msg/Detection3DArray",
                         help="message type of --paced-by (default Detection3DArray)")
     parser.add_argument("--loop", action="store_true", help="play again and again until Ctrl-C")
-    parser.add_argument("--delay", type=float, default=1.0, metavar="S",
-                        help="wait S seconds before the first message, so subscribers match "
-                             "the new publishers (default 1.0)")
+    parser.add_argument("--delay", type=float, default=10.0, metavar="S",
+                        help="before the first message, wait until every topic has a "
+                             "subscriber, for at most S seconds (default 10; 0: start at once)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,8 +54,11 @@ def run(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace, node: Any, player: Any) -> None:
     from ..ros_bag_io import AnswerWatch
     answers = AnswerWatch(node, args.paced_by, args.answer_type) if args.paced_by else None
-    time.sleep(max(args.delay, 0.0))
-    while True:
+    matching = player.wait_for_subscriptions(max(args.delay, 0.0))
+    line = f"play: {matching.matched}/{matching.topics} topics matched a subscriber"
+    print(line + (f" after {matching.waited_s:.2f} s" if matching.complete
+                  else f"; playing anyway after --delay {args.delay:g} s"), flush=True)
+    while node.context.ok():
         report = player.play(rate=args.rate, answers=answers)
         line = f"play: published {report.published} messages from {args.bag}"
         if answers is not None:

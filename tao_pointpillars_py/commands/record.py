@@ -28,9 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="rosbag2 folder to create")
     parser.add_argument("--topic", action="append", required=True, metavar="T",
                         help="topic to record (repeatable)")
-    parser.add_argument("--storage", choices=STORAGES, default="mcap")
+    # sqlite3: every distribution's rosbag2 reads it; mcap needs rosbag2_storage_mcap on Humble
+    parser.add_argument("--storage", choices=STORAGES, default="sqlite3",
+                        help="bag storage (default sqlite3; mcap needs "
+                             "ros-humble-rosbag2-storage-mcap for `ros2 bag` on Humble)")
     parser.add_argument("--duration", type=float, default=None, metavar="S",
-                        help="stop after S seconds (default: at Ctrl-C)")
+                        help="stop after S seconds (default: at Ctrl-C or SIGTERM)")
     parser.add_argument("--discovery-timeout", type=float, default=30.0, metavar="S",
                         help="wait this long for each topic's publisher (default 30)")
 
@@ -45,10 +48,11 @@ def run(args: argparse.Namespace) -> int:
               flush=True)
         deadline = None if args.duration is None else time.monotonic() + args.duration
         try:
-            while deadline is None or time.monotonic() < deadline:
+            # Ctrl-C and SIGTERM shut rclpy's context down (Ctrl-C may raise here as well)
+            while node.context.ok() and (deadline is None or time.monotonic() < deadline):
                 time.sleep(0.1)
         except KeyboardInterrupt:
-            pass
+            pass  # the end of the recording, as the end of --duration is
         finally:
             recorder.close()
             print("record: " + ", ".join(f"{t} {n}" for t, n in recorder.counts.items())
