@@ -50,10 +50,9 @@ def spinning_node(name: str) -> Iterator[Node]:
     """
     Initialise rclpy and yield a node whose callbacks run on a background thread.
 
-    Ctrl-C and SIGTERM reach rclpy's signal handlers, which shut the context down: the
-    caller ends its work when ``node.context.ok()`` turns false (Ctrl-C may also raise
-    KeyboardInterrupt in the main thread; a process whose SIGINT is ignored sees only the
-    former).
+    Ctrl-C and SIGTERM shut the context down (rclpy's signal handlers): the caller stops when
+    ``node.context.ok()`` is false. Ctrl-C also raises KeyboardInterrupt, except in a process
+    started with SIGINT ignored (``cmd &`` in a script), so that alone is not enough.
     """
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
