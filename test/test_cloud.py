@@ -218,7 +218,7 @@ def test_thin_points_rejects_a_negative_limit():
 
 
 def ros_cloud(cloud):
-    """The real sensor_msgs/PointCloud2 of a make_cloud() namespace."""
+    """Build the real sensor_msgs/PointCloud2 of a make_cloud() namespace."""
     from sensor_msgs.msg import PointCloud2, PointField
     msg = PointCloud2(height=cloud.height, width=cloud.width, is_bigendian=cloud.is_bigendian,
                       point_step=cloud.point_step, row_step=cloud.row_step,
