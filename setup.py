@@ -37,16 +37,16 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "setuptools",
-        "numpy>=1.21",
-        "onnx>=1.12",
-        "onnxruntime>=1.14",
+        "numpy>=1.21.6",  # every onnxruntime wheel for Python 3.10 needs it
+        "onnx>=1.16",  # onnxruntime's quantization tools (calibrate) need INT4
+        "onnxruntime>=1.21",  # loads the int8 model; uint8 DepthToSpace
         "rosbags>=0.10.9",  # the first with Writer(version=, storage_plugin=)
         "tqdm>=4.60",
         "pyyaml>=5.4",  # detect reads the node's params file
     ],
     extras_require={
         "train": ["torch==2.13.0"],
-        "viz": ["matplotlib>=3.5"],
+        "viz": ["matplotlib>=3.6"],
         "test": [
             "pytest>=7",
             "hypothesis>=6",

@@ -84,7 +84,7 @@ def test_every_runtime_requirement_comes_from_rosdep_or_the_readme_pip_step():
 
 def test_pip_requirements_on_ros_keep_numpy_below_2_and_agree_with_setup():
     lines = (REPO / "scripts" / "ros-pip-requirements.txt").read_text().splitlines()
-    assert "numpy>=1.21,<2" in lines  # apt-built modules use the numpy 1.x ABI
+    assert "numpy>=1.21.6,<2" in lines  # apt-built modules use the numpy 1.x ABI
     setup = (REPO / "setup.py").read_text()
     for line in lines:
         if line and not line.startswith("#") and not line.startswith("numpy"):
