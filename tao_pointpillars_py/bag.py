@@ -21,9 +21,11 @@ sqlite3 or mcap rosbag2 folders, and reads clouds of any layout back as (N, 4) p
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, Iterable, Iterator, NamedTuple, Sequence, TYPE_CHECKING
+from typing import (Any, Final, Iterable, Iterator, NamedTuple, Sequence, TYPE_CHECKING,
+                    TypeVar)
 
 import numpy as np
 
@@ -33,7 +35,7 @@ from .errors import CloudFormatError, ConfigError
 
 if TYPE_CHECKING:  # rosbags is imported lazily at run time
     from rosbags.highlevel import AnyReader
-    from rosbags.interfaces import Connection, Qos, QosDurability
+    from rosbags.interfaces import Connection, Qos, QosDurability, QosTime
     from rosbags.rosbag2 import StoragePlugin
     from rosbags.typesys.store import Typestore
 
@@ -169,6 +171,43 @@ def _reliable_qos(depth: int, durability: QosDurability) -> Qos:
                durability=durability, deadline=unset, lifespan=unset,
                liveliness=QosLiveliness.AUTOMATIC, liveliness_lease_duration=unset,
                avoid_ros_namespace_conventions=False)
+
+
+def offered_qos(*, history: int, depth: int, reliability: int, durability: int,
+                deadline_ns: int, lifespan_ns: int, liveliness: int,
+                liveliness_lease_duration_ns: int, avoid_ros_namespace_conventions: bool) -> Qos:
+    """
+    Give a publisher's offered QoS as a bag's connection keeps it (rmw policy numbers, [ns]).
+
+    Kept as discovered, as rosbag2 records it: DDS discovery does not carry the history, so
+    publishers of other processes report history 3 (unknown) and depth 0, and durations left
+    infinite report 2^63 - 1 ns. A number rmw does not know becomes UNKNOWN, not an error.
+    """
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability)
+    return Qos(history=_policy(QosHistory, history), depth=depth,
+               reliability=_policy(QosReliability, reliability),
+               durability=_policy(QosDurability, durability),
+               deadline=_qos_time(deadline_ns), lifespan=_qos_time(lifespan_ns),
+               liveliness=_policy(QosLiveliness, liveliness),
+               liveliness_lease_duration=_qos_time(liveliness_lease_duration_ns),
+               avoid_ros_namespace_conventions=avoid_ros_namespace_conventions)
+
+
+_Policy = TypeVar("_Policy", bound=Enum)
+
+
+def _policy(kind: type[_Policy], value: int) -> _Policy:
+    try:
+        return kind(value)
+    except ValueError:
+        return kind["UNKNOWN"]
+
+
+def _qos_time(nanoseconds: int) -> QosTime:
+    from rosbags.interfaces import QosTime
+    # split as rosbag2 writes rmw durations: whole seconds, then the nanoseconds left over
+    return QosTime(sec=nanoseconds // 1_000_000_000, nsec=nanoseconds % 1_000_000_000)
 
 
 def open_reader(path: str | Path) -> AnyReader:

@@ -30,19 +30,27 @@ import queue
 import struct
 import threading
 import time
-from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, TYPE_CHECKING
 
 import numpy as np
 from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from .bag import BAG_VERSION, storage_plugin, STORAGES
+from .bag import BAG_VERSION, offered_qos, storage_plugin, STORAGES
 from .errors import ConfigError
 from .interfaces import vision_typestore
 
+if TYPE_CHECKING:  # rosbags is imported lazily at run time
+    from rosbags.interfaces import Qos
+
 #: how often the player looks at its publishers' subscription counts while waiting [s]
 MATCH_POLL_S = 0.02
+#: how often the recorder looks for its topics' publishers while waiting [s]
+DISCOVERY_POLL_S = 0.1
+#: keep-last depth of the recorder's subscriptions: callbacks only queue, so this is room for
+#: bursts while the executor is busy
+RECORD_DEPTH = 100
 
 
 @contextmanager
@@ -267,6 +275,12 @@ class TopicRecorder:
     """
     Writes every message on the given topics to a new rosbag2 folder.
 
+    Waits until every topic has a publisher, then subscribes with the QoS their offers allow
+    (:func:`record_qos`, as rosbag2 does) and keeps the offers in the bag, so that a replay
+    offers what they did. A publisher that appears later with an offer the subscription does
+    not match is not recorded; rclpy logs "offering incompatible QoS" for it (rosbag2 warns
+    the same way).
+
     One writer thread owns the bag (sqlite3 objects must stay in their thread, and DDS
     callbacks stay short): callbacks only queue the serialized messages.
     """
@@ -278,7 +292,14 @@ class TopicRecorder:
         self.out = Path(out)
         if self.out.exists():
             raise ConfigError(f"{self.out} exists; choose a new folder for the recording")
-        self.types = _discover_types(node, topics, discovery_timeout_s)
+        publishers = _discover_publishers(node, topics, discovery_timeout_s)
+        self.types = {topic: _topic_type(topic, infos) for topic, infos in publishers.items()}
+        offers = {topic: [info.qos_profile for info in infos]
+                  for topic, infos in publishers.items()}
+        #: the QoS each topic is recorded with
+        self.qos = {topic: record_qos(topic_offers) for topic, topic_offers in offers.items()}
+        self._offered = {topic: [bag_qos(offer) for offer in topic_offers]
+                         for topic, topic_offers in offers.items()}
         self.counts = dict.fromkeys(topics, 0)
         self._queue: queue.Queue[tuple[str, int, bytes] | None] = queue.Queue()
         self._ready = threading.Event()
@@ -290,8 +311,10 @@ class TopicRecorder:
         if self._error is not None:
             raise self._error
         for topic in topics:
+            for warning in mixed_offer_warnings(topic, offers[topic]):
+                node.get_logger().warning(warning)
             node.create_subscription(message_class(self.types[topic]), topic,
-                                     self._callback(topic), _reliable(100), raw=True)
+                                     self._callback(topic), self.qos[topic], raw=True)
 
     def _callback(self, topic: str) -> Callable[[bytes], None]:
         def enqueue(raw: bytes) -> None:
@@ -305,8 +328,9 @@ class TopicRecorder:
             writer = Writer(self.out, version=BAG_VERSION, storage_plugin=storage_plugin(storage))
             writer.open()
             typestore = vision_typestore()
-            connections = {topic: writer.add_connection(topic, msgtype, typestore=typestore)
-                           for topic, msgtype in self.types.items()}
+            connections = {topic: writer.add_connection(
+                topic, msgtype, typestore=typestore, offered_qos_profiles=self._offered[topic])
+                for topic, msgtype in self.types.items()}
         except BaseException as exc:  # noqa: B902 - handed to the constructor's thread
             self._error = exc
             self._ready.set()
@@ -346,14 +370,84 @@ def replay_qos(connections: Sequence[Any]) -> QoSProfile:
     return _reliable(10)
 
 
-def _discover_types(node: Node, topics: Sequence[str], timeout_s: float) -> dict[str, str]:
+def record_qos(offers: Sequence[QoSProfile], depth: int = RECORD_DEPTH) -> QoSProfile:
+    """
+    Give the QoS to record a topic with, adapted to its publishers' offers as rosbag2 does.
+
+    Reliable only if every publisher offers reliable: a reliable subscription does not match
+    a best-effort publisher (a lidar driver's sensor-data QoS), a best-effort one matches
+    both. Transient local only if every publisher offers it, so that what they latched before
+    recording began (the node's LabelInfo) arrives too; it would not match a volatile
+    publisher. No offers: reliable and volatile, rosbag2's default.
+    """
+    qos = _reliable(depth)
+    if not offers:
+        return qos
+    if not all(offer.reliability == ReliabilityPolicy.RELIABLE for offer in offers):
+        qos.reliability = ReliabilityPolicy.BEST_EFFORT
+    if all(offer.durability == DurabilityPolicy.TRANSIENT_LOCAL for offer in offers):
+        qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
+    return qos
+
+
+def describe_qos(qos: QoSProfile) -> str:
+    """Say a QoS's reliability and durability, e.g. "best effort, volatile"."""
+    return f"{qos.reliability.name.lower().replace('_', ' ')}, " \
+        f"{qos.durability.name.lower().replace('_', ' ')}"
+
+
+def mixed_offer_warnings(topic: str, offers: Sequence[QoSProfile]) -> list[str]:
+    """Say what recording loses when only some of a topic's publishers offer a policy."""
+    reliable = sum(offer.reliability == ReliabilityPolicy.RELIABLE for offer in offers)
+    latched = sum(offer.durability == DurabilityPolicy.TRANSIENT_LOCAL for offer in offers)
+    warnings: list[str] = []
+    if 0 < reliable < len(offers):
+        warnings.append(f"{reliable} of {len(offers)} publishers of {topic} offer reliable: "
+                        "recording best effort to hear them all, so messages of the reliable "
+                        "ones may be lost")
+    if 0 < latched < len(offers):
+        warnings.append(f"{latched} of {len(offers)} publishers of {topic} offer transient "
+                        "local: recording volatile to hear them all, so what they latched "
+                        "before recording began is not recorded")
+    return warnings
+
+
+def bag_qos(offer: QoSProfile) -> Qos:
+    """Give an rclpy QoS profile (a publisher's offer) as a bag connection keeps it."""
+    return offered_qos(history=offer.history.value, depth=offer.depth,
+                       reliability=offer.reliability.value, durability=offer.durability.value,
+                       deadline_ns=offer.deadline.nanoseconds,
+                       lifespan_ns=offer.lifespan.nanoseconds,
+                       liveliness=offer.liveliness.value,
+                       liveliness_lease_duration_ns=offer.liveliness_lease_duration.nanoseconds,
+                       avoid_ros_namespace_conventions=offer.avoid_ros_namespace_conventions)
+
+
+def _discover_publishers(node: Node, topics: Sequence[str],
+                         timeout_s: float) -> dict[str, list[Any]]:
+    """
+    Wait until every topic has a publisher; give each topic's publishers (TopicEndpointInfo).
+
+    A topic counts once two polls in a row see as many publishers: DDS announces a process's
+    endpoints one at a time, and a QoS chosen from some of them may not match the others.
+    """
     deadline = time.monotonic() + timeout_s
+    seen_before: dict[str, int] = {}
     while True:
-        known = {name: types[0] for name, types in node.get_topic_names_and_types() if types}
-        if all(topic in known for topic in topics):
-            return {topic: known[topic] for topic in topics}
+        found = {topic: list(node.get_publishers_info_by_topic(topic)) for topic in topics}
+        if all(found.values()) and (time.monotonic() > deadline or all(
+                len(found[topic]) == seen_before.get(topic) for topic in topics)):
+            return found
         if time.monotonic() > deadline:
-            missing = [t for t in topics if t not in known]
+            missing = [topic for topic in topics if not found[topic]]
             raise ConfigError(f"no publisher of {missing} appeared within {timeout_s:.0f} s; "
                               "start the publishing node first")
-        time.sleep(0.1)
+        seen_before = {topic: len(infos) for topic, infos in found.items()}
+        time.sleep(DISCOVERY_POLL_S)
+
+
+def _topic_type(topic: str, publishers: Sequence[Any]) -> str:
+    types = sorted({info.topic_type for info in publishers})
+    if len(types) > 1:
+        raise ConfigError(f"the publishers of {topic} disagree on its type: {types}")
+    return types[0]

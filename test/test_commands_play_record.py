@@ -26,10 +26,18 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
 
 from rclpy.duration import Duration  # noqa: E402
-from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
+from rclpy.qos import (DurabilityPolicy, qos_profile_sensor_data, QoSProfile,  # noqa: E402
+                       ReliabilityPolicy)
 from ros_fixtures import cloud_message, ros_environment, SpinningNode, stamp_of  # noqa: E402
+from rosbags.highlevel import AnyReader  # noqa: E402
+from rosbags.interfaces import QosDurability, QosReliability  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
 from tao_pointpillars_py.bag import read_clouds, write_cloud_bag  # noqa: E402
+from tao_pointpillars_py.interfaces import vision_typestore  # noqa: E402
+from tao_pointpillars_py.ros_bag_io import replay_qos  # noqa: E402
+from tao_pointpillars_py.ros_messages import label_info  # noqa: E402
+from vision_msgs.msg import LabelInfo  # noqa: E402
 import yaml  # noqa: E402
 
 TOPIC = "/ns1/zvision_lidar_points"
@@ -38,6 +46,8 @@ XYZI_LAYOUT = [(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")]
 #: a subscriber this late [s] after play's publisher appeared missed clouds with the old fixed
 #: one-second wait
 LATE_SUBSCRIBER_S = 1.5
+#: once record says it is recording, its subscription matches a publisher within this [s]
+RECORD_MATCH_S = 10.0
 
 
 def _cli(*args):
@@ -176,3 +186,166 @@ def test_play_without_a_subscriber_plays_anyway_after_the_delay(tmp_path):
     assert ("play: 0/1 topics matched a subscriber; playing anyway after --delay 0.5 s"
             in result.stdout)
     assert "published 3 messages" in result.stdout
+
+
+class Recording:
+    """A ``tao-pointpillars record`` process; its stdout and stderr collected on a thread."""
+
+    def __init__(self, out, *topics):
+        command = ["record", "--out", str(out)]
+        for topic in topics:
+            command += ["--topic", topic]
+        self.process = subprocess.Popen(_cli(*command), env=ros_environment(),
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+        self._lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self):
+        for line in self.process.stdout:
+            self._lines.append(line)
+
+    @property
+    def output(self):
+        return "".join(self._lines)
+
+    def wait_until_matched(self, *publishers):
+        """Wait until record subscribed and every publisher matched it; fail if not."""
+        assert _wait_until(lambda: "record: recording" in self.output
+                           or self.process.poll() is not None, 60), "record never subscribed"
+        assert self.process.poll() is None, self.output
+        assert _wait_until(lambda: all(p.get_subscription_count() > 0 for p in publishers),
+                           RECORD_MATCH_S), ("record's subscription did not match every "
+                                             "publisher:\n" + self.output)
+
+    def stop(self):
+        """Ctrl-C record; give its output once it has ended."""
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        self._reader.join(timeout=10)
+        assert self.process.returncode == 0, self.output
+        return self.output
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def _publish_paced(publisher, clouds, period_s=0.05):
+    # at a lidar's pace, not as a burst: best effort drops what a full queue cannot take
+    for stamp, points in clouds:
+        publisher.publish(cloud_message(points, XYZI_LAYOUT, 16, stamp))
+        time.sleep(period_s)
+
+
+def _assert_same_clouds(recorded, clouds):
+    """Same clouds, whatever the order: bag timestamps are arrival times."""
+    by_first_point = {tuple(points[0]): points for _, points in clouds}
+    assert len(recorded) == len(clouds)
+    for cloud in recorded:
+        np.testing.assert_array_equal(cloud.points, by_first_point[tuple(cloud.points[0])])
+
+
+def _bag_offers(path):
+    with AnyReader([path], default_typestore=vision_typestore()) as reader:
+        (connection,) = reader.connections
+        return connection, [(q.reliability, q.durability)
+                            for q in connection.ext.offered_qos_profiles]
+
+
+def test_record_hears_a_best_effort_lidar_and_keeps_every_cloud(tmp_path):
+    topic = "/record/best_effort_lidar"
+    clouds = _clouds(10, seed=5)
+    publisher_node = SpinningNode("record_best_effort_publisher")
+    # a lidar driver's QoS: best effort, volatile
+    publisher = publisher_node.node.create_publisher(PointCloud2, topic, qos_profile_sensor_data)
+    publisher_node.spin()
+    recording = Recording(tmp_path / "out", topic)
+    try:
+        recording.wait_until_matched(publisher)
+        time.sleep(1.0)  # the other end: best effort reaches a reader once it matched the writer
+        _publish_paced(publisher, clouds)
+        time.sleep(1.0)  # sent; now record's executor takes them
+        output = recording.stop()
+    finally:
+        recording.kill()
+        publisher_node.close()
+    assert f"record: {topic} subscribed best effort, volatile" in output
+    assert f"record: {topic} {len(clouds)} messages" in output
+    _assert_same_clouds(list(read_clouds(tmp_path / "out", [topic])), clouds)
+    _, offers = _bag_offers(tmp_path / "out")
+    assert offers == [(QosReliability.BEST_EFFORT, QosDurability.VOLATILE)]
+
+
+def test_record_gets_label_info_latched_before_it_started_and_replays_it_latched(tmp_path):
+    topic = "/record/bbox/label_info"
+    publisher_node = SpinningNode("record_latched_publisher")
+    latched = QoSProfile(depth=1)  # the node's LabelInfo QoS
+    latched.reliability = ReliabilityPolicy.RELIABLE
+    latched.durability = DurabilityPolicy.TRANSIENT_LOCAL
+    publisher = publisher_node.node.create_publisher(LabelInfo, topic, latched)
+    publisher_node.spin()
+    header = Header(frame_id="lidar_front")
+    header.stamp.sec, header.stamp.nanosec = divmod(STAMP0, 1_000_000_000)
+    # published before record exists: only a transient-local subscription brings it to record
+    publisher.publish(label_info(["Vehicle", "Pedestrian", "Cyclist"], 0.4, header))
+    recording = Recording(tmp_path / "out", topic)
+    try:
+        recording.wait_until_matched(publisher)
+        assert publisher.wait_for_all_acked(Duration(seconds=30))
+        time.sleep(1.0)  # acknowledged by DDS; now record's executor takes it
+        output = recording.stop()
+    finally:
+        recording.kill()
+        publisher_node.close()
+    assert f"record: {topic} subscribed reliable, transient local" in output
+    assert f"record: {topic} 1 messages" in output
+    connection, offers = _bag_offers(tmp_path / "out")
+    assert offers == [(QosReliability.RELIABLE, QosDurability.TRANSIENT_LOCAL)]
+    with AnyReader([tmp_path / "out"], default_typestore=vision_typestore()) as reader:
+        ((_, _, raw),) = list(reader.messages())
+        got = reader.deserialize(raw, "vision_msgs/msg/LabelInfo")
+    assert [c.class_name for c in got.class_map] == ["Vehicle", "Pedestrian", "Cyclist"]
+    assert got.header.stamp.sec * 1_000_000_000 + got.header.stamp.nanosec == STAMP0
+    # played back, it is latched again for late subscribers
+    assert replay_qos([connection]).durability == DurabilityPolicy.TRANSIENT_LOCAL
+    metadata = yaml.safe_load((tmp_path / "out" / "metadata.yaml").read_text(encoding="utf-8"))
+    information = metadata["rosbag2_bagfile_information"]
+    assert information["version"] == 8
+    (recorded_topic,) = information["topics_with_message_count"]
+    # a string of YAML, as Humble's rosbag2 reads it; rmw's numbers: 1 reliable, 1 transient
+    offered = recorded_topic["topic_metadata"]["offered_qos_profiles"]
+    assert isinstance(offered, str)
+    assert [(q["reliability"], q["durability"]) for q in yaml.safe_load(offered)] == [(1, 1)]
+
+
+def test_record_of_best_effort_and_reliable_publishers_goes_best_effort_and_hears_both(
+        tmp_path):
+    topic = "/record/mixed_lidars"
+    clouds = _clouds(10, seed=6)
+    publisher_node = SpinningNode("record_mixed_publishers")
+    best_effort = publisher_node.node.create_publisher(PointCloud2, topic,
+                                                       qos_profile_sensor_data)
+    reliable = publisher_node.node.create_publisher(PointCloud2, topic, _reliable(10))
+    publisher_node.spin()
+    recording = Recording(tmp_path / "out", topic)
+    try:
+        recording.wait_until_matched(best_effort, reliable)
+        time.sleep(1.0)  # the other end: best effort reaches a reader once it matched the writer
+        _publish_paced(best_effort, clouds[0::2])
+        _publish_paced(reliable, clouds[1::2])
+        time.sleep(1.0)  # sent; now record's executor takes them
+        output = recording.stop()
+    finally:
+        recording.kill()
+        publisher_node.close()
+    assert f"record: {topic} subscribed best effort, volatile" in output
+    assert f"1 of 2 publishers of {topic} offer reliable" in output  # rosbag2 warns too
+    assert f"record: {topic} {len(clouds)} messages" in output
+    _assert_same_clouds(list(read_clouds(tmp_path / "out", [topic])), clouds)
+    _, offers = _bag_offers(tmp_path / "out")
+    assert sorted(offers, key=lambda offer: offer[0].value) == [
+        (QosReliability.RELIABLE, QosDurability.VOLATILE),
+        (QosReliability.BEST_EFFORT, QosDurability.VOLATILE)]

@@ -45,6 +45,8 @@ SAMPLE_SEED = 1000
 INPUT_TOPIC = "/ns1/zvision_lidar_points"
 OUTPUT_TOPICS = ("/bbox", "/bbox_markers")
 NODE_START_TIMEOUT_S = 60.0
+#: how long the player's publisher may take to match the node's subscription [s]
+MATCH_TIMEOUT_S = 10.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -120,7 +122,12 @@ def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Pop
         recorder = TopicRecorder(node, recording, OUTPUT_TOPICS, storage="sqlite3")
         answers = AnswerWatch(node, OUTPUT_TOPICS[0], "vision_msgs/msg/Detection3DArray")
         player = BagPlayer(node, dataset_paths(sample)[0], [INPUT_TOPIC])
-        time.sleep(1.0)  # let DDS match the new publisher and subscriptions
+        # the node subscribed already (_wait_for_node); this waits for DDS to match the new
+        # publisher to it, and the recorder's subscriptions, made first, match meanwhile
+        matching = player.wait_for_subscriptions(MATCH_TIMEOUT_S)
+        if not matching.complete:
+            print(f"demo: the node's subscription did not match within {MATCH_TIMEOUT_S:.0f} s;"
+                  " playing anyway", flush=True)
         started = time.monotonic()
         report = player.play(answers=answers, answer_timeout_s=60.0)
         wall_s = time.monotonic() - started

@@ -12,7 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""``tao-pointpillars record``: write ROS 2 topics to a bag, without rosbag2."""
+"""
+``tao-pointpillars record``: write ROS 2 topics to a bag, without rosbag2.
+
+Each topic is subscribed with the QoS its publishers offer allows (best effort unless all offer
+reliable, transient local if all offer it), as ``ros2 bag record`` does.
+"""
 
 from __future__ import annotations
 
@@ -39,11 +44,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..ros_bag_io import spinning_node, TopicRecorder
+    from ..ros_bag_io import describe_qos, spinning_node, TopicRecorder
 
     with spinning_node("tao_pointpillars_record") as node:
         recorder = TopicRecorder(node, args.out, args.topic, args.storage,
                                  args.discovery_timeout)
+        for topic, qos in recorder.qos.items():
+            print(f"record: {topic} subscribed {describe_qos(qos)}", flush=True)
         print(f"record: recording {', '.join(args.topic)} to {args.out}; Ctrl-C stops",
               flush=True)
         deadline = None if args.duration is None else time.monotonic() + args.duration
