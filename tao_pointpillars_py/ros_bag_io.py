@@ -392,8 +392,8 @@ def record_qos(offers: Sequence[QoSProfile], depth: int = RECORD_DEPTH) -> QoSPr
 
 def describe_qos(qos: QoSProfile) -> str:
     """Say a QoS's reliability and durability, e.g. "best effort, volatile"."""
-    return f"{qos.reliability.name.lower().replace('_', ' ')}, " \
-        f"{qos.durability.name.lower().replace('_', ' ')}"
+    return ", ".join(policy.name.lower().replace("_", " ")
+                     for policy in (qos.reliability, qos.durability))
 
 
 def mixed_offer_warnings(topic: str, offers: Sequence[QoSProfile]) -> list[str]:

@@ -16,10 +16,13 @@
 
 import numpy as np
 import pytest
+from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                QosReliability, QosTime)
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_typestore, Stores
 
-from tao_pointpillars_py.bag import count_clouds, read_clouds, STORAGES, write_cloud_bag
+from tao_pointpillars_py.bag import (BAG_VERSION, count_clouds, offered_qos, read_clouds,
+                                     STORAGES, write_cloud_bag)
 from tao_pointpillars_py.errors import CloudFormatError
 import yaml
 
@@ -138,3 +141,41 @@ def test_write_cloud_bag_streams_from_a_generator_and_refuses_existing_path(tmp_
     assert written == 2
     with pytest.raises(FileExistsError, match="exists"):
         write_cloud_bag(tmp_path / "bag", frames(1))
+
+
+INFINITE_NS = 2**63 - 1  # rmw's infinite duration, what discovery reports for an unset one
+
+
+def test_offered_qos_keeps_a_discovered_offer_as_rosbag2_records_it(tmp_path):
+    # a best-effort lidar in another process, as get_publishers_info_by_topic reports it
+    lidar = offered_qos(history=3, depth=0, reliability=2, durability=2,
+                        deadline_ns=INFINITE_NS, lifespan_ns=INFINITE_NS, liveliness=1,
+                        liveliness_lease_duration_ns=INFINITE_NS,
+                        avoid_ros_namespace_conventions=False)
+    infinite = QosTime(sec=9_223_372_036, nsec=854_775_807)
+    assert lidar == Qos(QosHistory.UNKNOWN, 0, QosReliability.BEST_EFFORT,
+                        QosDurability.VOLATILE, infinite, infinite, QosLiveliness.AUTOMATIC,
+                        infinite, False)
+    latched = offered_qos(history=1, depth=1, reliability=1, durability=1,
+                          deadline_ns=1_500_000_000, lifespan_ns=0, liveliness=99,
+                          liveliness_lease_duration_ns=0,
+                          avoid_ros_namespace_conventions=True)
+    assert latched.deadline == QosTime(sec=1, nsec=500_000_000)
+    assert latched.liveliness == QosLiveliness.UNKNOWN  # a number rmw does not know
+    typestore = get_typestore(Stores.ROS2_HUMBLE)
+    with Writer(tmp_path / "bag", version=BAG_VERSION) as writer:
+        writer.add_connection("/x", "std_msgs/msg/String", typestore=typestore,
+                              offered_qos_profiles=[lidar, latched])
+    with Reader(tmp_path / "bag") as reader:
+        (connection,) = reader.connections
+    assert connection.ext.offered_qos_profiles == [lidar, latched]
+    metadata = yaml.safe_load((tmp_path / "bag" / "metadata.yaml").read_text(encoding="utf-8"))
+    (topic,) = metadata["rosbag2_bagfile_information"]["topics_with_message_count"]
+    offered = topic["topic_metadata"]["offered_qos_profiles"]
+    assert isinstance(offered, str)  # Humble's rosbag2 reads a string of YAML
+    assert yaml.safe_load(offered)[0] == {
+        "history": 3, "depth": 0, "reliability": 2, "durability": 2,
+        "deadline": {"sec": 9_223_372_036, "nsec": 854_775_807},
+        "lifespan": {"sec": 9_223_372_036, "nsec": 854_775_807}, "liveliness": 1,
+        "liveliness_lease_duration": {"sec": 9_223_372_036, "nsec": 854_775_807},
+        "avoid_ros_namespace_conventions": False}

@@ -24,15 +24,21 @@ import pytest
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
 
 import rclpy  # noqa: E402
+from rclpy.duration import Duration  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data,  # noqa: E402
+                       QoSProfile, ReliabilityPolicy)
 from rclpy.serialization import serialize_message  # noqa: E402
-from ros_fixtures import ros_environment  # noqa: E402
+from ros_fixtures import cloud_message, ros_environment  # noqa: E402
+from rosbags.interfaces import QosDurability, QosHistory, QosReliability, QosTime  # noqa: E402
+from sensor_msgs.msg import PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
 from tao_pointpillars_py.bag import read_clouds, write_cloud_bag  # noqa: E402
 from tao_pointpillars_py.errors import ConfigError  # noqa: E402
-from tao_pointpillars_py.ros_bag_io import (BagPlayer, cdr_header_stamp_ns,  # noqa: E402
-                                            message_class, TopicRecorder)
+from tao_pointpillars_py.ros_bag_io import (bag_qos, BagPlayer,  # noqa: E402
+                                            cdr_header_stamp_ns, message_class,
+                                            mixed_offer_warnings, record_qos, TopicRecorder)
 
 TOPIC = "/ns1/zvision_lidar_points"
 
@@ -95,3 +101,78 @@ def test_player_refuses_missing_topics(tmp_path, ros_node):
     write_cloud_bag(tmp_path / "in", [(1, np.zeros((3, 4), np.float32))], topic=TOPIC)
     with pytest.raises(ConfigError, match="no topic"):
         BagPlayer(ros_node, tmp_path / "in", ["/other"])
+
+
+RELIABLE, BEST_EFFORT = ReliabilityPolicy.RELIABLE, ReliabilityPolicy.BEST_EFFORT
+LATCHED, VOLATILE = DurabilityPolicy.TRANSIENT_LOCAL, DurabilityPolicy.VOLATILE
+
+
+def _offer(reliability, durability):
+    qos = QoSProfile(depth=5)
+    qos.reliability, qos.durability = reliability, durability
+    return qos
+
+
+@pytest.mark.parametrize("offers,expected,warnings", [
+    ([(BEST_EFFORT, VOLATILE)], (BEST_EFFORT, VOLATILE), 0),  # a lidar driver
+    ([(RELIABLE, LATCHED)], (RELIABLE, LATCHED), 0),  # the node's LabelInfo
+    ([(RELIABLE, VOLATILE), (RELIABLE, VOLATILE)], (RELIABLE, VOLATILE), 0),
+    ([(BEST_EFFORT, LATCHED)], (BEST_EFFORT, LATCHED), 0),
+    # best effort matches a reliable publisher too; volatile a transient-local one
+    ([(BEST_EFFORT, VOLATILE), (RELIABLE, VOLATILE)], (BEST_EFFORT, VOLATILE), 1),
+    ([(RELIABLE, LATCHED), (RELIABLE, VOLATILE)], (RELIABLE, VOLATILE), 1),
+    ([(BEST_EFFORT, LATCHED), (RELIABLE, VOLATILE)], (BEST_EFFORT, VOLATILE), 2),
+    ([], (RELIABLE, VOLATILE), 0),  # rosbag2's default
+], ids=["lidar", "latched", "reliable", "best-effort-latched", "mixed-reliability",
+        "mixed-durability", "mixed-both", "none"])
+def test_record_qos_is_what_every_publisher_matches(offers, expected, warnings):
+    qos = record_qos([_offer(*offer) for offer in offers])
+    assert (qos.reliability, qos.durability) == expected
+    assert qos.depth == 100
+    assert len(mixed_offer_warnings("/t", [_offer(*offer) for offer in offers])) == warnings
+
+
+def test_bag_qos_keeps_every_policy_of_an_offer():
+    offer = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=7,
+                       reliability=BEST_EFFORT, durability=LATCHED)
+    offer.deadline = Duration(seconds=1, nanoseconds=500)
+    kept = bag_qos(offer)
+    assert (kept.history, kept.depth, kept.reliability, kept.durability) == (
+        QosHistory.KEEP_LAST, 7, QosReliability.BEST_EFFORT, QosDurability.TRANSIENT_LOCAL)
+    assert kept.deadline == QosTime(sec=1, nsec=500)
+    assert bag_qos(qos_profile_sensor_data).reliability == QosReliability.BEST_EFFORT
+
+
+def test_recorder_waits_for_a_late_publisher_and_records_it_best_effort(tmp_path, ros_node):
+    topic = "/late/lidar"
+    made = {}
+
+    def record():
+        made["recorder"] = TopicRecorder(ros_node, tmp_path / "out", [topic],
+                                         discovery_timeout_s=30)
+
+    starting = threading.Thread(target=record)
+    starting.start()
+    time.sleep(1.0)  # the recorder is waiting; only now does the lidar appear
+    assert starting.is_alive()
+    publisher = ros_node.create_publisher(PointCloud2, topic, qos_profile_sensor_data)
+    starting.join(timeout=30)
+    recorder = made["recorder"]
+    assert (recorder.qos[topic].reliability, recorder.types[topic]) == (
+        BEST_EFFORT, "sensor_msgs/msg/PointCloud2")
+    deadline = time.monotonic() + 10
+    points = np.ones((5, 4), np.float32)
+    while recorder.counts[topic] == 0 and time.monotonic() < deadline:
+        publisher.publish(cloud_message(points, [(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")],
+                                        16, 1))
+        time.sleep(0.1)
+    recorder.close()
+    assert recorder.counts[topic] > 0
+    np.testing.assert_array_equal(next(read_clouds(tmp_path / "out", [topic])).points, points)
+
+
+def test_recorder_does_not_take_a_topic_with_only_subscribers_as_published(tmp_path, ros_node):
+    ros_node.create_subscription(PointCloud2, "/heard/by/nobody", lambda msg: None, 10)
+    with pytest.raises(ConfigError, match=r"no publisher of \['/heard/by/nobody'\]"):
+        TopicRecorder(ros_node, tmp_path / "out", ["/heard/by/nobody"], discovery_timeout_s=1)
+    assert not (tmp_path / "out").exists()

@@ -15,7 +15,7 @@
 """
 ``tao-pointpillars record``: write ROS 2 topics to a bag, without rosbag2.
 
-Each topic is subscribed with the QoS its publishers offer allows (best effort unless all offer
+Each topic is subscribed with a QoS that all its publishers match (best effort unless all offer
 reliable, transient local if all offer it), as ``ros2 bag record`` does.
 """
 
