@@ -43,7 +43,7 @@ import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
-from tao_pointpillars_py.cloud import encode_zvision_cloud_data, zvision_fields
+from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
 from vision_msgs.msg import Detection3DArray
 
 REPO = Path(__file__).resolve().parents[1]

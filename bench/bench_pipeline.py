@@ -39,9 +39,9 @@ for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-from tao_pointpillars_py.cloud import (encode_zvision_cloud_data, points_from_cloud,  # noqa: E402
-                                       zvision_fields)
-from tao_pointpillars_py.detector import Detector  # noqa: E402
+from tao_pointpillars_py.core.pointcloud2 import (encode_zvision_cloud_data,  # noqa: E402
+                                                  points_from_cloud, zvision_fields)
+from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -91,7 +91,7 @@ def main() -> int:
     detector.detect(points)
 
     def decode_and_nms():
-        from tao_pointpillars_py.decode import decode_predictions
+        from tao_pointpillars_py.core.postprocess import decode_predictions
         return decode_predictions(outputs["cls_preds"][0], outputs["box_preds"][0],
                                   outputs["dir_cls_preds"][0], detector._anchors,
                                   detector.config, detector.post)

@@ -28,7 +28,7 @@ vehicle's calibration there (or publish it on tf2 and clear lidar_extrinsics).
 
 from tao_pointpillars_py.launch_actions import (is_true, launch_description, node_actions,
                                                 rviz_action)
-from tao_pointpillars_py.topics import fused_topics, output_topics
+from tao_pointpillars_py.ros.topics import fused_topics, output_topics
 
 CLOUDS = [f"/ns{k}/zvision_lidar_points" for k in range(1, 5)]
 #: launch argument -> (default, description)

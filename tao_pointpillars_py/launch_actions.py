@@ -25,8 +25,8 @@ import os
 import tempfile
 from typing import Any, Callable, Mapping, Sequence
 
-from .dds_environment import fastdds_profile_environment, PROFILE_VARIABLES
-from .rviz_config import fitted_rviz_config
+from .ros.dds_environment import fastdds_profile_environment, PROFILE_VARIABLES
+from .ros.rviz_config import fitted_rviz_config
 
 PACKAGE = "tao_pointpillars_py"
 #: launch arguments that override the params file when given

@@ -17,7 +17,7 @@ Entry point ``pointpillars_node``: a stop request is quiet from the process's fi
 
 Importing the node (rclpy, numpy, ONNX Runtime) takes a while: 0.3 s on a desktop, longer on
 a Jetson. A SIGINT (Ctrl-C in ``ros2 launch``) or SIGTERM in that time, before
-:func:`tao_pointpillars_py.node.main` has set up its own handling, would end the process with
+:func:`tao_pointpillars_py.ros.node.main` has set up its own handling, would end the process with
 a KeyboardInterrupt traceback or kill it. Here either ends it with status 0 and no output.
 Nothing but the standard library is imported before the handlers are in place.
 
@@ -67,7 +67,7 @@ def _package_version(package: str) -> str:
 
 
 def main() -> int:
-    """Run the node (:func:`tao_pointpillars_py.node.main`), quiet on a signal while importing."""
+    """Run the node (:func:`.ros.node.main`), quiet on a signal while importing."""
     signal.signal(signal.SIGINT, _stop_while_importing)
     signal.signal(signal.SIGTERM, _stop_while_importing)
     problem = vision_msgs_problem()
@@ -75,7 +75,7 @@ def main() -> int:
         from rclpy.logging import get_logger
         get_logger("pointpillars").fatal(f"cannot start: {problem}")  # node.NODE_NAME
         return 1
-    from .node import main as node_main
+    from .ros.node import main as node_main
     # node.main expects Python's default SIGINT handler, which rclpy.init chains to
     signal.signal(signal.SIGINT, signal.default_int_handler)
     return node_main()

@@ -25,5 +25,5 @@ from tensorrt_fake import Fakes
 
 if __name__ == "__main__":
     sys.modules.update(Fakes().modules)
-    from tao_pointpillars_py.node import main
+    from tao_pointpillars_py.ros.node import main
     sys.exit(main())

@@ -20,8 +20,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
 
-from tao_pointpillars_py.anchors import generate_anchors
-from tao_pointpillars_py.config import ModelConfig, PillarConfig
+from tao_pointpillars_py.core.anchors import generate_anchors
+from tao_pointpillars_py.core.config import ModelConfig, PillarConfig
 
 TINY_CONFIG = ModelConfig(pillars=PillarConfig(point_cloud_range=(0.0, -4.0, -3.0, 8.0, 4.0, 3.0),
                                                voxel_size=(0.5, 0.5, 6.0),

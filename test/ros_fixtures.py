@@ -39,8 +39,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
-from tao_pointpillars_py.dds_environment import loopback_environment
-from tao_pointpillars_py.node import PointPillarsNode
+from tao_pointpillars_py.ros.dds_environment import loopback_environment
+from tao_pointpillars_py.ros.node import PointPillarsNode
 from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
 

@@ -73,7 +73,7 @@ def stand_in_pycuda():
 def project_calibrator(cache=None):
     """Make the backend's own calibrator on the real ``tensorrt``."""
     stand_in_pycuda()
-    from tao_pointpillars_py.backends.tensorrt_backend import make_calibrator
+    from tao_pointpillars_py.inference.backends.tensorrt.backend import make_calibrator
 
     return make_calibrator([], cache, {})
 

@@ -16,8 +16,8 @@
 
 import numpy as np
 
-from tao_pointpillars_py.anchors import anchor_class_indices, generate_anchors
-from tao_pointpillars_py.config import ModelConfig, PillarConfig
+from tao_pointpillars_py.core.anchors import anchor_class_indices, generate_anchors
+from tao_pointpillars_py.core.config import ModelConfig, PillarConfig
 
 
 def test_anchor_grid_shape_order_and_centres():

@@ -12,17 +12,17 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.bag: rosbag2 round trips of PointCloud2 (sqlite3 and mcap)."""
+"""Tests of data.bags: rosbag2 round trips of PointCloud2 (sqlite3 and mcap)."""
 
 import numpy as np
 import pytest
-from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
-                                QosReliability, QosTime)
+from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, QosReliability,
+                                QosTime)
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import get_typestore, Stores
 
-from tao_pointpillars_py.bag import (BAG_VERSION, count_clouds, offered_qos, read_clouds,
-                                     STORAGES, write_cloud_bag)
+from tao_pointpillars_py.data.bags import (BAG_VERSION, count_clouds, offered_qos, read_clouds,
+                                           STORAGES, write_cloud_bag)
 from tao_pointpillars_py.errors import CloudFormatError
 import yaml
 

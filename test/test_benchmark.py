@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of the side-by-side speed measurement (:mod:`tao_pointpillars_py.benchmark`)."""
+"""Tests of the side-by-side speed measurement (:mod:`tao_pointpillars_py.tools.benchmark`)."""
 
 import json
 import math
@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.bag import read_clouds
-from tao_pointpillars_py.benchmark import (bag_frames, BenchReport, BenchResult,
-                                           build_variants, interleaved, machine_context,
-                                           measure, NO_TENSORRT, percentile, simulated_frames,
-                                           STAGES, Summary)
 from tao_pointpillars_py.cli import main
-from tao_pointpillars_py.detector import Detector
+from tao_pointpillars_py.data.bags import read_clouds
 from tao_pointpillars_py.errors import ConfigError
+from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.tools.benchmark import (bag_frames, BenchReport, BenchResult,
+                                                 build_variants, interleaved, machine_context,
+                                                 measure, NO_TENSORRT, percentile,
+                                                 simulated_frames, STAGES, Summary)
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 FP32 = MODELS / "pointpillars_zvision.onnx"
@@ -135,7 +135,7 @@ def test_missing_int8_model_gives_rows_that_say_so(tmp_path):
 
 def test_torch_outputs_have_the_names_and_shapes_of_onnxruntime_ones():
     pytest.importorskip("torch")
-    from tao_pointpillars_py.benchmark import torch_detector
+    from tao_pointpillars_py.tools.benchmark import torch_detector
 
     reference = Detector.from_model(str(FP32), threads=1)
     eager = torch_detector(FP32, threads=1)

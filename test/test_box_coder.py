@@ -17,10 +17,10 @@
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.box_coder import (apply_direction, decode_boxes, direction_targets,
-                                           encode_boxes)
-from tao_pointpillars_py.config import ModelConfig
-from tao_pointpillars_py.geometry import limit_period
+from tao_pointpillars_py.core.box_coder import (apply_direction, decode_boxes, direction_targets,
+                                                encode_boxes)
+from tao_pointpillars_py.core.boxes import limit_period
+from tao_pointpillars_py.core.config import ModelConfig
 
 
 def random_boxes(seed, n):

@@ -12,16 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.calibration: frame spreading, inference-identical inputs."""
+"""Tests of quantization.calibration: frame spreading, inference-identical inputs."""
 
 import numpy as np
 from onnx_fixtures import fired_anchor_model
 import pytest
 
-from tao_pointpillars_py.bag import write_cloud_bag
-from tao_pointpillars_py.calibration import calibration_inputs, spread_indices
-from tao_pointpillars_py.detector import Detector
+from tao_pointpillars_py.data.bags import write_cloud_bag
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError
+from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.quantization.calibration import calibration_inputs, spread_indices
 
 
 @pytest.mark.parametrize("total,count,expected", [

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.cloud: PointCloud2 decoding, intensity mapping, Zvision layout."""
+"""Tests of core.pointcloud2: PointCloud2 decoding, intensity mapping, Zvision layout."""
 
 import array
 from types import SimpleNamespace
@@ -20,9 +20,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.cloud import (drop_non_finite, encode_zvision_cloud_data,
-                                       map_intensity, points_from_cloud, thin_points,
-                                       zvision_fields, ZVISION_POINT_STEP)
+from tao_pointpillars_py.core.pointcloud2 import (drop_non_finite, encode_zvision_cloud_data,
+                                                  map_intensity, points_from_cloud, thin_points,
+                                                  zvision_fields, ZVISION_POINT_STEP)
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError
 
 CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}

@@ -35,7 +35,8 @@ from hypothesis import given, HealthCheck, settings, strategies as st
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.cloud import INTENSITY_FIELD_NAMES, POINT_FIELD_DTYPES, points_from_cloud
+from tao_pointpillars_py.core.pointcloud2 import (INTENSITY_FIELD_NAMES, POINT_FIELD_DTYPES,
+                                                  points_from_cloud)
 from tao_pointpillars_py.errors import CloudFormatError
 
 try:  # rclpy's message classes: a second message implementation, where ROS 2 is installed

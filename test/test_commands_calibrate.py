@@ -21,10 +21,10 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
 
-from tao_pointpillars_py.bag import write_cloud_bag  # noqa: E402
 from tao_pointpillars_py.cli import main  # noqa: E402
-from tao_pointpillars_py.detector import Detector  # noqa: E402
-from tao_pointpillars_py.quantize import qdq_problems, quantize_model  # noqa: E402
+from tao_pointpillars_py.data.bags import write_cloud_bag  # noqa: E402
+from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
+from tao_pointpillars_py.quantization.quantize import qdq_problems, quantize_model  # noqa: E402
 from tao_pointpillars_py.training.export import export_model  # noqa: E402
 from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 from tensorrt_fake import Fakes  # noqa: E402

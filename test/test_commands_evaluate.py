@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.cli import main
-from tao_pointpillars_py.labels import FrameLabels, write_labels
+from tao_pointpillars_py.data.labels import FrameLabels, write_labels
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 TOPIC, FRAME_ID = "/ns1/zvision_lidar_points", "lidar_front"
@@ -144,8 +144,8 @@ def test_bad_options_exit_2_with_a_message(tmp_path, capsys, labels, argv, messa
 
 def test_eval_runs_a_model_over_a_bag(tmp_path, capsys):
     torch = pytest.importorskip("torch")
-    from tao_pointpillars_py.bag import write_cloud_bag
-    from tao_pointpillars_py.config import ModelConfig, PillarConfig
+    from tao_pointpillars_py.data.bags import write_cloud_bag
+    from tao_pointpillars_py.core.config import ModelConfig, PillarConfig
     from tao_pointpillars_py.training.export import export_model
     from tao_pointpillars_py.training.network import PointPillarsNet
 

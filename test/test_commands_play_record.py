@@ -33,10 +33,10 @@ from rosbags.highlevel import AnyReader  # noqa: E402
 from rosbags.interfaces import QosDurability, QosReliability  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
-from tao_pointpillars_py.bag import read_clouds, write_cloud_bag  # noqa: E402
-from tao_pointpillars_py.interfaces import vision_typestore  # noqa: E402
-from tao_pointpillars_py.ros_bag_io import replay_qos  # noqa: E402
-from tao_pointpillars_py.ros_messages import label_info  # noqa: E402
+from tao_pointpillars_py.data.bags import read_clouds, write_cloud_bag  # noqa: E402
+from tao_pointpillars_py.data.detection_messages import vision_typestore  # noqa: E402
+from tao_pointpillars_py.ros.bag_io import replay_qos  # noqa: E402
+from tao_pointpillars_py.ros.messages import label_info  # noqa: E402
 from vision_msgs.msg import LabelInfo  # noqa: E402
 import yaml  # noqa: E402
 

@@ -25,15 +25,15 @@ import pytest
 from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import Writer
 
-from tao_pointpillars_py.bag import POINTCLOUD2, read_clouds
 from tao_pointpillars_py.cli import main
 from tao_pointpillars_py.commands.render import BagDetections, default_range, UNMEASURED_NOTE
-from tao_pointpillars_py.detections import Detections
-from tao_pointpillars_py.detector import Detector
-from tao_pointpillars_py.interfaces import DETECTION3D_ARRAY, vision_typestore
-from tao_pointpillars_py.labels import read_labels
-from tao_pointpillars_py.markers import CLASS_COLOURS
-from tao_pointpillars_py.render import BevView, edge_midpoints, heading_segments
+from tao_pointpillars_py.core.detections import Detections
+from tao_pointpillars_py.core.markers import CLASS_COLOURS
+from tao_pointpillars_py.data.bags import POINTCLOUD2, read_clouds
+from tao_pointpillars_py.data.detection_messages import DETECTION3D_ARRAY, vision_typestore
+from tao_pointpillars_py.data.labels import read_labels
+from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.tools.render import BevView, edge_midpoints, heading_segments
 from vision_fixtures import detection_array_message
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
@@ -52,7 +52,7 @@ def sim(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def view():
-    from tao_pointpillars_py.model import load_model_info
+    from tao_pointpillars_py.inference.model_file import load_model_info
     return BevView.around_lidar(default_range(load_model_info(str(MODEL)).config), 140.0)
 
 

@@ -17,10 +17,10 @@
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.bag import count_clouds
 from tao_pointpillars_py.cli import main
-from tao_pointpillars_py.dataset import iter_labeled_frames
-from tao_pointpillars_py.labels import read_labels
+from tao_pointpillars_py.data.bags import count_clouds
+from tao_pointpillars_py.data.dataset import iter_labeled_frames
+from tao_pointpillars_py.data.labels import read_labels
 
 try:
     from tao_pointpillars_py.sim import simulate_frame

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.cpu_int8: the rewrites, their numerics and the ORT backend."""
+"""Tests of backends.ort_int8: the rewrites, their numerics and the ORT backend."""
 
 import logging
 from pathlib import Path
@@ -23,11 +23,11 @@ from onnx import helper, numpy_helper, TensorProto
 import onnxruntime as ort
 import pytest
 
-from tao_pointpillars_py import cpu_int8
-from tao_pointpillars_py.backends.onnxruntime_backend import OnnxRuntimeBackend
-from tao_pointpillars_py.cpu_int8 import is_qdq_model, lower_for_cpu
-from tao_pointpillars_py.detector import Detector
-from tao_pointpillars_py.model import file_sha256
+from tao_pointpillars_py.inference.backends import ort_int8 as cpu_int8
+from tao_pointpillars_py.inference.backends.onnxruntime_backend import OnnxRuntimeBackend
+from tao_pointpillars_py.inference.backends.ort_int8 import is_qdq_model, lower_for_cpu
+from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.inference.model_file import file_sha256
 from tao_pointpillars_py.sim import simulate_frame
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -216,7 +216,8 @@ def test_backend_runs_the_stored_model_when_the_rewrite_fails(monkeypatch, caplo
         raise ValueError("unexpected graph")
 
     monkeypatch.setattr(cpu_int8, "lower_for_cpu", broken)
-    monkeypatch.setattr("tao_pointpillars_py.backends.onnxruntime_backend.lower_for_cpu", broken)
+    monkeypatch.setattr(
+        "tao_pointpillars_py.inference.backends.onnxruntime_backend.lower_for_cpu", broken)
     path = MODELS / "pointpillars_zvision.int8.onnx"
     with caplog.at_level(logging.WARNING):
         backend = OnnxRuntimeBackend(str(path), threads=1)

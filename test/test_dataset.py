@@ -12,15 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.dataset: joining bag clouds with labels by timestamp."""
+"""Tests of tao_pointpillars_py.data.dataset: joining bag clouds with labels by timestamp."""
 
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.bag import write_cloud_bag
-from tao_pointpillars_py.dataset import dataset_paths, iter_labeled_frames
+from tao_pointpillars_py.data.bags import write_cloud_bag
+from tao_pointpillars_py.data.dataset import dataset_paths, iter_labeled_frames
+from tao_pointpillars_py.data.labels import FrameLabels, write_labels
 from tao_pointpillars_py.errors import LabelsFormatError
-from tao_pointpillars_py.labels import FrameLabels, write_labels
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 TOPIC = "/ns1/zvision_lidar_points"

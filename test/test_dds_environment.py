@@ -12,15 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.dds_environment: Fast DDS profile variables, loopback setup."""
+"""Tests of tao_pointpillars_py.ros.dds_environment: Fast DDS profile variables, loopback setup."""
 
 from pathlib import Path
 
 import pytest
 
-from tao_pointpillars_py.dds_environment import (fastdds_profile_environment,
-                                                 localhost_discovery_environment,
-                                                 loopback_environment)
+from tao_pointpillars_py.ros.dds_environment import (fastdds_profile_environment,
+                                                     localhost_discovery_environment,
+                                                     loopback_environment)
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -18,10 +18,10 @@ import numpy as np
 from onnx_fixtures import TINY_CONFIG
 import pytest
 
-from tao_pointpillars_py.anchors import generate_anchors
-from tao_pointpillars_py.box_coder import encode_boxes
-from tao_pointpillars_py.config import PostProcessConfig
-from tao_pointpillars_py.decode import decode_predictions, decode_tao_boxes
+from tao_pointpillars_py.core.anchors import generate_anchors
+from tao_pointpillars_py.core.box_coder import encode_boxes
+from tao_pointpillars_py.core.config import PostProcessConfig
+from tao_pointpillars_py.core.postprocess import decode_predictions, decode_tao_boxes
 
 ANCHORS = generate_anchors(TINY_CONFIG).reshape(-1, 7)
 K, C = ANCHORS.shape[0], TINY_CONFIG.num_classes

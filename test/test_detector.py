@@ -20,9 +20,9 @@ import numpy as np
 from onnx_fixtures import fired_anchor_model, TINY_CONFIG
 import pytest
 
-from tao_pointpillars_py.config import PostProcessConfig
-from tao_pointpillars_py.detector import check_intensity_range, Detector
+from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.errors import ConfigError
+from tao_pointpillars_py.inference.detector import check_intensity_range, Detector
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.engine_cache: keys that change with every input, sidecars."""
+"""Tests of tensorrt.engine_cache: keys that change with every input, sidecars."""
 
 import dataclasses
 
 import pytest
 
-from tao_pointpillars_py.engine_cache import engine_path, EngineKey, read_key, write_key
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.model import file_sha256
+from tao_pointpillars_py.inference.backends.tensorrt.engine_cache import (engine_path, EngineKey,
+                                                                          read_key, write_key)
+from tao_pointpillars_py.inference.model_file import file_sha256
 
 KEY = EngineKey(model_sha256="ab" * 32, precision="fp16", tensorrt_version="10.3.0",
                 device_name="Orin", compute_capability="8.7")

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.evaluation: KITTI-style AP (R40), BEV and 3D."""
+"""Tests of tao_pointpillars_py.tools.evaluation: KITTI-style AP (R40), BEV and 3D."""
 
 import json
 import math
@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.evaluation import DIFFICULTIES, EvalFrame, evaluate, METRICS
+from tao_pointpillars_py.tools.evaluation import DIFFICULTIES, EvalFrame, evaluate, METRICS
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 CAR = (4.0, 2.0, 1.5)

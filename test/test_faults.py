@@ -32,15 +32,20 @@ from onnx_fixtures import fired_anchor_model
 import pytest
 
 from tao_pointpillars_py import cli
-from tao_pointpillars_py.backends.tensorrt_backend import (build_engine_file, make_calibrator,
-                                                           TensorRTBackend)
-from tao_pointpillars_py.calibration import (check_calibration_cache, read_calibration_cache,
-                                             write_calibration_record)
-from tao_pointpillars_py.detector import Detector
-from tao_pointpillars_py.engine_cache import check_engine_here, EngineKey, read_key, write_key
-from tao_pointpillars_py.engine_plan import calibration_shapes, check_cache_dir
 from tao_pointpillars_py.errors import ConfigError, ModelLoadError, ModelMetadataError
-from tao_pointpillars_py.model import file_sha256, load_model_info
+from tao_pointpillars_py.inference.backends.tensorrt.backend import (build_engine_file,
+                                                                     make_calibrator,
+                                                                     TensorRTBackend)
+from tao_pointpillars_py.inference.backends.tensorrt.engine_cache import (check_engine_here,
+                                                                          EngineKey, read_key,
+                                                                          write_key)
+from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_shapes,
+                                                                  check_cache_dir)
+from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info
+from tao_pointpillars_py.quantization.calibration import (check_calibration_cache,
+                                                          read_calibration_cache,
+                                                          write_calibration_record)
 from tensorrt_fake import Fakes
 
 REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"

@@ -12,12 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.frame_slots: newest cloud per topic, drops counted."""
+"""Tests of tao_pointpillars_py.ros.cloud_slots: newest cloud per topic, drops counted."""
 
 import threading
 import time
 
-from tao_pointpillars_py.frame_slots import LatestFrames
+from tao_pointpillars_py.ros.cloud_slots import LatestFrames
 
 
 def test_a_newer_cloud_replaces_the_waiting_one_and_says_so():

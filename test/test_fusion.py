@@ -12,18 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.fusion: extrinsics, base-frame boxes, cross-lidar merge."""
+"""Tests of tao_pointpillars_py.core.fusion: extrinsics, base-frame boxes, cross-lidar merge."""
 
 import math
 
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.detections import Detections
+from tao_pointpillars_py.core.boxes import rotated_iou_bev
+from tao_pointpillars_py.core.detections import Detections
+from tao_pointpillars_py.core.fusion import (DetectionFusion, Extrinsic, merge_detections,
+                                             parse_extrinsic, parse_extrinsics, to_base_frame)
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.fusion import (DetectionFusion, Extrinsic, merge_detections,
-                                        parse_extrinsic, parse_extrinsics, to_base_frame)
-from tao_pointpillars_py.geometry import rotated_iou_bev
 
 
 def _detections(*rows, scores=None, labels=None):

@@ -12,16 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.geometry: corners, exact rotated IoU, nearest-yaw IoU."""
+"""Tests of tao_pointpillars_py.core.boxes: corners, exact rotated IoU, nearest-yaw IoU."""
 
 import math
 
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.geometry import (bev_corners, limit_period, nearest_bev_iou,
-                                          overlapping_pairs, paired_bev_intersection,
-                                          rotated_iou_3d, rotated_iou_bev)
+from tao_pointpillars_py.core.boxes import (bev_corners, limit_period, nearest_bev_iou,
+                                            overlapping_pairs, paired_bev_intersection,
+                                            rotated_iou_3d, rotated_iou_bev)
 
 SQUARE = np.array([[0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 0.0]])
 

@@ -12,15 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.interfaces: vision_msgs in rosbags, detections from messages."""
+"""Tests of data.detection_messages: vision_msgs in rosbags, detections from messages."""
 
 import numpy as np
 import pytest
 from rosbags.rosbag2 import Writer
 
+from tao_pointpillars_py.data.detection_messages import (DETECTION3D_ARRAY, read_detection_bag,
+                                                         vision_msgs_dir, vision_typestore)
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.interfaces import (DETECTION3D_ARRAY, read_detection_bag,
-                                            vision_msgs_dir, vision_typestore)
 from vision_fixtures import detection_array_message
 
 CLASSES = ("Vehicle", "Pedestrian", "Cyclist")

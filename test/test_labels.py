@@ -12,15 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.labels: the JSON Lines labels / detections format."""
+"""Tests of tao_pointpillars_py.data.labels: the JSON Lines labels / detections format."""
 
 import json
 
 import numpy as np
 import pytest
 
+from tao_pointpillars_py.data.labels import FrameLabels, LabelsWriter, read_labels, write_labels
 from tao_pointpillars_py.errors import LabelsFormatError
-from tao_pointpillars_py.labels import FrameLabels, LabelsWriter, read_labels, write_labels
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 TOPIC, FRAME_ID = "/ns1/zvision_lidar_points", "lidar_front"

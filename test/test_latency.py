@@ -12,11 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.latency: rolling percentiles and rate."""
+"""Tests of tao_pointpillars_py.core.latency: rolling percentiles and rate."""
 
 import pytest
 
-from tao_pointpillars_py.latency import LatencyWindow
+from tao_pointpillars_py.core.latency import LatencyWindow
 
 
 def test_summary_of_a_steady_stream():

@@ -17,7 +17,7 @@
 import ast
 from pathlib import Path
 
-from tao_pointpillars_py.node_settings import DEFAULTS, NodeSettings
+from tao_pointpillars_py.ros.parameters import DEFAULTS, NodeSettings
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,14 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.markers: box corners and edges, colours, yaw quaternions."""
+"""Tests of tao_pointpillars_py.core.markers: box corners and edges, colours, yaw quaternions."""
 
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.geometry import bev_corners
-from tao_pointpillars_py.markers import (box_corners_3d, box_edge_points, CLASS_COLOURS,
-                                         class_colours, quaternion_yaw, yaw_quaternion)
+from tao_pointpillars_py.core.boxes import bev_corners
+from tao_pointpillars_py.core.markers import (box_corners_3d, box_edge_points, CLASS_COLOURS,
+                                              class_colours, quaternion_yaw, yaw_quaternion)
 
 
 def test_corners_of_an_axis_aligned_box_are_hand_computed():

@@ -20,9 +20,10 @@ import onnx
 from onnx_fixtures import fired_anchor_model, TINY_CONFIG
 import pytest
 
-from tao_pointpillars_py.config import ModelConfig
+from tao_pointpillars_py.core.config import ModelConfig
 from tao_pointpillars_py.errors import ModelLoadError, ModelMetadataError
-from tao_pointpillars_py.model import detect_contract, load_model_info, ModelContract
+from tao_pointpillars_py.inference.model_file import (detect_contract, load_model_info,
+                                                      ModelContract)
 
 
 def test_load_model_info_reads_config_from_metadata(tmp_path):

@@ -12,14 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.nms: greedy rotated NMS, class-aware and class-agnostic."""
+"""Tests of tao_pointpillars_py.core.nms: greedy rotated NMS, class-aware and class-agnostic."""
 
 import numpy as np
 import pytest
 
-from tao_pointpillars_py import nms
-from tao_pointpillars_py.geometry import rotated_iou_bev
-from tao_pointpillars_py.nms import multiclass_nms, rotated_nms
+from tao_pointpillars_py.core import nms
+from tao_pointpillars_py.core.boxes import rotated_iou_bev
+from tao_pointpillars_py.core.nms import multiclass_nms, rotated_nms
 
 
 def boxes_at(xs, ys=None, size=2.0, yaw=0.0):

@@ -41,14 +41,14 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.
 pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
 
 from rclpy import logging as rclpy_logging  # noqa: E402
-from ros_fixtures import (cloud_message, node_in_process, REFERENCE_MODEL,  # noqa: E402
-                          start_node)
+from ros_fixtures import cloud_message, node_in_process, REFERENCE_MODEL, start_node  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
-from tao_pointpillars_py.backends.tensorrt_backend import (build_engine_file,  # noqa: E402
-                                                           TensorRTBackend)
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
-from tao_pointpillars_py.engine_cache import read_key, write_key  # noqa: E402
-from tao_pointpillars_py.node import forward_package_logging  # noqa: E402
+from tao_pointpillars_py.inference.backends.tensorrt.backend import (  # noqa: E402
+    build_engine_file, TensorRTBackend)
+from tao_pointpillars_py.inference.backends.tensorrt.engine_cache import (  # noqa: E402
+    read_key, write_key)
+from tao_pointpillars_py.ros.node import forward_package_logging  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tensorrt_fake import Fakes  # noqa: E402
 from test_faults import broken_model  # noqa: E402
@@ -367,7 +367,7 @@ def test_the_packages_python_logging_reaches_the_ros_log_at_its_level(capfd):
     level, propagate = package.level, package.propagate  # restored after the test
     handler = forward_package_logging(rclpy_logging.get_logger("forwarding_test"))
     try:
-        log = logging.getLogger("tao_pointpillars_py.backends.tensorrt_backend")
+        log = logging.getLogger("tao_pointpillars_py.inference.backends.tensorrt.backend")
         log.debug("not shown")
         log.info("cached engine %s loaded", "/e/x.engine")
         log.warning("cached engine %s is stale (%s); rebuilding it", "/e/x.engine", "why")

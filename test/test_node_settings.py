@@ -12,19 +12,19 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.node_settings: parameter validation and runtime selection."""
+"""Tests of tao_pointpillars_py.ros.parameters: parameter validation and runtime selection."""
 
 from pathlib import Path
 import shutil
 
 import pytest
 
-from tao_pointpillars_py.config import PostProcessConfig
+from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.node_settings import (check_class_names, default_model_path, DEFAULTS,
-                                               NodeSettings, PARAMETERS, post_process_settings,
-                                               REFERENCE_MODEL, RUNTIME_PARAMETERS,
-                                               select_runtime)
+from tao_pointpillars_py.ros.parameters import (check_class_names, default_model_path, DEFAULTS,
+                                                NodeSettings, PARAMETERS, post_process_settings,
+                                                REFERENCE_MODEL, RUNTIME_PARAMETERS,
+                                                select_runtime)
 
 REPO = Path(__file__).resolve().parents[1]
 

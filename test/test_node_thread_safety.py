@@ -35,7 +35,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from ros_fixtures import cloud_message, node_in_process as in_process  # noqa: E402
 from ros_fixtures import REFERENCE_MODEL  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
-from tao_pointpillars_py.detector import Detector  # noqa: E402
+from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.onnx_rewrites: each rewrite keeps the model's outputs."""
+"""Tests of quantization.onnx_rewrites: each rewrite keeps the model's outputs."""
 
 from pathlib import Path
 
@@ -22,9 +22,10 @@ from onnx import helper, numpy_helper, TensorProto
 import onnxruntime as ort
 import pytest
 
-from tao_pointpillars_py.onnx_rewrites import (channel_ranges, deconvolutions_as_depth_to_space,
-                                               equalization_pairs, equalize_channels)
-from tao_pointpillars_py.quantize import prepare_for_quantization
+from tao_pointpillars_py.quantization.onnx_rewrites import (channel_ranges,
+                                                            deconvolutions_as_depth_to_space,
+                                                            equalization_pairs, equalize_channels)
+from tao_pointpillars_py.quantization.quantize import prepare_for_quantization
 
 REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
 
@@ -106,7 +107,7 @@ def test_a_producer_feeding_a_non_commuting_op_is_not_equalized():
 
 
 def test_reference_model_prepared_for_int8_keeps_its_outputs(tmp_path):
-    from tao_pointpillars_py.detector import Detector
+    from tao_pointpillars_py.inference.detector import Detector
     rng = np.random.default_rng(3)
     detector = Detector.from_model(str(REFERENCE_MODEL))
     clouds = [np.c_[rng.uniform(0, 40, (3000, 1)), rng.uniform(-25, 25, (3000, 1)),

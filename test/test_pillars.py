@@ -17,9 +17,9 @@
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.config import PillarConfig
+from tao_pointpillars_py.core.config import PillarConfig
+from tao_pointpillars_py.core.pillars import pad_pillars, PillarEncoder, pillarize
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.pillars import pad_pillars, PillarEncoder, pillarize
 
 
 def reference_pillarize(points, config):

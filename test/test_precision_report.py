@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from tao_pointpillars_py.cli import main
-from tao_pointpillars_py.detector import Detector
-from tao_pointpillars_py.evaluation import EvalFrame, evaluate
-from tao_pointpillars_py.precision_report import (BEGIN, END, interleaved_forward_ms,
-                                                  replace_section, report_markdown, Variant,
-                                                  VariantResult)
+from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.tools.evaluation import EvalFrame, evaluate
+from tao_pointpillars_py.tools.precision_report import (BEGIN, END, interleaved_forward_ms,
+                                                        replace_section, report_markdown, Variant,
+                                                        VariantResult)
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 FP32, INT8 = MODELS / "pointpillars_zvision.onnx", MODELS / "pointpillars_zvision.int8.onnx"

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.quantize: Q/DQ structure, metadata, accuracy on a tiny network."""
+"""Tests of quantization.quantize: Q/DQ structure, metadata, accuracy on a tiny network."""
 
 import numpy as np
 import onnx
@@ -23,11 +23,11 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
 
-from tao_pointpillars_py.detector import Detector  # noqa: E402
 from tao_pointpillars_py.errors import ConfigError  # noqa: E402
-from tao_pointpillars_py.quantize import (layer_sensitivity,  # noqa: E402
-                                          prepare_for_quantization, qdq_problems,
-                                          quantizable_nodes, quantize_model)
+from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
+from tao_pointpillars_py.quantization.quantize import (layer_sensitivity,  # noqa: E402
+                                                       prepare_for_quantization, qdq_problems,
+                                                       quantizable_nodes, quantize_model)
 from tao_pointpillars_py.training.export import export_model  # noqa: E402
 from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 

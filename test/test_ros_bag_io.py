@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.ros_bag_io: play a bag over DDS and record it back."""
+"""Tests of tao_pointpillars_py.ros.bag_io: play a bag over DDS and record it back."""
 
 import struct
 import threading
@@ -34,9 +34,9 @@ from rosbags.interfaces import QosDurability, QosHistory, QosReliability, QosTim
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-from tao_pointpillars_py.bag import read_clouds, write_cloud_bag  # noqa: E402
+from tao_pointpillars_py.data.bags import read_clouds, write_cloud_bag  # noqa: E402
 from tao_pointpillars_py.errors import ConfigError  # noqa: E402
-from tao_pointpillars_py.ros_bag_io import (bag_qos, BagPlayer,  # noqa: E402
+from tao_pointpillars_py.ros.bag_io import (bag_qos, BagPlayer,  # noqa: E402
                                             cdr_header_stamp_ns, message_class,
                                             mixed_offer_warnings, record_qos, TopicRecorder)
 

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.ros_messages: Detections -> vision_msgs / RViz messages."""
+"""Tests of tao_pointpillars_py.ros.messages: Detections -> vision_msgs / RViz messages."""
 
 import numpy as np
 import pytest
@@ -21,10 +21,10 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.
 pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
 
 from std_msgs.msg import Header  # noqa: E402
-from tao_pointpillars_py.detections import Detections  # noqa: E402
-from tao_pointpillars_py.interfaces import detections_from_msg  # noqa: E402
-from tao_pointpillars_py.markers import CLASS_COLOURS  # noqa: E402
-from tao_pointpillars_py.ros_messages import (detection_array, label_info,  # noqa: E402
+from tao_pointpillars_py.core.detections import Detections  # noqa: E402
+from tao_pointpillars_py.core.markers import CLASS_COLOURS  # noqa: E402
+from tao_pointpillars_py.data.detection_messages import detections_from_msg  # noqa: E402
+from tao_pointpillars_py.ros.messages import (detection_array, label_info,  # noqa: E402
                                               marker_array)
 from visualization_msgs.msg import Marker  # noqa: E402
 

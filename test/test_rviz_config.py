@@ -12,11 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.rviz_config and the installed RViz config."""
+"""Tests of tao_pointpillars_py.ros.rviz_config and the installed RViz config."""
 
 from pathlib import Path
 
-from tao_pointpillars_py.rviz_config import fitted_rviz_config
+from tao_pointpillars_py.ros.rviz_config import fitted_rviz_config
 import yaml
 
 TEMPLATE = (Path(__file__).resolve().parents[1] / "rviz" / "pointpillars.rviz").read_text()

@@ -16,8 +16,8 @@
 
 import numpy as np
 
-from tao_pointpillars_py.detections import Detections
-from tao_pointpillars_py.fusion import to_base_frame
+from tao_pointpillars_py.core.detections import Detections
+from tao_pointpillars_py.core.fusion import to_base_frame
 from tao_pointpillars_py.sim import simulate_frame
 from tao_pointpillars_py.sim.lidar_rig import rig_extrinsics, UGV_LIDARS, views
 

@@ -12,11 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.stream_health: rates, drops, latency and the level."""
+"""Tests of tao_pointpillars_py.ros.health: rates, drops, latency and the level."""
 
 import pytest
 
-from tao_pointpillars_py.stream_health import ERROR, OK, StreamHealth, WARN
+from tao_pointpillars_py.ros.health import ERROR, OK, StreamHealth, WARN
 
 
 def _values(status):

@@ -34,18 +34,21 @@ from onnx_fixtures import fired_anchor_model
 import pytest
 
 from tao_pointpillars_py import cli
-from tao_pointpillars_py.backends import create_backend, tensorrt_available
-from tao_pointpillars_py.backends.onnxruntime_backend import OnnxRuntimeBackend
-from tao_pointpillars_py.backends.tensorrt_backend import (
-    build_engine, build_engine_file, cuda_context, make_calibrator, strongly_typed_only,
-    TensorRTBackend)
-from tao_pointpillars_py.bag import write_cloud_bag
-from tao_pointpillars_py.detector import Detector
-from tao_pointpillars_py.engine_cache import read_key
-from tao_pointpillars_py.engine_plan import (calibration_shapes, check_route, has_qdq_nodes,
-                                             pad_to_shape, profile_shapes)
+from tao_pointpillars_py.data.bags import write_cloud_bag
 from tao_pointpillars_py.errors import ConfigError, ModelLoadError
-from tao_pointpillars_py.model import file_sha256, load_model_info
+from tao_pointpillars_py.inference.backends import create_backend, tensorrt_available
+from tao_pointpillars_py.inference.backends.onnxruntime_backend import OnnxRuntimeBackend
+from tao_pointpillars_py.inference.backends.tensorrt.backend import (build_engine,
+                                                                     build_engine_file,
+                                                                     cuda_context, make_calibrator,
+                                                                     strongly_typed_only,
+                                                                     TensorRTBackend)
+from tao_pointpillars_py.inference.backends.tensorrt.engine_cache import read_key
+from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_shapes, check_route,
+                                                                  has_qdq_nodes, pad_to_shape,
+                                                                  profile_shapes)
+from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info
 from tensorrt_fake import Fakes, remove_gpu_stack
 
 REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
@@ -113,8 +116,8 @@ def assert_same_outputs(got, expected, tolerance=1e-5):
 
 def test_the_module_imports_without_tensorrt_or_pycuda(monkeypatch):
     remove_gpu_stack(monkeypatch)
-    monkeypatch.delitem(sys.modules, "tao_pointpillars_py.backends.tensorrt_backend")
-    module = importlib.import_module("tao_pointpillars_py.backends.tensorrt_backend")
+    monkeypatch.delitem(sys.modules, "tao_pointpillars_py.inference.backends.tensorrt.backend")
+    module = importlib.import_module("tao_pointpillars_py.inference.backends.tensorrt.backend")
     assert module.pad_to_shape(np.ones((1, 2)), (1, 3)).tolist() == [[1.0, 1.0, 0.0]]
 
 

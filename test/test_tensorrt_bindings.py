@@ -43,10 +43,10 @@ from onnx_fixtures import fired_anchor_model
 import pytest
 
 from tao_pointpillars_py import cli
-from tao_pointpillars_py.backends.tensorrt_backend import build_engine, TensorRTBackend
-from tao_pointpillars_py.bag import write_cloud_bag
 from tao_pointpillars_py.commands.calibrate import write_tensorrt_cache
+from tao_pointpillars_py.data.bags import write_cloud_bag
 from tao_pointpillars_py.errors import ModelLoadError
+from tao_pointpillars_py.inference.backends.tensorrt.backend import build_engine, TensorRTBackend
 from tensorrt_bindings_probe import BUILTINS, invoke, outcome
 from tensorrt_fake import describe, FakeEnum, Fakes, Interface, Use
 from test_tensorrt_backend import clouds, model_inputs, qdq_model
@@ -57,7 +57,7 @@ PROBE = Path(__file__).with_name("tensorrt_bindings_probe.py")
 #: keep in step with SPECS in scripts/setup-tensorrt-bindings.sh
 VERSIONS = ("8.6.1", "10.3.0", "10.13.0.35", "11.4.0.106")
 #: the modules that call TensorRT
-SOURCES = ("tao_pointpillars_py/backends/tensorrt_backend.py",
+SOURCES = ("tao_pointpillars_py/inference/backends/tensorrt/backend.py",
            "tao_pointpillars_py/commands/build_engine.py",
            "tao_pointpillars_py/commands/calibrate.py")
 

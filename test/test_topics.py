@@ -12,11 +12,11 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.topics: where the answers to a cloud topic go."""
+"""Tests of tao_pointpillars_py.ros.topics: where the answers to a cloud topic go."""
 
 import pytest
 
-from tao_pointpillars_py.topics import fused_topics, output_topics, OutputTopics
+from tao_pointpillars_py.ros.topics import fused_topics, output_topics, OutputTopics
 
 
 @pytest.mark.parametrize("cloud, expected", [

@@ -15,8 +15,8 @@
 """A Detection3DArray built with rosbags' typestore, for tests that write detection bags."""
 
 import numpy as np
-from tao_pointpillars_py.interfaces import DETECTION3D_ARRAY
-from tao_pointpillars_py.markers import yaw_quaternion
+from tao_pointpillars_py.core.markers import yaw_quaternion
+from tao_pointpillars_py.data.detection_messages import DETECTION3D_ARRAY
 
 
 def detection_array_message(typestore, stamp_ns, boxes, class_ids, scores):

@@ -17,7 +17,7 @@
 
 Times preprocessing, inference and decode + NMS of ONNX Runtime fp32 / int8, TensorRT fp32 /
 fp16 / int8 (where a GPU is present) and a PyTorch eager baseline on the same frames,
-interleaved frame by frame (see :mod:`tao_pointpillars_py.benchmark`), and prints a table.
+interleaved frame by frame (see :mod:`tao_pointpillars_py.tools.benchmark`), and prints a table.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_model() -> Path:
     """Give the reference model: installed with the package, else in the source tree."""
-    from ..node_settings import REFERENCE_MODEL
     from ..package_files import package_file
+    from ..ros.parameters import REFERENCE_MODEL
 
     return package_file(f"models/{REFERENCE_MODEL}")
 
@@ -63,8 +63,8 @@ def default_model() -> Path:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..benchmark import (bag_frames, BenchReport, build_variants, machine_context, measure,
-                             simulated_frames)
+    from ..tools.benchmark import (bag_frames, BenchReport, build_variants, machine_context,
+                                   measure, simulated_frames)
 
     for option in ("frames", "rounds", "threads"):
         if getattr(args, option) < 1:

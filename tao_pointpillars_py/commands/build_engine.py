@@ -27,9 +27,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cloud import DRIVER_INTENSITY_RANGE
-from ..engine_cache import ENGINE_PRECISIONS
+from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
+from ..inference.backends.tensorrt.engine_cache import ENGINE_PRECISIONS
 
 NEEDS_TENSORRT = (
     "build-engine needs TensorRT and pycuda (a GPU machine, e.g. Jetson Orin with JetPack 6, "
@@ -64,13 +64,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..backends import tensorrt_available
+    from ..inference.backends import tensorrt_available
 
     if not tensorrt_available():
         raise ConfigError(NEEDS_TENSORRT)
-    from ..backends.tensorrt_backend import build_engine_file, build_route
-    from ..engine_plan import is_engine_file
-    from ..model import load_model_info
+    from ..inference.backends.tensorrt.backend import build_engine_file, build_route
+    from ..inference.backends.tensorrt.plan import is_engine_file
+    from ..inference.model_file import load_model_info
 
     if not is_engine_file(args.out):
         raise ConfigError(f"--out {args.out} must end in .engine or .plan (what the tensorrt "
@@ -96,9 +96,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibrator(args: argparse.Namespace) -> Any:
     """Entropy calibrator from the cache, or from frames drawn like ``calibrate`` draws them."""
-    from ..backends.tensorrt_backend import make_calibrator
-    from ..engine_plan import calibration_shapes
-    from ..model import load_model_info
+    from ..inference.backends.tensorrt.backend import make_calibrator
+    from ..inference.backends.tensorrt.plan import calibration_shapes
+    from ..inference.model_file import load_model_info
 
     cache: Path = args.calib_cache or args.out.with_suffix(".calib")
     shapes = calibration_shapes(load_model_info(str(args.model)))
@@ -113,8 +113,8 @@ def _calibrator(args: argparse.Namespace) -> Any:
             "and pass that (explicit int8, also the only int8 route on TensorRT 11)")
     from tqdm import tqdm
 
-    from ..calibration import calibration_inputs
-    from ..detector import Detector
+    from ..inference.detector import Detector
+    from ..quantization.calibration import calibration_inputs
 
     detector = Detector.from_model(str(args.model), intensity_range=args.intensity_range)
     with tqdm(total=args.calib_frames, desc="calibration frames", unit="frame") as bar:

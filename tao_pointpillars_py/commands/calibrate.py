@@ -16,7 +16,7 @@
 ``tao-pointpillars calibrate``: an int8 Q/DQ model from frames spread over real recordings.
 
 Frames are preprocessed exactly as the node does (same intensity mapping and pillarization,
-through :class:`~tao_pointpillars_py.detector.Detector`); the output ``MODEL.int8.onnx`` is
+through :class:`~..inference.detector.Detector`); the output ``MODEL.int8.onnx`` is
 what ``precision: int8`` loads on ONNX Runtime and what TensorRT builds explicit int8 from.
 Where TensorRT and a GPU are present, the same frames also calibrate TensorRT's implicit int8
 route and its calibration cache is written (``--calib-cache``); elsewhere, and on TensorRT 11
@@ -30,10 +30,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..cloud import DRIVER_INTENSITY_RANGE
+from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
-from ..quantize import (CALIBRATION_METHODS, DEFAULT_METHOD, DEFAULT_OP_TYPES,
-                        DEFAULT_PERCENTILE)
+from ..quantization.quantize import (CALIBRATION_METHODS, DEFAULT_METHOD, DEFAULT_OP_TYPES,
+                                     DEFAULT_PERCENTILE)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,9 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..calibration import calibration_inputs
-    from ..detector import Detector
-    from ..quantize import int8_model_path, quantize_model
+    from ..inference.detector import Detector
+    from ..quantization.calibration import calibration_inputs
+    from ..quantization.quantize import int8_model_path, quantize_model
 
     if args.frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
@@ -110,7 +110,7 @@ def write_tensorrt_cache(model: Path, cache: Path, inputs: list[dict[str, Any]],
     implicit int8; a Q/DQ ``model``) and then leaves an existing ``cache`` as it is. Returns
     whether the cache was written.
     """
-    from ..backends import tensorrt_available
+    from ..inference.backends import tensorrt_available
 
     if not tensorrt_available():
         print("calibrate: no TensorRT / GPU here, so no TensorRT calibration cache; on the GPU "
@@ -119,10 +119,10 @@ def write_tensorrt_cache(model: Path, cache: Path, inputs: list[dict[str, Any]],
         return False
     import tensorrt as trt
 
-    from ..backends.tensorrt_backend import (build_engine, build_route, make_calibrator,
-                                             strongly_typed_only)
-    from ..engine_plan import calibration_shapes
-    from ..model import load_model_info
+    from ..inference.backends.tensorrt.backend import (build_engine, build_route, make_calibrator,
+                                                       strongly_typed_only)
+    from ..inference.backends.tensorrt.plan import calibration_shapes
+    from ..inference.model_file import load_model_info
 
     if strongly_typed_only(trt):  # checked before anything is deleted
         print(f"calibrate: TensorRT {trt.__version__} has no implicit int8 calibration (removed "
@@ -143,7 +143,7 @@ def write_tensorrt_cache(model: Path, cache: Path, inputs: list[dict[str, Any]],
 
 
 def _print_sensitivity(args: argparse.Namespace, inputs: list[dict[str, Any]]) -> None:
-    from ..quantize import layer_sensitivity
+    from ..quantization.quantize import layer_sensitivity
 
     probes = inputs[:: max(1, len(inputs) // 5)][:5]
     table = layer_sensitivity(args.model, inputs, probes, args.method,

@@ -36,9 +36,9 @@ from typing import Any
 
 import numpy as np
 
-from ..dds_environment import loopback_environment
 from ..errors import ConfigError
 from ..package_files import package_file
+from ..ros.dds_environment import loopback_environment
 
 DEFAULT_OUT = Path("out/demo")
 SAMPLE_SEED = 1000
@@ -114,8 +114,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Popen[bytes],
                      node_log: Path) -> tuple[Any, dict[str, int], float]:
-    from ..dataset import dataset_paths
-    from ..ros_bag_io import AnswerWatch, BagPlayer, spinning_node, TopicRecorder
+    from ..data.dataset import dataset_paths
+    from ..ros.bag_io import AnswerWatch, BagPlayer, spinning_node, TopicRecorder
 
     with spinning_node("tao_pointpillars_demo") as node:
         _wait_for_node(node, node_process, node_log)
@@ -163,11 +163,11 @@ def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> N
 
 def _summarize(sample: Path, recording: Path, report: Any, counts: dict[str, int],
                wall_s: float, node_status: int) -> int:
-    from ..config import DEFAULT_CLASS_NAMES
-    from ..dataset import read_dataset_labels
-    from ..detections import Detections
-    from ..evaluation import EvalFrame, evaluate
-    from ..interfaces import read_detection_bag
+    from ..core.config import DEFAULT_CLASS_NAMES
+    from ..core.detections import Detections
+    from ..data.dataset import read_dataset_labels
+    from ..data.detection_messages import read_detection_bag
+    from ..tools.evaluation import EvalFrame, evaluate
 
     labels = read_dataset_labels(sample)
     detections = read_detection_bag(recording, OUTPUT_TOPICS[0], DEFAULT_CLASS_NAMES)

@@ -103,8 +103,8 @@ def read_params_file(path: Path) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ..bag import count_clouds
-    from ..bag_detect import detect_bag, FrameAnswer
+    from ..data.bags import count_clouds
+    from ..tools.bag_detect import detect_bag, FrameAnswer
     if args.workers < 1 or args.threads < 1:
         raise ConfigError("--workers and --threads must be >= 1")
     if not args.in_bag.exists():
@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_table(report: Any, workers: int) -> str:
     """Format frames, detections per class and latency percentiles as a table."""
-    from ..bag_detect import latency_percentiles
+    from ..tools.bag_detect import latency_percentiles
     lines = ["| cloud topic | answered on |", "| --- | --- |"]
     lines += [f"| {topic} | {answer} |" for topic, answer in report.topics.items()]
     lines += ["", "| frames | answered | skipped | " + " | ".join(report.per_class) + " |",
@@ -161,15 +161,15 @@ def summary_table(report: Any, workers: int) -> str:
 def _read_labels(path: Path | None) -> Any:
     if path is None:
         return None
-    from ..labels import read_labels
+    from ..data.labels import read_labels
     if not path.is_file():
         raise ConfigError(f"--labels {path} does not exist")
     return read_labels(path)
 
 
 def _ap_table(labels: Any, found: dict[int, Any], parameters: dict[str, Any]) -> str:
-    from ..model import load_model_info
-    from ..node_settings import default_model_path
+    from ..inference.model_file import load_model_info
+    from ..ros.parameters import default_model_path
     from .evaluate import _class_map, evaluate_detections, labelled_detections
     model = parameters.get("model_path") or str(default_model_path())
     config = load_model_info(str(model)).config

@@ -24,13 +24,13 @@ from typing import Mapping, Optional, Sequence, TYPE_CHECKING
 
 import numpy as np
 
+from ..data.labels import FrameLabels, LabelsFile, read_labels
 from ..errors import ConfigError, LabelsFormatError
-from ..evaluation import EvalFrame, evaluate, EvaluationResult
-from ..labels import FrameLabels, LabelsFile, read_labels
+from ..tools.evaluation import EvalFrame, evaluate, EvaluationResult
 
 if TYPE_CHECKING:
-    from ..detections import Detections
-    from ..detector import Detector
+    from ..core.detections import Detections
+    from ..inference.detector import Detector
 
 #: Score threshold of the model route when none is given: low, so the curve reaches far.
 MODEL_SCORE_THRESHOLD = 0.1
@@ -136,7 +136,7 @@ def _detections_from_file(path: Path, labels: LabelsFile,
 def _detections_from_model(model: Path, bag: Path, topic: str, labels: LabelsFile,
                            score_threshold: float
                            ) -> tuple[dict[int, FrameLabels], tuple[float, ...]]:
-    from ..detector import Detector
+    from ..inference.detector import Detector
 
     detector = Detector.from_model(str(model), score_threshold=score_threshold)
     return (detector_detections(detector, bag, topic, labels),
@@ -148,7 +148,7 @@ def detector_detections(detector: Detector, bag: Path, topic: str, labels: Label
     """Run ``detector`` on the labeled clouds of ``bag``; detections by timestamp."""
     from tqdm import tqdm
 
-    from ..bag import count_clouds, read_clouds
+    from ..data.bags import count_clouds, read_clouds
 
     mapping = _class_map(detector.config.class_names, labels.class_names, "model")
     result: dict[int, FrameLabels] = {}

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..ros_bag_io import BagPlayer, spinning_node
+    from ..ros.bag_io import BagPlayer, spinning_node
 
     with spinning_node("tao_pointpillars_play") as node:
         player = BagPlayer(node, args.bag, args.topic)
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _play(args: argparse.Namespace, node: Any, player: Any) -> None:
-    from ..ros_bag_io import AnswerWatch
+    from ..ros.bag_io import AnswerWatch
     answers = AnswerWatch(node, args.paced_by, args.answer_type) if args.paced_by else None
     matching = player.wait_for_subscriptions(max(args.delay, 0.0))
     line = f"play: {matching.matched}/{matching.topics} topics matched a subscriber"

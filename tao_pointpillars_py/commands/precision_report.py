@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import ConfigError
 
 if TYPE_CHECKING:
-    from ..detector import Detector
+    from ..inference.detector import Detector
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,12 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..backends import tensorrt_available
-    from ..labels import read_labels
-    from ..quantize import int8_model_path
-    from ..precision_report import (interleaved_forward_ms, replace_section, report_markdown,
-                                    Variant, VariantResult)
     from .evaluate import detector_detections, evaluate_detections
+    from ..data.labels import read_labels
+    from ..inference.backends import tensorrt_available
+    from ..quantization.quantize import int8_model_path
+    from ..tools.precision_report import (interleaved_forward_ms, replace_section, report_markdown,
+                                          Variant, VariantResult)
 
     int8 = args.int8 or int8_model_path(args.model)
     for option, path in (("--model", args.model), ("--int8", int8), ("--labels", args.labels)):
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"{option} {path} is not a file")
     if args.latency_frames < 1 or args.rounds < 1:
         raise ConfigError("--latency-frames and --rounds must be >= 1")
-    from ..detector import Detector
+    from ..inference.detector import Detector
 
     labels = read_labels(args.labels)
     topic = args.topic or labels.topic
@@ -138,8 +138,8 @@ def run(args: argparse.Namespace) -> int:
 def _latency_inputs(bag: Path, topic: str, count: int,
                     detector: Detector) -> list[dict[str, np.ndarray]]:
     """Model inputs of ``count`` clouds spread over the bag (copies: buffers are reused)."""
-    from ..bag import count_clouds, read_clouds
-    from ..calibration import spread_indices
+    from ..data.bags import count_clouds, read_clouds
+    from ..quantization.calibration import spread_indices
 
     chosen = set(spread_indices(count_clouds(bag, [topic]), count).tolist())
     return [{k: v.copy() for k, v in detector.model_inputs(cloud.points).items()}

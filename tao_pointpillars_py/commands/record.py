@@ -25,7 +25,7 @@ import argparse
 from pathlib import Path
 import time
 
-from ..bag import STORAGES
+from ..data.bags import STORAGES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..ros_bag_io import describe_qos, spinning_node, TopicRecorder
+    from ..ros.bag_io import describe_qos, spinning_node, TopicRecorder
 
     with spinning_node("tao_pointpillars_record") as node:
         recorder = TopicRecorder(node, args.out, args.topic, args.storage,

@@ -36,16 +36,16 @@ from typing import Iterator, Optional, Sequence, TYPE_CHECKING
 
 import numpy as np
 
-from ..bag import CloudFrame
-from ..cloud import DRIVER_INTENSITY_RANGE
-from ..config import ModelConfig
-from ..detections import Detections
+from ..core.config import ModelConfig
+from ..core.detections import Detections
+from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
+from ..data.bags import CloudFrame
+from ..data.labels import FrameLabels, LabelsFile
 from ..errors import CloudFormatError, ConfigError
-from ..labels import FrameLabels, LabelsFile
 
 if TYPE_CHECKING:
-    from ..detector import Detector
-    from ..render import FrameRecord
+    from ..inference.detector import Detector
+    from ..tools.render import FrameRecord
 
 #: field of view drawn by default: the Zvision ML30S's 140 degrees about +x
 DEFAULT_FOV_DEG = 140.0
@@ -93,9 +93,9 @@ def run(args: argparse.Namespace) -> int:
     render = _drawing_module()
     _check_options(args)
     started = time.perf_counter()
-    from ..labels import read_labels
-    from ..model import load_model_info
-    from ..node_settings import default_model_path
+    from ..data.labels import read_labels
+    from ..inference.model_file import load_model_info
+    from ..ros.parameters import default_model_path
 
     model_path = args.model or default_model_path()
     config = load_model_info(str(model_path)).config
@@ -156,7 +156,7 @@ def _render_frames(render: ModuleType, args: argparse.Namespace, config: ModelCo
 def _drawing_module() -> ModuleType:
     """Import the drawing module, or say which extra brings matplotlib."""
     try:
-        from .. import render
+        from ..tools import render
     except ModuleNotFoundError as exc:
         if (exc.name or "").partition(".")[0] in ("matplotlib", "PIL"):
             raise ConfigError(f"render needs matplotlib ({exc}); install it with "
@@ -190,7 +190,7 @@ def default_range(config: ModelConfig) -> float:
 def _count_clouds(bag: Path, topics: Optional[Sequence[str]]) -> int:
     from rosbags.highlevel import AnyReaderError
 
-    from ..bag import count_clouds
+    from ..data.bags import count_clouds
 
     try:
         total = count_clouds(bag, topics)
@@ -206,7 +206,7 @@ def bag_topics(bag: Path) -> dict[str, str]:
     """Give the bag's topics and their message types."""
     from rosbags.highlevel import AnyReader
 
-    from ..interfaces import vision_typestore
+    from ..data.detection_messages import vision_typestore
 
     with AnyReader([bag], default_typestore=vision_typestore()) as reader:
         return {c.topic: c.msgtype for c in reader.connections}
@@ -225,7 +225,7 @@ def _chosen_clouds(bag: Path, topics: Optional[Sequence[str]], every: int,
     """Yield (index in the bag, cloud, first cloud's timestamp) of each cloud to render."""
     from tqdm import tqdm
 
-    from ..bag import read_clouds
+    from ..data.bags import read_clouds
 
     wanted = math.ceil(total / every)
     if max_frames is not None:
@@ -286,7 +286,7 @@ class DetectionFinder:
 
     def __init__(self, bag: Path, class_names: Sequence[str], model_path: Path,
                  score_threshold: Optional[float]) -> None:
-        from ..interfaces import DETECTION3D_ARRAY
+        from ..data.detection_messages import DETECTION3D_ARRAY
 
         self.bag, self.class_names = bag, tuple(class_names)
         self.model_path, self.score_threshold = model_path, score_threshold
@@ -298,8 +298,8 @@ class DetectionFinder:
 
     def bag_detections(self, cloud_topic: str) -> Optional[BagDetections]:
         """Give the bag's detections answering ``cloud_topic``, None where it has none."""
-        from ..interfaces import read_detection_bag
-        from ..topics import output_topics
+        from ..data.detection_messages import read_detection_bag
+        from ..ros.topics import output_topics
 
         if cloud_topic not in self._from_bag:
             topic = output_topics(cloud_topic).detections
@@ -310,7 +310,7 @@ class DetectionFinder:
 
     def describe(self, cloud_topic: str) -> str:
         """Say where the detections of ``cloud_topic`` come from."""
-        from ..topics import output_topics
+        from ..ros.topics import output_topics
 
         if self.bag_detections(cloud_topic) is not None:
             return f"detections from the bag's {output_topics(cloud_topic).detections}"
@@ -332,7 +332,7 @@ class DetectionFinder:
 
     def _detector_for(self, first_points: Optional[np.ndarray]) -> Detector:
         """Load the detector once; a first, untimed frame keeps warm-up out of the latency."""
-        from ..detector import Detector
+        from ..inference.detector import Detector
 
         if self._detector is None:
             self._detector = (

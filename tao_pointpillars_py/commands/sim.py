@@ -27,11 +27,11 @@ from typing import Iterator, TYPE_CHECKING
 
 import numpy as np
 
-from ..bag import CloudBagWriter, DEFAULT_FRAME_ID, DEFAULT_TOPIC, STORAGES
-from ..config import DEFAULT_CLASS_NAMES
-from ..dataset import dataset_paths
+from ..core.config import DEFAULT_CLASS_NAMES
+from ..data.bags import CloudBagWriter, DEFAULT_FRAME_ID, DEFAULT_TOPIC, STORAGES
+from ..data.dataset import dataset_paths
+from ..data.labels import FrameLabels, LabelsWriter
 from ..errors import ConfigError
-from ..labels import FrameLabels, LabelsWriter
 
 if TYPE_CHECKING:  # the simulator is imported lazily at run time
     from ..sim.frame import SimFrame

@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..fusion import Extrinsic, parse_extrinsics
+from ..core.fusion import Extrinsic, parse_extrinsics
 
 #: the four lidars of the Zvision UGV bags: topic, frame, mounting "x y z roll pitch yaw"
 #: (metres, degrees; a 70 deg yaw step gives 70 deg overlaps between 140 deg views)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .network import PointPillarsNet
-from ..config import ModelConfig
+from ..core.config import ModelConfig
 from ..errors import ModelLoadError
 
 CHECKPOINT_FORMAT = "tao_pointpillars.checkpoint.v1"

@@ -27,10 +27,10 @@ from tqdm import tqdm
 
 from .augment import augment_frame
 from .targets import TargetAssigner, training_box_mask
-from ..cloud import DRIVER_INTENSITY_RANGE, map_intensity
-from ..config import ModelConfig
-from ..dataset import iter_labeled_frames, read_dataset_labels
-from ..pillars import NUM_POINT_FEATURES, pillarize
+from ..core.config import ModelConfig
+from ..core.pillars import NUM_POINT_FEATURES, pillarize
+from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE, map_intensity
+from ..data.dataset import iter_labeled_frames, read_dataset_labels
 
 
 class CachedFrame(NamedTuple):

@@ -30,9 +30,9 @@ from .checkpoint import load_checkpoint, model_from_checkpoint
 from .data import load_frames
 from .network import PointPillarsNet
 from .. import __version__
-from ..config import ModelConfig
-from ..model import file_sha256
-from ..pillars import NUM_POINT_FEATURES, pad_pillars, pillarize
+from ..core.config import ModelConfig
+from ..core.pillars import NUM_POINT_FEATURES, pad_pillars, pillarize
+from ..inference.model_file import file_sha256
 
 OPSET = 17
 INPUT_NAMES = ("pillar_features", "pillar_coords", "num_pillars")

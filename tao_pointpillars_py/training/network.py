@@ -15,7 +15,7 @@
 """
 PointPillars network (OpenPCDet layout): pillar feature net, scatter, 2D backbone, SSD head.
 
-Inputs are the fixed-shape arrays of :func:`tao_pointpillars_py.pillars.pad_pillars` with a
+Inputs are the fixed-shape arrays of :func:`tao_pointpillars_py.core.pillars.pad_pillars` with a
 batch axis; outputs are flattened in ``(iy, ix, anchor)`` order so that row ``k`` belongs to
 ``generate_anchors(cfg).reshape(-1, 7)[k]``.  Only standard ONNX ops are needed to export it.
 """
@@ -27,8 +27,8 @@ import math
 import torch
 from torch import nn
 
-from ..config import ModelConfig
-from ..pillars import NUM_POINT_FEATURES
+from ..core.config import ModelConfig
+from ..core.pillars import NUM_POINT_FEATURES
 
 PFN_CHANNELS = 64
 LAYER_NUMS = (3, 5, 5)

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..anchors import anchor_class_indices, generate_anchors
-from ..box_coder import direction_targets, encode_boxes
-from ..config import ModelConfig
-from ..geometry import nearest_bev_iou
+from ..core.anchors import anchor_class_indices, generate_anchors
+from ..core.box_coder import direction_targets, encode_boxes
+from ..core.boxes import nearest_bev_iou
+from ..core.config import ModelConfig
 
 IGNORE = -1
 BACKGROUND = 0

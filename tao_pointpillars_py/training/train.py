@@ -30,7 +30,7 @@ from .data import Batch, CachedFrame, EpochSampler, make_loader, PillarDataset
 from .losses import LossParts, pointpillars_loss
 from .network import PointPillarsNet
 from .schedule import OneCycleSchedule, run_progress
-from ..config import ModelConfig
+from ..core.config import ModelConfig
 from ..errors import ConfigError
 
 LAST_CHECKPOINT = "last.ckpt"

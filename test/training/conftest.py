@@ -17,7 +17,7 @@
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.config import ModelConfig, PillarConfig
+from tao_pointpillars_py.core.config import ModelConfig, PillarConfig
 
 
 def make_tiny_config(max_pillars: int = 256) -> ModelConfig:

@@ -19,7 +19,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tao_pointpillars_py.pillars import pillarize  # noqa: E402
+from tao_pointpillars_py.core.pillars import pillarize  # noqa: E402
 from tao_pointpillars_py.training.data import (collate, EpochSampler,  # noqa: E402
                                                PillarDataset)
 

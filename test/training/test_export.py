@@ -23,8 +23,8 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from tao_pointpillars_py.config import ModelConfig  # noqa: E402
-from tao_pointpillars_py.model import file_sha256  # noqa: E402
+from tao_pointpillars_py.core.config import ModelConfig  # noqa: E402
+from tao_pointpillars_py.inference.model_file import file_sha256  # noqa: E402
 from tao_pointpillars_py.training.export import (example_inputs,  # noqa: E402
                                                  export_checkpoint, export_model,
                                                  frame_inputs, INPUT_NAMES,
@@ -77,7 +77,7 @@ def test_onnx_has_a_pillar_axis_io_and_only_standard_ops(exported, tiny_cfg):
 
 def test_occupied_pillars_alone_give_the_padded_outputs(exported, tiny_cfg, tiny_frame):
     import onnxruntime as ort
-    from tao_pointpillars_py.detector import Detector
+    from tao_pointpillars_py.inference.detector import Detector
     _, path, _ = exported
     features, coords, count = frame_inputs(tiny_frame.points, tiny_cfg)
     count = int(count[0])

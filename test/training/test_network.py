@@ -19,7 +19,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tao_pointpillars_py.anchors import anchor_class_indices, generate_anchors  # noqa: E402
+from tao_pointpillars_py.core.anchors import anchor_class_indices, generate_anchors  # noqa: E402
 from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 
 

@@ -17,7 +17,7 @@
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.box_coder import direction_targets
+from tao_pointpillars_py.core.box_coder import direction_targets
 from tao_pointpillars_py.training.targets import (IGNORE, TargetAssigner,
                                                   training_box_mask)
 

@@ -1,0 +1,256 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+rosbag2 I/O of point clouds with the rosbags library (no ROS install needed).
+
+Writes ``sensor_msgs/msg/PointCloud2`` in the Zvision driver layout (see :mod:`.cloud`) to
+sqlite3 or mcap rosbag2 folders, and reads clouds of any layout back as (N, 4) points.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+from typing import (Any, Final, Iterable, Iterator, NamedTuple, Sequence, TYPE_CHECKING,
+                    TypeVar)
+
+import numpy as np
+
+from ..core.pointcloud2 import (encode_zvision_cloud_data, points_from_cloud, zvision_fields,
+                    ZVISION_POINT_STEP)
+from ..errors import CloudFormatError, ConfigError
+
+if TYPE_CHECKING:  # rosbags is imported lazily at run time
+    from rosbags.highlevel import AnyReader
+    from rosbags.interfaces import Connection, Qos, QosDurability, QosTime
+    from rosbags.rosbag2 import StoragePlugin
+    from rosbags.typesys.store import Typestore
+
+POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
+DEFAULT_TOPIC = "/ns1/zvision_lidar_points"
+DEFAULT_FRAME_ID = "lidar_front"
+STORAGES = ("sqlite3", "mcap")
+#: rosbag2 metadata version of every bag we write. Not 9: version 9 writes each topic's
+#: offered_qos_profiles as a YAML list, which Humble's rosbag2 (0.15) reads as a string and
+#: fails on; version 8 keeps the string, its newer fields are ignored by Humble, and every
+#: rosbag2 since (and rosbags) reads it.
+BAG_VERSION: Final = 8
+
+
+class CloudFrame(NamedTuple):
+    """One decoded cloud: bag timestamp [ns], topic, header.frame_id, (N, 4) float32 points."""
+
+    timestamp_ns: int
+    topic: str
+    frame_id: str
+    points: np.ndarray
+
+
+def _typestore() -> Typestore:
+    from rosbags.typesys import Stores, get_typestore
+    return get_typestore(Stores.ROS2_HUMBLE)
+
+
+def storage_plugin(storage: str) -> StoragePlugin:
+    """Give rosbags' StoragePlugin for ``storage`` ("sqlite3" or "mcap")."""
+    from rosbags.rosbag2 import StoragePlugin
+    if storage not in STORAGES:
+        raise ConfigError(f"storage must be one of {STORAGES}, got {storage!r}")
+    return StoragePlugin.SQLITE3 if storage == "sqlite3" else StoragePlugin.MCAP
+
+
+def write_cloud_bag(path: str | Path, frames: Iterable[tuple[int, np.ndarray]],
+                    topic: str = DEFAULT_TOPIC, frame_id: str = DEFAULT_FRAME_ID,
+                    storage: str = "sqlite3") -> int:
+    """
+    Write (timestamp_ns, (N, 4) points) pairs as PointCloud2 messages; return the count.
+
+    ``path`` is the rosbag2 folder to create (it must not exist). Frames are serialized and
+    written one at a time, so ``frames`` may be a lazy generator. header.stamp and the bag
+    timestamp are both ``timestamp_ns``.
+    """
+    with CloudBagWriter(path, topic, frame_id, storage) as writer:
+        count = 0
+        for timestamp_ns, points in frames:
+            writer.write(timestamp_ns, points)
+            count += 1
+    return count
+
+
+class CloudBagWriter:
+    """
+    Streaming writer of Zvision-layout clouds to a new rosbag2 folder.
+
+    ``topic`` and ``frame_id`` are the defaults of :meth:`write`, which may name other topics
+    (one connection per topic, made when first written: e.g. the four lidars of the UGV).
+    """
+
+    def __init__(self, path: str | Path, topic: str = DEFAULT_TOPIC,
+                 frame_id: str = DEFAULT_FRAME_ID, storage: str = "sqlite3") -> None:
+        from rosbags.rosbag2 import Writer
+        self.typestore = _typestore()
+        self.topic, self.frame_id = topic, frame_id
+        if Path(path).exists():
+            raise FileExistsError(f"{path} exists; a rosbag2 folder is always written new, "
+                                  f"remove it or choose another path")
+        self._writer = Writer(Path(path), version=BAG_VERSION,
+                              storage_plugin=storage_plugin(storage))
+        self._connections: dict[str, Connection] = {}
+        self._open = False
+
+    def __enter__(self) -> "CloudBagWriter":
+        self._writer.open()
+        self._open = True
+        self._connection_of(self.topic)
+        return self
+
+    def _connection_of(self, topic: str) -> Connection:
+        if topic not in self._connections:
+            self._connections[topic] = self._writer.add_connection(
+                topic, POINTCLOUD2, typestore=self.typestore,
+                offered_qos_profiles=[publisher_qos()])
+        return self._connections[topic]
+
+    def write(self, timestamp_ns: int, points: np.ndarray, topic: str | None = None,
+              frame_id: str | None = None) -> None:
+        """Serialize one (N, 4) cloud stamped ``timestamp_ns`` and append it."""
+        if not self._open:
+            raise RuntimeError("CloudBagWriter.write called outside its with block")
+        connection = self._connection_of(topic or self.topic)
+        types = self.typestore.types
+        stamp = types["builtin_interfaces/msg/Time"](
+            sec=int(timestamp_ns) // 1_000_000_000, nanosec=int(timestamp_ns) % 1_000_000_000)
+        data = np.frombuffer(encode_zvision_cloud_data(points), dtype=np.uint8)
+        n = data.size // ZVISION_POINT_STEP
+        msg = types[POINTCLOUD2](
+            header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id or self.frame_id),
+            height=1, width=n,
+            fields=[types["sensor_msgs/msg/PointField"](
+                name=name, offset=offset, datatype=datatype, count=count)
+                for name, offset, datatype, count in zvision_fields()],
+            is_bigendian=False, point_step=ZVISION_POINT_STEP,
+            row_step=ZVISION_POINT_STEP * n, data=data, is_dense=True)
+        self._writer.write(connection, int(timestamp_ns),
+                           self.typestore.serialize_cdr(msg, POINTCLOUD2))
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._open = False
+        self._writer.__exit__(exc_type, exc, tb)
+
+
+def publisher_qos() -> Qos:
+    """Reliable, volatile, keep-last-10: `ros2 bag play` then serves any subscriber QoS."""
+    from rosbags.interfaces import QosDurability
+    return _reliable_qos(10, QosDurability.VOLATILE)
+
+
+def latched_qos() -> Qos:
+    """Reliable, transient local, keep-last-1: the node's LabelInfo QoS, replayed as latched."""
+    from rosbags.interfaces import QosDurability
+    return _reliable_qos(1, QosDurability.TRANSIENT_LOCAL)
+
+
+def _reliable_qos(depth: int, durability: QosDurability) -> Qos:
+    from rosbags.interfaces import Qos, QosHistory, QosLiveliness, QosReliability, QosTime
+    unset = QosTime(sec=0, nsec=0)
+    return Qos(history=QosHistory.KEEP_LAST, depth=depth, reliability=QosReliability.RELIABLE,
+               durability=durability, deadline=unset, lifespan=unset,
+               liveliness=QosLiveliness.AUTOMATIC, liveliness_lease_duration=unset,
+               avoid_ros_namespace_conventions=False)
+
+
+def offered_qos(*, history: int, depth: int, reliability: int, durability: int,
+                deadline_ns: int, lifespan_ns: int, liveliness: int,
+                liveliness_lease_duration_ns: int, avoid_ros_namespace_conventions: bool) -> Qos:
+    """
+    Give a publisher's offered QoS as a bag's connection keeps it (rmw policy numbers, [ns]).
+
+    Kept as discovered, as rosbag2 records it: DDS discovery does not carry the history, so
+    publishers of other processes report history 3 (unknown) and depth 0, and durations left
+    infinite report 2^63 - 1 ns. A number rmw does not know becomes UNKNOWN, not an error.
+    """
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability)
+    return Qos(history=_policy(QosHistory, history), depth=depth,
+               reliability=_policy(QosReliability, reliability),
+               durability=_policy(QosDurability, durability),
+               deadline=_qos_time(deadline_ns), lifespan=_qos_time(lifespan_ns),
+               liveliness=_policy(QosLiveliness, liveliness),
+               liveliness_lease_duration=_qos_time(liveliness_lease_duration_ns),
+               avoid_ros_namespace_conventions=avoid_ros_namespace_conventions)
+
+
+_Policy = TypeVar("_Policy", bound=Enum)
+
+
+def _policy(kind: type[_Policy], value: int) -> _Policy:
+    try:
+        return kind(value)
+    except ValueError:
+        return kind["UNKNOWN"]
+
+
+def _qos_time(nanoseconds: int) -> QosTime:
+    from rosbags.interfaces import QosTime
+    # split as rosbag2 writes rmw durations: whole seconds, then the nanoseconds left over
+    return QosTime(sec=nanoseconds // 1_000_000_000, nsec=nanoseconds % 1_000_000_000)
+
+
+def open_reader(path: str | Path) -> AnyReader:
+    """Open a rosbag2 folder (or a ROS 1 bag) for reading; FileNotFoundError if it is not there."""
+    from rosbags.highlevel import AnyReader
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"bag {path} does not exist")
+    return AnyReader([path], default_typestore=_typestore())
+
+
+def cloud_connections(reader: AnyReader, topics: Sequence[str] | None) -> list[Connection]:
+    """Give the reader's PointCloud2 connections, of ``topics`` only (None: every one)."""
+    connections = [c for c in reader.connections if c.msgtype == POINTCLOUD2]
+    if topics is not None:
+        wanted = set(topics)
+        present = {c.topic for c in connections}
+        if wanted - present:
+            raise CloudFormatError(
+                f"bag has no PointCloud2 topic(s) {sorted(wanted - present)}; "
+                f"its PointCloud2 topics are {sorted(present)}")
+        connections = [c for c in connections if c.topic in wanted]
+    return connections
+
+
+def read_clouds(path: str | Path, topics: Sequence[str] | None = None) -> Iterator[CloudFrame]:
+    """
+    Yield every PointCloud2 of the bag (sqlite3, mcap or ROS 1) in timestamp order.
+
+    ``topics`` restricts to those topics (each must exist in the bag); None reads all
+    PointCloud2 topics.
+    """
+    with open_reader(path) as reader:
+        connections = cloud_connections(reader, topics)
+        if not connections:
+            return
+        for connection, timestamp, raw in reader.messages(connections=connections):
+            msg: Any = reader.deserialize(raw, connection.msgtype)  # a PointCloud2 message
+            yield CloudFrame(int(timestamp), connection.topic, str(msg.header.frame_id),
+                             points_from_cloud(msg))
+
+
+def count_clouds(path: str | Path, topics: Sequence[str] | None = None) -> int:
+    """Count the PointCloud2 messages (on ``topics``, or on all topics) without decoding."""
+    with open_reader(path) as reader:
+        return sum(int(c.msgcount) for c in cloud_connections(reader, topics))

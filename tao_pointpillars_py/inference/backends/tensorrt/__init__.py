@@ -1,0 +1,22 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+TensorRT: engine build, serialized-engine cache, build-route plan and calibration cache files.
+
+May import: core, inference and the base modules; tensorrt and pycuda only inside functions.
+Runtime behaviour on a GPU is unverified here (see docs/tensorrt.md).
+"""
+
+__all__: list[str] = []

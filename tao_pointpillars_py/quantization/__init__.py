@@ -1,0 +1,24 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Quantization layer: int8 models and their calibration.
+
+Quantization: int8 Q/DQ models for ONNX Runtime and TensorRT, ONNX graph rewrites and
+calibration frames.
+
+May import: core, inference, data and the base modules; onnx and onnxruntime inside functions.
+"""
+
+__all__: list[str] = []

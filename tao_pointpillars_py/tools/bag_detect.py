@@ -1,0 +1,315 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The node's answer to every cloud of a bag, without DDS: what ``tao-pointpillars detect`` runs.
+
+Each cloud goes through the node's own steps (:mod:`.node`): decode, thin to ``max_points``,
+``Detector.detect``, then :func:`.ros_messages.detection_array` and
+:func:`.ros_messages.marker_array` with the cloud's header, serialized with rclpy. Clouds are
+read one at a time and handed raw to ``workers`` processes (each with its own detector);
+answers are written in input order with the clouds' timestamps, so at most a few frames per
+worker are ever in memory.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+import multiprocessing
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from ..core.detections import Detections
+from ..data.detection_messages import DETECTION3D_ARRAY, LABEL_INFO, MARKER_ARRAY, vision_typestore
+from ..errors import ConfigError
+from ..ros.topics import output_topics
+
+POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
+#: frames handed out per worker before the oldest answer is awaited (bounds memory)
+IN_FLIGHT_PER_WORKER = 3
+
+
+@dataclass(frozen=True)
+class DetectJob:
+    """One raw cloud to answer: its bag index, timestamp [ns], topic and CDR bytes."""
+
+    index: int
+    timestamp_ns: int
+    topic: str
+    raw: bytes
+
+
+@dataclass
+class FrameAnswer:
+    """The node's answer to one cloud: serialized messages, detections and timings [ms]."""
+
+    index: int
+    timestamp_ns: int
+    topic: str
+    detections_cdr: bytes = b""
+    markers_cdr: bytes = b""
+    detections: Detections | None = None
+    timings_ms: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # pre/inf/post/total
+    skipped: str = ""  # why the node would have skipped it ("" when answered)
+
+
+@dataclass
+class DetectReport:
+    """What ``detect_bag`` did: counts, per-frame timings, per-class counts."""
+
+    frames: int = 0
+    answered: int = 0
+    skipped: list[str] = field(default_factory=list)
+    per_class: dict[str, int] = field(default_factory=dict)
+    timings_ms: list[tuple[float, float, float, float]] = field(default_factory=list)
+    topics: dict[str, str] = field(default_factory=dict)  # cloud topic -> detections topic
+    wall_s: float = 0.0
+
+
+class FrameAnswerer:
+    """Answers clouds as the node does: one detector, the node's settings and conversions."""
+
+    def __init__(self, parameters: Mapping[str, Any]) -> None:
+        from rclpy.serialization import serialize_message  # noqa: F401 (fail early)
+
+        from ..inference.backends import available_backends
+        from ..inference.detector import Detector
+        from ..ros.parameters import check_class_names, NodeSettings, select_runtime
+        self.settings = NodeSettings.from_parameters(parameters)
+        self.runtime = select_runtime(self.settings, available_backends())
+        self.detector = Detector.from_model(
+            str(self.runtime.model_path), self.runtime.backend, self.settings.post,
+            self.settings.intensity_range, backend_file=str(self.runtime.backend_file),
+            **self.runtime.backend_options(self.settings.threads))
+        self.class_names = self.detector.config.class_names
+        check_class_names(self.settings.class_names, self.class_names, self.runtime.model_path)
+        self._typestore = vision_typestore()
+
+    def answer(self, job: DetectJob) -> FrameAnswer:
+        """Decode, detect and convert one cloud; a bad cloud gives ``skipped``, never raises."""
+        import time
+
+        from rclpy.serialization import deserialize_message, serialize_message
+        from sensor_msgs.msg import PointCloud2
+
+        from ..core.pointcloud2 import points_from_cloud, thin_points
+        from ..ros.messages import detection_array, marker_array
+        started = time.perf_counter()
+        result = FrameAnswer(job.index, job.timestamp_ns, job.topic)
+        try:
+            msg = deserialize_message(job.raw, PointCloud2)
+            points = points_from_cloud(msg)
+        except Exception as exc:  # noqa: B902 - the node skips an undecodable cloud too
+            result.skipped = f"cannot decode the cloud: {exc}"
+            return result
+        if 0 < self.settings.max_points < points.shape[0]:
+            points = thin_points(points, self.settings.max_points)
+        try:
+            detections = self.detector.detect(points)
+        except Exception as exc:  # noqa: B902 - one bad frame must not stop the run
+            result.skipped = f"inference failed: {type(exc).__name__}: {exc}"
+            return result
+        header = msg.header  # the cloud's stamp and frame, as the node answers
+        result.detections_cdr = self._zero_padded(serialize_message(detection_array(
+            detections, header, self.class_names, self.settings.class_id_format)),
+            DETECTION3D_ARRAY)
+        result.markers_cdr = self._zero_padded(serialize_message(marker_array(
+            detections, header, self.class_names)), MARKER_ARRAY)
+        result.detections = detections
+        timings = self.detector.last_timings
+        result.timings_ms = (timings.preprocess_ms, timings.inference_ms,
+                             timings.postprocess_ms, (time.perf_counter() - started) * 1e3)
+        return result
+
+    def _zero_padded(self, raw: bytes, msgtype: str) -> bytes:
+        # rclpy leaves CDR padding bytes as it finds them: re-serialize with rosbags (zeros)
+        # so that the same answer is always the same bytes, whatever process made it
+        return bytes(self._typestore.serialize_cdr(self._typestore.deserialize_cdr(
+            raw, msgtype), msgtype))
+
+    def label_info_cdr(self, timestamp_ns: int, frame_id: str) -> bytes:
+        """Serialize the LabelInfo (class map, score threshold) the node latches."""
+        from builtin_interfaces.msg import Time
+        from rclpy.serialization import serialize_message
+        from std_msgs.msg import Header
+
+        from ..ros.messages import label_info
+        header = Header(stamp=Time(sec=timestamp_ns // 1_000_000_000,
+                                   nanosec=timestamp_ns % 1_000_000_000), frame_id=frame_id)
+        return self._zero_padded(serialize_message(label_info(
+            self.class_names, self.detector.post.score_threshold, header)), LABEL_INFO)
+
+
+_WORKER: FrameAnswerer | None = None
+
+
+def _start_worker(parameters: Mapping[str, Any]) -> None:
+    global _WORKER
+    _WORKER = FrameAnswerer(parameters)
+
+
+def _answer_in_worker(job: DetectJob) -> FrameAnswer:
+    if _WORKER is None:
+        raise RuntimeError("worker process without a detector")
+    return _WORKER.answer(job)
+
+
+def read_jobs(bag: Path, topics: Sequence[str] | None) -> Iterator[DetectJob]:
+    """Yield the raw clouds of ``bag`` (on ``topics``, or every PointCloud2 topic) in order."""
+    from ..data.bags import cloud_connections, open_reader
+    with open_reader(bag) as reader:
+        connections = cloud_connections(reader, topics)
+        for index, (connection, timestamp, raw) in enumerate(
+                reader.messages(connections=connections)):
+            yield DetectJob(index, int(timestamp), connection.topic, bytes(raw))
+
+
+def answers_in_order(jobs: Iterator[DetectJob], parameters: Mapping[str, Any], workers: int,
+                     local: FrameAnswerer | None = None) -> Iterator[FrameAnswer]:
+    """
+    Answer ``jobs`` with ``workers`` processes (1: in this process with ``local``), in order.
+
+    At most ``IN_FLIGHT_PER_WORKER * workers`` jobs are pending at any time.
+    """
+    if workers <= 1:
+        answerer = local or FrameAnswerer(parameters)
+        for job in jobs:
+            yield answerer.answer(job)
+        return
+    context = multiprocessing.get_context("spawn")  # no ONNX Runtime state crosses a fork
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                             initargs=(dict(parameters),)) as pool:
+        pending: deque[Future[FrameAnswer]] = deque()
+        for job in jobs:
+            pending.append(pool.submit(_answer_in_worker, job))
+            if len(pending) >= IN_FLIGHT_PER_WORKER * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
+               topics: Sequence[str] | None = None, workers: int = 1,
+               storage: str = "sqlite3", copy_clouds: bool = True,
+               on_answer: Callable[[FrameAnswer], None] | None = None) -> DetectReport:
+    """
+    Write the node's answers to every cloud of ``in_bag`` into the new bag ``out_bag``.
+
+    ``parameters`` are node parameters (missing ones take the node's defaults). Per cloud topic
+    (see :func:`.topics.output_topics`) the output holds Detection3DArray and MarkerArray at
+    each cloud's timestamp, and one LabelInfo at the first, offered transient local as the
+    node publishes it; ``copy_clouds`` copies the clouds too, so the output plays on its own.
+    ``on_answer`` sees every answer (progress, AP).
+    """
+    import time
+
+    from rosbags.rosbag2 import Writer
+
+    from ..data.bags import (BAG_VERSION, cloud_connections, latched_qos, open_reader,
+                             publisher_qos, storage_plugin)
+    started = time.perf_counter()
+    if Path(out_bag).exists():
+        raise ConfigError(f"{out_bag} exists; a rosbag2 folder is always written new, "
+                          "remove it or choose another path")
+    with open_reader(in_bag) as reader:
+        connections = cloud_connections(reader, topics)
+        if not connections:
+            raise ConfigError(f"{in_bag} has no PointCloud2 messages"
+                              + (f" on {list(topics)}" if topics else ""))
+        cloud_topics = sorted({c.topic for c in connections})
+        frame_ids = _first_frame_ids(reader, connections)
+    local = FrameAnswerer(parameters)  # checks the configuration before any worker starts
+    typestore = vision_typestore()
+    report = DetectReport(topics={t: output_topics(t).detections for t in cloud_topics},
+                          per_class=dict.fromkeys(local.class_names, 0))
+    writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=storage_plugin(storage))
+    with writer:
+        out: dict[str, Any] = {}
+        for topic in cloud_topics:
+            names = output_topics(topic)
+            if copy_clouds:
+                out[topic] = writer.add_connection(topic, POINTCLOUD2, typestore=typestore,
+                                                   offered_qos_profiles=[publisher_qos()])
+            out[names.detections] = writer.add_connection(
+                names.detections, DETECTION3D_ARRAY, typestore=typestore,
+                offered_qos_profiles=[publisher_qos()])
+            out[names.markers] = writer.add_connection(
+                names.markers, MARKER_ARRAY, typestore=typestore,
+                offered_qos_profiles=[publisher_qos()])
+            # offered as the node offers it, so that `ros2 bag play` latches it again
+            out[names.label_info] = writer.add_connection(
+                names.label_info, LABEL_INFO, typestore=typestore,
+                offered_qos_profiles=[latched_qos()])
+        labelled: set[str] = set()
+        jobs = _copying(read_jobs(Path(in_bag), topics), writer, out if copy_clouds else {})
+        for answer in answers_in_order(jobs, parameters, workers, local):
+            names = output_topics(answer.topic)
+            report.frames += 1
+            if answer.topic not in labelled:
+                labelled.add(answer.topic)
+                writer.write(out[names.label_info], answer.timestamp_ns,
+                             local.label_info_cdr(answer.timestamp_ns, frame_ids[answer.topic]))
+            if answer.skipped:
+                report.skipped.append(f"frame {answer.index} ({answer.topic}): "
+                                      f"{answer.skipped}")
+            else:
+                report.answered += 1
+                writer.write(out[names.detections], answer.timestamp_ns, answer.detections_cdr)
+                writer.write(out[names.markers], answer.timestamp_ns, answer.markers_cdr)
+                report.timings_ms.append(answer.timings_ms)
+                if answer.detections is not None:
+                    for label in answer.detections.labels.tolist():
+                        name = local.class_names[int(label)]
+                        report.per_class[name] = report.per_class.get(name, 0) + 1
+            if on_answer is not None:
+                on_answer(answer)
+    report.wall_s = time.perf_counter() - started
+    return report
+
+
+def _first_frame_ids(reader: Any, connections: Sequence[Any]) -> dict[str, str]:
+    frame_ids: dict[str, str] = {}
+    for connection, _, raw in reader.messages(connections=connections):
+        if connection.topic not in frame_ids:
+            frame_ids[connection.topic] = str(
+                reader.deserialize(raw, connection.msgtype).header.frame_id)
+        if len(frame_ids) == len({c.topic for c in connections}):
+            break
+    return frame_ids
+
+
+def _copying(jobs: Iterator[DetectJob], writer: Any, connections: Mapping[str, Any]
+             ) -> Iterator[DetectJob]:
+    """Pass ``jobs`` on, writing each raw cloud to ``connections[topic]`` first (if any)."""
+    for job in jobs:
+        if job.topic in connections:
+            writer.write(connections[job.topic], job.timestamp_ns, job.raw)
+        yield job
+
+
+def latency_percentiles(timings_ms: Sequence[tuple[float, float, float, float]]
+                        ) -> dict[str, tuple[float, float, float]]:
+    """Give p50 / p90 / p99 [ms] of each stage (pre, inference, post, total) over frames."""
+    if not timings_ms:
+        return {}
+    values = np.asarray(timings_ms, dtype=np.float64)
+    result = {}
+    for column, stage in enumerate(("pre", "inference", "post", "total")):
+        p50, p90, p99 = np.percentile(values[:, column], [50, 90, 99]).tolist()
+        result[stage] = (float(p50), float(p90), float(p99))
+    return result
