@@ -51,6 +51,8 @@ Scene distribution
 
 Everything is drawn from ``np.random.default_rng([seed, index])``: a frame depends only on
 (seed, index, config).
+
+May import: core, inference, data and the base modules (errors, package_files); never rclpy.
 """
 
 from .config import SimConfig

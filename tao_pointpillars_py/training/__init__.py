@@ -11,3 +11,12 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
+
+"""
+Training layer: the PyTorch network, targets, losses, augmentation, checkpoints and ONNX export.
+
+Needs the ``train`` extra (``torch==2.13.0``). May import: core, inference, data, sim and the
+base modules; torch at the top of its modules, so other layers import these lazily.
+"""
+
+__all__: list[str] = []
