@@ -28,7 +28,6 @@ Run: ``.venv/bin/python bench/bench_node_dds.py [--seconds 30] [--rate 10]``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 from pathlib import Path
@@ -38,18 +37,19 @@ import sys
 import threading
 import time
 
+from bench_pipeline import full_frame  # bench/, the script's own folder
 import numpy as np
 import rclpy
-from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
 from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
+from tao_pointpillars_py.core.stamps import split_ns, stamp_ns
+from tao_pointpillars_py.core.stats import percentiles
+from tao_pointpillars_py.ros.dds_environment import isolated_environment
+from tao_pointpillars_py.ros.spin import SpinningNode
 from vision_msgs.msg import Detection3DArray
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "bench"), str(REPO / "test")]
-full_frame = importlib.import_module("bench_pipeline").full_frame
-ros_environment = importlib.import_module("ros_fixtures").ros_environment
 
 
 def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -> dict:
@@ -61,14 +61,13 @@ def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -
         env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     os.environ.clear()
     os.environ.update(env)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("bench_node_dds", context=context)
+    spinning = SpinningNode("bench_node_dds", rclpy.Context())
+    node = spinning.node
     latencies: dict[int, float] = {}
     lock = threading.Lock()
 
     def on_boxes(msg: Detection3DArray) -> None:
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        stamp = stamp_ns(msg.header.stamp)
         with lock:
             latencies[stamp] = (time.time_ns() - stamp) / 1e6
 
@@ -76,10 +75,7 @@ def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -
     qos.reliability = ReliabilityPolicy.RELIABLE
     publisher = node.create_publisher(PointCloud2, "/bench/points", qos)
     node.create_subscription(Detection3DArray, "/bbox", on_boxes, QoSProfile(depth=100))
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    spinner = threading.Thread(target=executor.spin, daemon=True)
-    spinner.start()
+    spinning.spin()
 
     msg = PointCloud2(height=1, width=points.shape[0], is_bigendian=False, point_step=32,
                       row_step=32 * points.shape[0], is_dense=True,
@@ -101,17 +97,14 @@ def measure(args: argparse.Namespace, env: dict[str, str], points: np.ndarray) -
     for i in range(int(args.seconds * args.rate)):
         time.sleep(max(0.0, start + i * period - time.monotonic()))
         now = time.time_ns()
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
+        msg.header.stamp.sec, msg.header.stamp.nanosec = split_ns(now)
         publisher.publish(msg)
         sent.append(now)
     elapsed = time.monotonic() - start
     time.sleep(3.0)  # answers in flight
     node_process.send_signal(signal.SIGINT)
     node_process.wait(timeout=30)
-    executor.shutdown()
-    spinner.join(timeout=10)
-    node.destroy_node()
-    rclpy.shutdown(context=context)
+    spinning.close()
     with lock:
         answered = [latencies[s] for s in sent if s in latencies]
     return {"sent": len(sent), "answered": answered, "elapsed": elapsed}
@@ -126,7 +119,7 @@ def main() -> int:
                         help=argparse.SUPPRESS)  # internal: one configuration, JSON to stdout
     args = parser.parse_args()
     points = full_frame(7)
-    base = ros_environment()
+    base = isolated_environment()
     if args.one_run:
         env = base if args.one_run == "profile" else {
             k: v for k, v in base.items() if not k.endswith("_DEFAULT_PROFILES_FILE")}
@@ -154,7 +147,7 @@ def main() -> int:
     row("answered rate [Hz]", [f"{len(r['answered']) / r['elapsed']:.2f}" for r in runs.values()])
     for label, q in (("latency p50 [ms]", 50), ("latency p99 [ms]", 99),
                      ("latency max [ms]", 100)):
-        row(label, [f"{np.percentile(r['answered'], q):.1f}" if r["answered"] else "-"
+        row(label, [f"{percentiles(r['answered'], (q,))[0]:.1f}" if r["answered"] else "-"
                     for r in runs.values()])
     print("latency: cloud header stamp (set at publish) -> Detection3DArray received; "
           "not answered = lost in transport or replaced while the node was busy (newest kept)")

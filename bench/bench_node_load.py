@@ -37,7 +37,7 @@ Run: ``.venv/bin/python bench/bench_node_load.py overload [--seconds 60]`` or
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 from pathlib import Path
 import signal
 import subprocess
@@ -45,17 +45,20 @@ import sys
 import threading
 import time
 
+from bench_pipeline import full_frame  # bench/, the script's own folder
+from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
+import rclpy
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
 from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
+from tao_pointpillars_py.core.stamps import split_ns, stamp_ns
+from tao_pointpillars_py.core.stats import percentiles
+from tao_pointpillars_py.ros.dds_environment import isolated_environment
+from tao_pointpillars_py.ros.spin import SpinningNode
 from vision_msgs.msg import Detection3DArray
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "bench"), str(REPO / "test")]
-full_frame = importlib.import_module("bench_pipeline").full_frame
-ros_fixtures = importlib.import_module("ros_fixtures")
-ros_environment, SpinningNode = ros_fixtures.ros_environment, ros_fixtures.SpinningNode
 
 
 def resident_mb(pid: int) -> float:
@@ -70,14 +73,15 @@ class Rig(SpinningNode):
     """The node process plus a test-side node: cloud publishers, answer and diagnostics log."""
 
     def __init__(self, topics: list[str], model: str) -> None:
-        env = ros_environment()
+        env = isolated_environment()
         self.log = Path("/tmp") / f"bench_node_load_{env['ROS_DOMAIN_ID']}.log"
         topic_list = "[" + ", ".join(topics) + "]"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tao_pointpillars_py.node_main", "--ros-args", "-p",
              f"model_path:={model}", "-p", f"input_topics:={topic_list}", "-p", "threads:=1"],
             env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
-        super().__init__("bench_node_load")
+        os.environ.update(env)
+        super().__init__("bench_node_load", rclpy.Context())
         self.lock = threading.Lock()
         self.answered: dict[int, float] = {}  # stamp -> latency ms
         self.totals: dict[str, dict[str, int]] = {}
@@ -88,7 +92,6 @@ class Rig(SpinningNode):
             answers = topic.rpartition("/")[0] + "/bbox"
             self.node.create_subscription(Detection3DArray, answers, self._on_boxes,
                                           QoSProfile(depth=100))
-        from diagnostic_msgs.msg import DiagnosticArray
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics,
                                       QoSProfile(depth=10))
         self.spin()
@@ -100,7 +103,7 @@ class Rig(SpinningNode):
         time.sleep(2.0)
 
     def _on_boxes(self, msg: Detection3DArray) -> None:
-        stamp = msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec
+        stamp = stamp_ns(msg.header.stamp)
         with self.lock:
             self.answered[stamp] = (time.time_ns() - stamp) / 1e6
 
@@ -138,7 +141,7 @@ def _stream(rig: Rig, clouds: dict[str, PointCloud2], rate: float, count: int,
         time.sleep(max(0.0, start + index * period - time.monotonic()))
         for topic, msg in clouds.items():
             now = time.time_ns()
-            msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(now, 1_000_000_000)
+            msg.header.stamp.sec, msg.header.stamp.nanosec = split_ns(now)
             rig.publishers[topic].publish(msg)
             sent.append(now)
         if on_tick is not None:
@@ -166,8 +169,8 @@ def overload(args: argparse.Namespace) -> int:
           f"({len(latencies) / elapsed:.1f} Hz), not answered {len(sent) - len(latencies)}")
     for name, counts in sorted(totals.items()):
         print(f"  {name}: {counts}")
-    print(f"latency (stamp -> answer) p50 {np.percentile(latencies, 50):.0f} ms, "
-          f"p99 {np.percentile(latencies, 99):.0f} ms, max {max(latencies):.0f} ms")
+    p50, p99, most = percentiles(latencies, (50, 99, 100))
+    print(f"latency (stamp -> answer) p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {most:.0f} ms")
     print("node resident memory [MB] over time: " + ", ".join(
         f"{t:.0f} s {mb:.0f}" for t, mb in memory))
     print(f"node exit status after SIGINT: {status}")
@@ -201,8 +204,8 @@ def soak(args: argparse.Namespace) -> int:
           f"({elapsed:.0f} s) into one node (ONNX Runtime, 1 thread, CPU)")
     print(f"answered {len(latencies)}, unanswered {len(sent) - len(latencies)}; node totals "
           f"{totals}")
-    print(f"latency p50 {np.percentile(latencies, 50):.0f} ms, p99 "
-          f"{np.percentile(latencies, 99):.0f} ms")
+    p50, p99 = percentiles(latencies, (50, 99))
+    print(f"latency p50 {p50:.0f} ms, p99 {p99:.0f} ms")
     print(f"node RSS after {args.warmup} warm-up frames {start:.1f} MB, at the end {end:.1f} MB: "
           f"growth {end - start:+.1f} MB (target < 20 MB)")
     print(f"node exit status after SIGINT: {status}")

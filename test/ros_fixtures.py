@@ -39,7 +39,9 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import PointCloud2, PointField
-from tao_pointpillars_py.ros.dds_environment import loopback_environment
+from tao_pointpillars_py.core import stamps
+from tao_pointpillars_py.ros import spin
+from tao_pointpillars_py.ros.dds_environment import isolated_environment
 from tao_pointpillars_py.ros.node import PointPillarsNode
 from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
@@ -51,10 +53,7 @@ CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
 
 def ros_environment() -> dict[str, str]:
     """Environment of a test's ROS processes: loopback only, a domain of this test run."""
-    env = loopback_environment(os.environ, 100 + os.getpid() % 100,
-                               REPO / "params" / "fastdds_large_clouds.xml", keep_existing=False)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
+    return isolated_environment()
 
 
 def start_node(*ros_args: str, log_path: Path,
@@ -67,32 +66,12 @@ def start_node(*ros_args: str, log_path: Path,
                             env={**ros_environment(), **extra_env}, cwd=REPO)
 
 
-class SpinningNode:
+class SpinningNode(spin.SpinningNode):
     """A test-side rclpy node in a context of its own (the test run's domain), spun on a thread."""
 
     def __init__(self, name: str) -> None:
         os.environ.update(ros_environment())
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node(name, context=self.context)
-
-    def spin(self, *others: Node, executor: type[Executor] = SingleThreadedExecutor,
-             **executor_options: Any) -> None:
-        """Spin the node, and ``others`` of its context, on a thread (once endpoints are made)."""
-        self._nodes = [*others, self.node]
-        self.executor = executor(context=self.context, **executor_options)
-        for node in self._nodes:
-            self.executor.add_node(node)
-        self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
-        self._spinner.start()
-
-    def close(self) -> None:
-        """Stop spinning, destroy the nodes spun, shut the context down."""
-        self.executor.shutdown()
-        self._spinner.join(timeout=10)
-        for node in self._nodes:
-            node.destroy_node()
-        rclpy.shutdown(context=self.context)
+        super().__init__(name, rclpy.Context())
 
 
 @contextlib.contextmanager
@@ -127,7 +106,7 @@ def cloud_message(points: np.ndarray, layout, point_step: int, stamp_ns: int,
     for column, key in enumerate(names):
         records[key] = points[:, column]
     msg = PointCloud2()
-    msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
+    msg.header.stamp.sec, msg.header.stamp.nanosec = stamps.split_ns(stamp_ns)
     msg.header.frame_id = frame_id
     msg.height, msg.width = height, points.shape[0] // height
     msg.fields = [PointField(name=key, offset=o, datatype=CODES[t], count=1)
@@ -142,7 +121,7 @@ def cloud_message(points: np.ndarray, layout, point_step: int, stamp_ns: int,
 def stamp_of(msg) -> int:
     """Header stamp [ns]; a MarkerArray's is its first marker's (the node's DELETEALL)."""
     header = msg.markers[0].header if isinstance(msg, MarkerArray) else msg.header
-    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+    return stamps.stamp_ns(header.stamp)
 
 
 class Harness(SpinningNode):

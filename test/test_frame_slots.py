@@ -17,27 +17,27 @@
 import threading
 import time
 
-from tao_pointpillars_py.ros.cloud_slots import LatestFrames
+from tao_pointpillars_py.ros.cloud_slots import LatestClouds
 
 
 def test_a_newer_cloud_replaces_the_waiting_one_and_says_so():
-    slots = LatestFrames()
+    slots = LatestClouds()
     assert slots.offer("/a", 1, 0.0) is False
     assert slots.offer("/a", 2, 0.1) is True
     assert len(slots) == 1
     waiting = slots.take(0.0)
-    assert (waiting.topic, waiting.frame) == ("/a", 2)
+    assert (waiting.topic, waiting.cloud) == ("/a", 2)
     assert slots.take(0.0) is None
 
 
 def test_topics_are_served_round_robin_then_longest_waiting_first():
-    slots = LatestFrames()
+    slots = LatestClouds()
     slots.offer("/b", "b1", 1.0)
     slots.offer("/a", "a1", 2.0)
     slots.offer("/b", "b2", 3.0)  # replaces b1, but /b has waited since 1.0
     taken = slots.take(0.0)
-    assert (taken.frame, taken.arrived_s, taken.since_s) == ("b2", 3.0, 1.0)
-    assert slots.take(0.0).frame == "a1"
+    assert (taken.cloud, taken.arrived_s, taken.since_s) == ("b2", 3.0, 1.0)
+    assert slots.take(0.0).cloud == "a1"
     # a lidar whose cloud is always replaced still gets every other turn
     served = []
     for step in range(6):
@@ -50,7 +50,7 @@ def test_topics_are_served_round_robin_then_longest_waiting_first():
 def test_lidars_at_the_same_rate_share_inference_equally():
     # 4 lidars publish in the same order every 100 ms; inference answers 1.8 clouds a tick:
     # the first-published topic must not be favoured (an oldest-slot rule gave 297 vs 246)
-    slots = LatestFrames()
+    slots = LatestClouds()
     topics = [f"/ns{k}" for k in range(1, 5)]
     served = dict.fromkeys(topics, 0)
     busy_until = 0.0
@@ -69,14 +69,14 @@ def test_lidars_at_the_same_rate_share_inference_equally():
 
 
 def test_take_waits_for_a_cloud_and_close_wakes_it():
-    slots = LatestFrames()
+    slots = LatestClouds()
     got = []
     taker = threading.Thread(target=lambda: got.append(slots.take(5.0)))
     taker.start()
     time.sleep(0.05)
     slots.offer("/a", "x", 0.0)
     taker.join(2.0)
-    assert got[0].frame == "x"
+    assert got[0].cloud == "x"
     taker = threading.Thread(target=lambda: got.append(slots.take(5.0)))
     taker.start()
     slots.close()

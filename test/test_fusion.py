@@ -19,10 +19,10 @@ import math
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.core.boxes import rotated_iou_bev
+from tao_pointpillars_py.core.boxes import Extrinsic, rotated_iou_bev
 from tao_pointpillars_py.core.detections import Detections
-from tao_pointpillars_py.core.fusion import (DetectionFusion, Extrinsic, merge_detections,
-                                             parse_extrinsic, parse_extrinsics, to_base_frame)
+from tao_pointpillars_py.core.fusion import (DetectionFusion, merge_detections, parse_extrinsic,
+                                             parse_extrinsics, to_base_frame)
 from tao_pointpillars_py.errors import ConfigError
 
 

@@ -12,16 +12,18 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.core.boxes: corners, exact rotated IoU, nearest-yaw IoU."""
+"""Tests of tao_pointpillars_py.core.boxes: corners, IoUs, yaw quaternions and extrinsics."""
 
 import math
 
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.core.boxes import (bev_corners, limit_period, nearest_bev_iou,
-                                            overlapping_pairs, paired_bev_intersection,
-                                            rotated_iou_3d, rotated_iou_bev)
+from tao_pointpillars_py.core.boxes import (bev_corners, box_corners, Extrinsic, limit_period,
+                                            nearest_bev_iou, overlapping_pairs,
+                                            paired_bev_intersection, quaternion_yaw,
+                                            rotated_iou_3d, rotated_iou_bev, transform_boxes,
+                                            yaw_quaternion)
 
 SQUARE = np.array([[0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 0.0]])
 
@@ -79,6 +81,41 @@ def test_bev_corners_are_counter_clockwise_and_rotate_with_yaw():
     x, y = corners[:, 0], corners[:, 1]
     signed_area = 0.5 * np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)
     assert signed_area == pytest.approx(8.0)
+
+
+def test_box_corners_are_the_bev_corners_at_the_bottom_and_top():
+    corners = box_corners(box(x=1.0, y=2.0, z=0.5, dx=4.0, dy=2.0, dz=1.0))[0]
+    np.testing.assert_allclose(corners[:4], [[3, 1, 0], [3, 3, 0], [-1, 3, 0], [-1, 1, 0]])
+    np.testing.assert_allclose(corners[4:, :2], corners[:4, :2])
+    np.testing.assert_allclose(corners[4:, 2], 1.0)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 0.5, -1.2, np.pi - 1e-3, -np.pi + 1e-3, 3.0])
+def test_yaw_round_trips_through_the_quaternion(yaw):
+    q = yaw_quaternion(np.array([yaw]))[0]
+    assert np.linalg.norm(q) == pytest.approx(1.0)
+    assert q[0] == 0.0 and q[1] == 0.0
+    assert quaternion_yaw(*q) == pytest.approx(yaw, abs=1e-9)
+
+
+def test_an_extrinsic_from_a_quaternion_equals_the_one_from_roll_pitch_yaw():
+    rpy = Extrinsic.from_xyz_rpy("lidar", (1.0, 2.0, 3.0), (10.0, -20.0, 30.0))
+    r = rpy.rotation   # its quaternion (x, y, z, w), by Shepperd's method (w is largest here)
+    w = 0.5 * math.sqrt(1.0 + np.trace(r))
+    xyzw = ((r[2, 1] - r[1, 2]) / (4 * w), (r[0, 2] - r[2, 0]) / (4 * w),
+            (r[1, 0] - r[0, 1]) / (4 * w), w)
+    quaternion = Extrinsic.from_quaternion("lidar", (1.0, 2.0, 3.0), xyzw)
+    np.testing.assert_allclose(quaternion.rotation, r, atol=1e-12)
+    np.testing.assert_allclose(quaternion.translation, rpy.translation)
+    assert rpy.heading == pytest.approx(math.radians(30.0))
+
+
+def test_transformed_boxes_keep_their_size_and_turn_with_the_heading():
+    left = Extrinsic.from_xyz_rpy("lidar_left", (0.0, 1.0, 1.5), (0.0, 0.0, 90.0))
+    moved = transform_boxes(box(x=10.0, z=-1.0, dx=4.0, dy=2.0, dz=1.5, yaw=3.0), left)
+    np.testing.assert_allclose(moved[0, :3], [0.0, 11.0, 0.5], atol=1e-12)
+    np.testing.assert_allclose(moved[0, 3:6], [4.0, 2.0, 1.5])
+    assert moved[0, 6] == pytest.approx(3.0 + math.pi / 2 - 2 * math.pi)   # wrapped
 
 
 @pytest.mark.parametrize("other,expected", [

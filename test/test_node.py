@@ -32,7 +32,7 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa:
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from ros_fixtures import cloud_message, Harness, REFERENCE_MODEL, start_node  # noqa: E402
 from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
-from tao_pointpillars_py.core.markers import quaternion_yaw  # noqa: E402
+from tao_pointpillars_py.core.boxes import quaternion_yaw  # noqa: E402
 from tao_pointpillars_py.core.pointcloud2 import points_from_cloud  # noqa: E402
 from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402

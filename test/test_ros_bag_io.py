@@ -25,11 +25,10 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.
 
 import rclpy  # noqa: E402
 from rclpy.duration import Duration  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data,  # noqa: E402
                        QoSProfile, ReliabilityPolicy)
 from rclpy.serialization import serialize_message  # noqa: E402
-from ros_fixtures import cloud_message, ros_environment  # noqa: E402
+from ros_fixtures import cloud_message  # noqa: E402
 from rosbags.interfaces import QosDurability, QosHistory, QosReliability, QosTime  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
@@ -39,6 +38,8 @@ from tao_pointpillars_py.errors import ConfigError  # noqa: E402
 from tao_pointpillars_py.ros.bag_io import (bag_qos, BagPlayer,  # noqa: E402
                                             cdr_header_stamp_ns, message_class,
                                             mixed_offer_warnings, record_qos, TopicRecorder)
+from tao_pointpillars_py.ros.dds_environment import isolated_environment  # noqa: E402
+from tao_pointpillars_py.ros.spin import SpinningNode  # noqa: E402
 
 TOPIC = "/ns1/zvision_lidar_points"
 
@@ -60,20 +61,12 @@ def test_unknown_message_type_is_refused():
 
 @pytest.fixture
 def ros_node(monkeypatch):
-    for key, value in ros_environment().items():
+    for key, value in isolated_environment().items():
         monkeypatch.setenv(key, value)
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    node = rclpy.create_node("test_ros_bag_io", context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(node)
-    thread = threading.Thread(target=executor.spin, daemon=True)
-    thread.start()
-    yield node
-    executor.shutdown()
-    thread.join(timeout=10)
-    node.destroy_node()
-    rclpy.shutdown(context=context)
+    spinning = SpinningNode("test_ros_bag_io", rclpy.Context())
+    spinning.spin()
+    yield spinning.node
+    spinning.close()
 
 
 def test_played_bag_is_recorded_back_unchanged(tmp_path, ros_node):
@@ -83,7 +76,7 @@ def test_played_bag_is_recorded_back_unchanged(tmp_path, ros_node):
     write_cloud_bag(tmp_path / "in", frames, topic=TOPIC)
     player = BagPlayer(ros_node, tmp_path / "in", [TOPIC])
     recorder = TopicRecorder(ros_node, tmp_path / "out", [TOPIC], storage="sqlite3")
-    time.sleep(1.0)  # endpoint matching
+    assert player.wait_for_subscriptions(timeout_s=30.0).complete
     report = player.play(rate=5.0)
     deadline = time.monotonic() + 10
     while recorder.counts[TOPIC] < len(frames) and time.monotonic() < deadline:

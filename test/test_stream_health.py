@@ -14,6 +14,7 @@
 
 """Tests of tao_pointpillars_py.ros.health: rates, drops, latency and the level."""
 
+import numpy as np
 import pytest
 
 from tao_pointpillars_py.ros.health import ERROR, OK, StreamHealth, WARN
@@ -85,3 +86,13 @@ def test_the_last_skip_reason_is_reported_once_a_cloud_was_skipped():
     values = _values(health.status(5.0, "s"))  # long after the skips left the window
     assert values["last skip reason"] == "field 'y' has unsupported PointField datatype 0"
     assert values["skipped total"] == "2"
+
+
+def test_latencies_are_kept_longer_than_the_diagnostics_window_when_asked():
+    health = StreamHealth(window_s=1.0, latency_window_s=10.0, start_s=0.0)
+    health.received(0.5)
+    health.answered(0.6, 10.0)
+    health.received(4.5)
+    health.answered(4.6, 30.0)
+    assert _values(health.status(5.0, "s"))["latency p50 [ms]"] == "30.0"
+    np.testing.assert_array_equal(health.latencies.values(5.0), [10.0, 30.0])

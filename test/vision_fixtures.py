@@ -15,7 +15,7 @@
 """A Detection3DArray built with rosbags' typestore, for tests that write detection bags."""
 
 import numpy as np
-from tao_pointpillars_py.core.markers import yaw_quaternion
+from tao_pointpillars_py.core.boxes import yaw_quaternion
 from tao_pointpillars_py.data.detection_messages import DETECTION3D_ARRAY
 
 

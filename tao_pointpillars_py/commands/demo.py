@@ -115,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
 def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Popen[bytes],
                      node_log: Path) -> tuple[Any, dict[str, int], float]:
     from ..data.dataset import dataset_paths
-    from ..ros.bag_io import AnswerWatch, BagPlayer, spinning_node, TopicRecorder
+    from ..ros.bag_io import AnswerWatch, BagPlayer, TopicRecorder
+    from ..ros.spin import spinning_node
 
     with spinning_node("tao_pointpillars_demo") as node:
         _wait_for_node(node, node_process, node_log)

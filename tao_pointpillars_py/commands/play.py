@@ -40,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..ros.bag_io import BagPlayer, spinning_node
+    from ..ros.bag_io import BagPlayer
+    from ..ros.spin import spinning_node
 
     with spinning_node("tao_pointpillars_play") as node:
         player = BagPlayer(node, args.bag, args.topic)

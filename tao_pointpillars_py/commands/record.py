@@ -44,7 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..ros.bag_io import describe_qos, spinning_node, TopicRecorder
+    from ..ros.bag_io import describe_qos, TopicRecorder
+    from ..ros.spin import spinning_node
 
     with spinning_node("tao_pointpillars_record") as node:
         recorder = TopicRecorder(node, args.out, args.topic, args.storage,

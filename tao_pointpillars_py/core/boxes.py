@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Box geometry in bird's-eye view: corners, exact rotated IoU (BEV and 3D), anchor IoU.
+Box maths: corners, exact rotated IoU (BEV and 3D), anchor IoU, yaw quaternions and poses.
 
 Boxes are ``(N, 7)`` arrays ``(x, y, z, dx, dy, dz, yaw)`` in metres / radians: (x, y, z) is the
 box centre, dx lies along x at yaw 0 and yaw turns counter-clockwise from +x.
@@ -22,11 +22,17 @@ The rotated IoU is exact: each candidate pair's rectangles are intersected by cl
 of one against the other (see :func:`paired_bev_intersection`), vectorized over all pairs at once.
 Only pairs whose bounding circles overlap are clipped (:func:`overlapping_pairs`), so sparse
 scenes cost far less than ``N * M`` clippings.
+
+A frame's pose in another (a lidar's mounting, an :class:`Extrinsic`) moves upright boxes
+between them (:func:`transform_boxes`); orientations travel in ROS as (x, y, z, w) quaternions
+(:func:`yaw_quaternion`, :func:`quaternion_yaw`, :func:`quaternion_matrix`).
 """
 
 from __future__ import annotations
 
-from typing import cast, Optional
+from dataclasses import dataclass
+import math
+from typing import cast, Optional, Sequence
 
 import numpy as np
 
@@ -57,13 +63,28 @@ def _as_boxes(boxes: np.ndarray, name: str) -> np.ndarray:
 
 
 def bev_corners(boxes: np.ndarray) -> np.ndarray:
-    """BEV corners (N, 4, 2) float64 of boxes (N, 7), counter-clockwise, in metres."""
+    """BEV corners (N, 4, 2) float64 of boxes (N, 7), counter-clockwise from front-right, in m."""
     boxes = _as_boxes(boxes, "boxes")
     cos, sin = np.cos(boxes[:, 6]), np.sin(boxes[:, 6])
     local = _UNIT_CORNERS[None] * boxes[:, None, 3:5]             # (N, 4, 2)
     x = local[..., 0] * cos[:, None] - local[..., 1] * sin[:, None]
     y = local[..., 0] * sin[:, None] + local[..., 1] * cos[:, None]
     return np.stack([x, y], axis=-1) + boxes[:, None, 0:2]
+
+
+def box_corners(boxes: np.ndarray) -> np.ndarray:
+    """
+    Corners (N, 8, 3) float64 of boxes (N, 7).
+
+    Corners 0-3 are the bottom face, the :func:`bev_corners` at the bottom height; corners 4-7
+    the top face in the same order.
+    """
+    boxes = _as_boxes(boxes, "boxes")
+    corners = np.empty((boxes.shape[0], 8, 3), dtype=np.float64)
+    corners[:, :4, :2] = corners[:, 4:, :2] = bev_corners(boxes)
+    corners[:, :4, 2] = (boxes[:, 2] - boxes[:, 5] / 2.0)[:, None]
+    corners[:, 4:, 2] = (boxes[:, 2] + boxes[:, 5] / 2.0)[:, None]
+    return corners
 
 
 def overlapping_pairs(a: np.ndarray, b: Optional[np.ndarray] = None
@@ -262,3 +283,73 @@ def _nearest_aligned_extent(boxes: np.ndarray) -> np.ndarray:
     swap = np.abs(limit_period(boxes[:, 6], 0.5, np.pi)) >= np.pi / 4
     size = np.where(swap[:, None], boxes[:, [4, 3]], boxes[:, 3:5])
     return np.concatenate([boxes[:, :2] - 0.5 * size, boxes[:, :2] + 0.5 * size], axis=1)
+
+
+def yaw_quaternion(yaw: np.ndarray) -> np.ndarray:
+    """Quaternions (N, 4) float64 as (x, y, z, w) of rotations by ``yaw`` (N,) about +z."""
+    half = np.asarray(yaw, dtype=np.float64).reshape(-1) / 2.0
+    quat = np.zeros((half.shape[0], 4), dtype=np.float64)
+    quat[:, 2] = np.sin(half)
+    quat[:, 3] = np.cos(half)
+    return quat
+
+
+def quaternion_yaw(x: float, y: float, z: float, w: float) -> float:
+    """Yaw about +z of a quaternion (the inverse of :func:`yaw_quaternion` for pure yaw)."""
+    return float(np.arctan2(2.0 * (w * z + x * y), 1.0 - 2.0 * (y * y + z * z)))
+
+
+def quaternion_matrix(x: float, y: float, z: float, w: float) -> np.ndarray:
+    """Rotation matrix (3, 3) float64 of a unit quaternion (x, y, z, w)."""
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Extrinsic:
+    """Pose of a frame (a lidar's) in the base frame: rotation (3, 3) and translation (3,)."""
+
+    frame_id: str
+    rotation: np.ndarray
+    translation: np.ndarray
+
+    @classmethod
+    def from_xyz_rpy(cls, frame_id: str, xyz: Sequence[float],
+                     rpy_deg: Sequence[float]) -> Extrinsic:
+        """Build from a translation [m] and roll, pitch, yaw [deg] (rotation Rz Ry Rx)."""
+        roll, pitch, yaw = (math.radians(a) for a in rpy_deg)
+        rx = np.array([[1, 0, 0], [0, math.cos(roll), -math.sin(roll)],
+                       [0, math.sin(roll), math.cos(roll)]])
+        ry = np.array([[math.cos(pitch), 0, math.sin(pitch)], [0, 1, 0],
+                       [-math.sin(pitch), 0, math.cos(pitch)]])
+        rz = np.array([[math.cos(yaw), -math.sin(yaw), 0], [math.sin(yaw), math.cos(yaw), 0],
+                       [0, 0, 1]])
+        return cls(frame_id, rz @ ry @ rx, np.asarray(xyz, dtype=np.float64))
+
+    @classmethod
+    def from_quaternion(cls, frame_id: str, xyz: Sequence[float],
+                        xyzw: Sequence[float]) -> Extrinsic:
+        """Build from a translation [m] and a unit quaternion (x, y, z, w), as tf2 gives them."""
+        x, y, z, w = (float(v) for v in xyzw)
+        return cls(frame_id, quaternion_matrix(x, y, z, w), np.asarray(xyz, dtype=np.float64))
+
+    @property
+    def heading(self) -> float:
+        """Yaw [rad] of the frame's x axis in the base frame."""
+        return math.atan2(float(self.rotation[1, 0]), float(self.rotation[0, 0]))
+
+
+def transform_boxes(boxes: np.ndarray, extrinsic: Extrinsic) -> np.ndarray:
+    """
+    Move boxes (N, 7) from the extrinsic's frame into the base frame; float64.
+
+    Boxes stay upright: centres are transformed fully, yaw turns by the frame's heading and is
+    wrapped into [-pi, pi).
+    """
+    boxes = _as_boxes(boxes, "boxes")
+    moved = boxes.copy()
+    moved[:, :3] = boxes[:, :3] @ extrinsic.rotation.T + extrinsic.translation
+    moved[:, 6] = limit_period(boxes[:, 6] + extrinsic.heading, 0.5, 2 * math.pi)
+    return moved

@@ -31,6 +31,7 @@ import json
 import math
 from typing import cast, Mapping
 
+from .pointcloud2 import check_intensity_range
 from ..errors import ConfigError, ModelMetadataError
 
 DEFAULT_CLASS_NAMES: tuple[str, ...] = ("Vehicle", "Pedestrian", "Cyclist")
@@ -160,9 +161,7 @@ class ModelConfig:
             raise ConfigError(
                 f"canvas {nx}x{ny} must be divisible by {4 * self.feature_stride} "
                 "(backbone strides)")
-        lo, hi = self.intensity_range
-        if not hi > lo:
-            raise ConfigError(f"intensity_range max must exceed min: {self.intensity_range}")
+        check_intensity_range(self.intensity_range)
         if self.feature_encoding != FEATURE_ENCODING:
             raise ConfigError(f"unsupported feature_encoding {self.feature_encoding!r}; "
                               f"this version supports {FEATURE_ENCODING!r}")

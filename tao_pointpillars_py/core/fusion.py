@@ -15,9 +15,9 @@
 """
 Several lidars into one picture: detections moved into ``base_frame`` and merged by NMS.
 
-Each lidar's mounting is an :class:`Extrinsic` (translation in metres, roll / pitch / yaw in
-degrees, the pose of the lidar frame in ``base_frame``), given as the node parameter text
-``"<frame_id> x y z roll pitch yaw"`` or taken from tf2. Boxes stay upright: their centres
+Each lidar's mounting is an :class:`~.boxes.Extrinsic` (translation in metres, roll / pitch /
+yaw in degrees, the pose of the lidar frame in ``base_frame``), given as the node parameter
+text ``"<frame_id> x y z roll pitch yaw"`` or taken from tf2. Boxes stay upright: their centres
 are transformed fully, their yaw turns by the mounting's heading. :class:`DetectionFusion`
 keeps each lidar's latest answer and merges those within ``window_s`` of the newest with a
 bird's-eye-view NMS, so an object that two lidars see (their fields of view overlap) is one box.
@@ -25,43 +25,16 @@ bird's-eye-view NMS, so an object that two lidars see (their fields of view over
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
 import threading
 
 import numpy as np
 
-from .boxes import limit_period
+from .boxes import Extrinsic, transform_boxes
 from .detections import Detections
 from .nms import multiclass_nms
+from .stamps import seconds_to_ns
 from ..errors import ConfigError
-
-
-@dataclass(frozen=True)
-class Extrinsic:
-    """Pose of a lidar frame in the base frame: rotation (3, 3) and translation (3,)."""
-
-    frame_id: str
-    rotation: np.ndarray
-    translation: np.ndarray
-
-    @classmethod
-    def from_xyz_rpy(cls, frame_id: str, xyz: tuple[float, float, float],
-                     rpy_deg: tuple[float, float, float]) -> Extrinsic:
-        """Build from a translation [m] and roll, pitch, yaw [deg] (rotation Rz Ry Rx)."""
-        roll, pitch, yaw = (math.radians(a) for a in rpy_deg)
-        rx = np.array([[1, 0, 0], [0, math.cos(roll), -math.sin(roll)],
-                       [0, math.sin(roll), math.cos(roll)]])
-        ry = np.array([[math.cos(pitch), 0, math.sin(pitch)], [0, 1, 0],
-                       [-math.sin(pitch), 0, math.cos(pitch)]])
-        rz = np.array([[math.cos(yaw), -math.sin(yaw), 0], [math.sin(yaw), math.cos(yaw), 0],
-                       [0, 0, 1]])
-        return cls(frame_id, rz @ ry @ rx, np.asarray(xyz, dtype=np.float64))
-
-    @property
-    def heading(self) -> float:
-        """Yaw [rad] of the lidar's x axis in the base frame."""
-        return math.atan2(float(self.rotation[1, 0]), float(self.rotation[0, 0]))
 
 
 def parse_extrinsic(text: str) -> Extrinsic:
@@ -94,11 +67,8 @@ def parse_extrinsics(texts: list[str] | tuple[str, ...]) -> dict[str, Extrinsic]
 
 
 def to_base_frame(detections: Detections, extrinsic: Extrinsic) -> Detections:
-    """Move boxes from the lidar frame into the base frame (upright boxes, yaw turned)."""
-    boxes = detections.boxes.astype(np.float64)
-    moved = boxes.copy()
-    moved[:, :3] = boxes[:, :3] @ extrinsic.rotation.T + extrinsic.translation
-    moved[:, 6] = limit_period(boxes[:, 6] + extrinsic.heading, 0.5, 2 * math.pi)
+    """Move detections from the lidar frame into the base frame (upright boxes, yaw turned)."""
+    moved = transform_boxes(detections.boxes, extrinsic)
     return Detections(moved.astype(np.float32), detections.scores, detections.labels)
 
 
@@ -113,7 +83,7 @@ class DetectionFusion:
 
     def __init__(self, window_s: float = 0.1, iou_threshold: float = 0.1,
                  max_detections: int = 400, class_agnostic: bool = False) -> None:
-        self.window_ns = int(window_s * 1e9)
+        self.window_ns = seconds_to_ns(window_s)
         self.iou_threshold = iou_threshold
         self.max_detections = max_detections
         self.class_agnostic = class_agnostic

@@ -52,6 +52,8 @@ ZVISION_POINT_STEP = 32
 ZVISION_OFFSETS: dict[str, int] = {"x": 0, "y": 4, "z": 8, "intensity": 16}
 #: Intensity range of the Zvision driver (and of `tao-pointpillars sim`), driver units.
 DRIVER_INTENSITY_RANGE: tuple[float, float] = (0.0, 255.0)
+#: What to give as the intensity range of incoming clouds, for error messages.
+DRIVER_RANGE_HINT = "use the driver's range, e.g. [0.0, 255.0] for Zvision"
 #: Largest point_step numpy can view (a structured dtype's itemsize is a C int).
 MAX_POINT_STEP = int(np.iinfo(np.intc).max)
 
@@ -190,6 +192,20 @@ def thin_points(points: np.ndarray, max_points: int) -> np.ndarray:
     return points[::step]
 
 
+def check_intensity_range(intensity_range: Any, name: str = "intensity_range",
+                          hint: str = "") -> tuple[float, float]:
+    """Return a (min, max) intensity range as floats; ConfigError unless finite, max > min."""
+    suffix = f"; {hint}" if hint else ""
+    try:
+        lo, hi = (float(v) for v in intensity_range)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} needs two numbers (min, max), got {intensity_range!r}"
+                          f"{suffix}") from None
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
+        raise ConfigError(f"{name} must be finite with max > min, got [{lo}, {hi}]{suffix}")
+    return lo, hi
+
+
 def map_intensity(points: np.ndarray, source_range: Sequence[float],
                   target_range: Sequence[float]) -> np.ndarray:
     """
@@ -198,11 +214,8 @@ def map_intensity(points: np.ndarray, source_range: Sequence[float],
     ``source_range`` (lo, hi) is mapped onto ``target_range`` (lo, hi); results are clipped to
     ``target_range``.
     """
-    (s_lo, s_hi), (t_lo, t_hi) = map(float, source_range), map(float, target_range)
-    if not s_hi > s_lo or not t_hi > t_lo:
-        raise ConfigError(
-            f"intensity ranges must be (low, high) with high > low, got source {source_range} "
-            f"and target {target_range}")
+    s_lo, s_hi = check_intensity_range(source_range, "source intensity range")
+    t_lo, t_hi = check_intensity_range(target_range, "target intensity range")
     points = np.asarray(points)
     if points.ndim != 2 or points.shape[1] != 4:
         raise CloudFormatError(f"points must have shape (N, 4), got {points.shape}")

@@ -15,8 +15,9 @@
 """
 rosbag2 I/O of point clouds with the rosbags library (no ROS install needed).
 
-Writes ``sensor_msgs/msg/PointCloud2`` in the Zvision driver layout (see :mod:`.cloud`) to
-sqlite3 or mcap rosbag2 folders, and reads clouds of any layout back as (N, 4) points.
+Writes ``sensor_msgs/msg/PointCloud2`` in the Zvision driver layout (see
+:mod:`tao_pointpillars_py.core.pointcloud2`) to sqlite3 or mcap rosbag2 folders, and reads
+clouds of any layout back as (N, 4) points.
 """
 
 from __future__ import annotations
@@ -24,20 +25,20 @@ from __future__ import annotations
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import (Any, Final, Iterable, Iterator, NamedTuple, Sequence, TYPE_CHECKING,
-                    TypeVar)
+from typing import Any, Final, Iterable, Iterator, NamedTuple, Sequence, TypeVar
 
 import numpy as np
+from rosbags.highlevel import AnyReader
+from rosbags.interfaces import (Connection, Qos, QosDurability, QosHistory, QosLiveliness,
+                                QosReliability, QosTime)
+from rosbags.rosbag2 import StoragePlugin, Writer
+from rosbags.typesys import get_typestore, Stores
+from rosbags.typesys.store import Typestore
 
 from ..core.pointcloud2 import (encode_zvision_cloud_data, points_from_cloud, zvision_fields,
-                    ZVISION_POINT_STEP)
+                                ZVISION_POINT_STEP)
+from ..core.stamps import split_ns
 from ..errors import CloudFormatError, ConfigError
-
-if TYPE_CHECKING:  # rosbags is imported lazily at run time
-    from rosbags.highlevel import AnyReader
-    from rosbags.interfaces import Connection, Qos, QosDurability, QosTime
-    from rosbags.rosbag2 import StoragePlugin
-    from rosbags.typesys.store import Typestore
 
 POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
 DEFAULT_TOPIC = "/ns1/zvision_lidar_points"
@@ -60,13 +61,11 @@ class CloudFrame(NamedTuple):
 
 
 def _typestore() -> Typestore:
-    from rosbags.typesys import Stores, get_typestore
     return get_typestore(Stores.ROS2_HUMBLE)
 
 
 def storage_plugin(storage: str) -> StoragePlugin:
     """Give rosbags' StoragePlugin for ``storage`` ("sqlite3" or "mcap")."""
-    from rosbags.rosbag2 import StoragePlugin
     if storage not in STORAGES:
         raise ConfigError(f"storage must be one of {STORAGES}, got {storage!r}")
     return StoragePlugin.SQLITE3 if storage == "sqlite3" else StoragePlugin.MCAP
@@ -100,7 +99,6 @@ class CloudBagWriter:
 
     def __init__(self, path: str | Path, topic: str = DEFAULT_TOPIC,
                  frame_id: str = DEFAULT_FRAME_ID, storage: str = "sqlite3") -> None:
-        from rosbags.rosbag2 import Writer
         self.typestore = _typestore()
         self.topic, self.frame_id = topic, frame_id
         if Path(path).exists():
@@ -131,8 +129,8 @@ class CloudBagWriter:
             raise RuntimeError("CloudBagWriter.write called outside its with block")
         connection = self._connection_of(topic or self.topic)
         types = self.typestore.types
-        stamp = types["builtin_interfaces/msg/Time"](
-            sec=int(timestamp_ns) // 1_000_000_000, nanosec=int(timestamp_ns) % 1_000_000_000)
+        sec, nanosec = split_ns(timestamp_ns)
+        stamp = types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec)
         data = np.frombuffer(encode_zvision_cloud_data(points), dtype=np.uint8)
         n = data.size // ZVISION_POINT_STEP
         msg = types[POINTCLOUD2](
@@ -154,18 +152,15 @@ class CloudBagWriter:
 
 def publisher_qos() -> Qos:
     """Reliable, volatile, keep-last-10: `ros2 bag play` then serves any subscriber QoS."""
-    from rosbags.interfaces import QosDurability
     return _reliable_qos(10, QosDurability.VOLATILE)
 
 
 def latched_qos() -> Qos:
     """Reliable, transient local, keep-last-1: the node's LabelInfo QoS, replayed as latched."""
-    from rosbags.interfaces import QosDurability
     return _reliable_qos(1, QosDurability.TRANSIENT_LOCAL)
 
 
 def _reliable_qos(depth: int, durability: QosDurability) -> Qos:
-    from rosbags.interfaces import Qos, QosHistory, QosLiveliness, QosReliability, QosTime
     unset = QosTime(sec=0, nsec=0)
     return Qos(history=QosHistory.KEEP_LAST, depth=depth, reliability=QosReliability.RELIABLE,
                durability=durability, deadline=unset, lifespan=unset,
@@ -183,8 +178,6 @@ def offered_qos(*, history: int, depth: int, reliability: int, durability: int,
     publishers of other processes report history 3 (unknown) and depth 0, and durations left
     infinite report 2^63 - 1 ns. A number rmw does not know becomes UNKNOWN, not an error.
     """
-    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
-                                    QosReliability)
     return Qos(history=_policy(QosHistory, history), depth=depth,
                reliability=_policy(QosReliability, reliability),
                durability=_policy(QosDurability, durability),
@@ -205,14 +198,13 @@ def _policy(kind: type[_Policy], value: int) -> _Policy:
 
 
 def _qos_time(nanoseconds: int) -> QosTime:
-    from rosbags.interfaces import QosTime
     # split as rosbag2 writes rmw durations: whole seconds, then the nanoseconds left over
-    return QosTime(sec=nanoseconds // 1_000_000_000, nsec=nanoseconds % 1_000_000_000)
+    sec, nsec = split_ns(nanoseconds)
+    return QosTime(sec=sec, nsec=nsec)
 
 
 def open_reader(path: str | Path) -> AnyReader:
     """Open a rosbag2 folder (or a ROS 1 bag) for reading; FileNotFoundError if it is not there."""
-    from rosbags.highlevel import AnyReader
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"bag {path} does not exist")

@@ -26,8 +26,8 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from .bags import read_clouds
-from ..errors import LabelsFormatError
 from .labels import FrameLabels, LabelsFile, read_labels
+from ..errors import LabelsFormatError
 
 BAG_DIRNAME = "bag"
 LABELS_FILENAME = "labels.jsonl"

@@ -25,17 +25,18 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence, TYPE_CHECKING
+from typing import Any, Sequence
 
 import numpy as np
+from rosbags.highlevel import AnyReader
+from rosbags.typesys import get_types_from_msg, get_typestore, Stores
+from rosbags.typesys.store import Typestore
 
+from ..core.boxes import quaternion_yaw
 from ..core.detections import Detections
+from ..core.stamps import stamp_ns
 from ..errors import ConfigError
-from ..core.markers import quaternion_yaw
 from ..package_files import package_file
-
-if TYPE_CHECKING:
-    from rosbags.typesys.store import Typestore
 
 DETECTION3D_ARRAY = "vision_msgs/msg/Detection3DArray"
 LABEL_INFO = "vision_msgs/msg/LabelInfo"
@@ -51,7 +52,6 @@ def vision_msgs_dir() -> Path:
 @lru_cache(maxsize=1)
 def vision_typestore() -> Typestore:
     """ROS 2 Humble typestore of rosbags plus every vision_msgs message."""
-    from rosbags.typesys import get_types_from_msg, Stores, get_typestore
     typestore = get_typestore(Stores.ROS2_HUMBLE)
     types = {}
     for path in sorted(vision_msgs_dir().glob("*.msg")):
@@ -59,11 +59,6 @@ def vision_typestore() -> Typestore:
                                         f"vision_msgs/msg/{path.stem}"))
     typestore.register(types)
     return typestore
-
-
-def stamp_ns(stamp: Any) -> int:
-    """Nanoseconds of a builtin_interfaces/Time (rclpy or rosbags message)."""
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 def detections_from_msg(msg: Any, class_names: Sequence[str]) -> Detections:
@@ -100,7 +95,6 @@ def detections_from_msg(msg: Any, class_names: Sequence[str]) -> Detections:
 def read_detection_bag(path: str | Path, topic: str, class_names: Sequence[str]
                        ) -> dict[int, Detections]:
     """Read the detections on ``topic`` of a bag, keyed by header stamp [ns], in bag order."""
-    from rosbags.highlevel import AnyReader
     result: dict[int, Detections] = {}
     with AnyReader([Path(path)], default_typestore=vision_typestore()) as reader:
         connections = [c for c in reader.connections if c.topic == topic]

@@ -22,7 +22,6 @@ and nothing is deserialized on the way.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 import importlib
 from pathlib import Path
@@ -30,19 +29,19 @@ import queue
 import struct
 import threading
 import time
-from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, TYPE_CHECKING
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence
 
 import numpy as np
-from rclpy.executors import Executor, ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rosbags.highlevel import AnyReader
+from rosbags.interfaces import Qos, QosDurability
+from rosbags.rosbag2 import Writer
 
+from ..core.stamps import NS_PER_S, to_ns
 from ..data.bags import BAG_VERSION, offered_qos, storage_plugin, STORAGES
 from ..data.detection_messages import vision_typestore
 from ..errors import ConfigError
-
-if TYPE_CHECKING:  # rosbags is imported lazily at run time
-    from rosbags.interfaces import Qos
 
 #: how often the player looks at its publishers' subscription counts while waiting [s]
 MATCH_POLL_S = 0.02
@@ -51,41 +50,6 @@ DISCOVERY_POLL_S = 0.1
 #: keep-last depth of the recorder's subscriptions: callbacks only queue, so this is room for
 #: bursts while the executor is busy
 RECORD_DEPTH = 100
-
-
-@contextmanager
-def spinning_node(name: str) -> Iterator[Node]:
-    """
-    Initialise rclpy and yield a node whose callbacks run on a background thread.
-
-    Ctrl-C and SIGTERM shut the context down (rclpy's signal handlers): the caller stops when
-    ``node.context.ok()`` is false. Ctrl-C also raises KeyboardInterrupt, except in a process
-    started with SIGINT ignored (``cmd &`` in a script), so that alone is not enough.
-    """
-    import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    rclpy.init(args=[])
-    node = rclpy.create_node(name)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    spinner = threading.Thread(target=_spin_until_shutdown, args=(executor,), daemon=True)
-    spinner.start()
-    try:
-        yield node
-    finally:
-        # the spin thread must be out of rcl's wait before the node and context go, or the
-        # process aborts at exit ("terminate called without an active exception")
-        executor.shutdown()
-        spinner.join(timeout=10)
-        node.destroy_node()
-        rclpy.try_shutdown()
-
-
-def _spin_until_shutdown(executor: Executor) -> None:
-    try:
-        executor.spin()
-    except ExternalShutdownException:
-        pass  # Ctrl-C or SIGTERM: the main thread sees the context end and finishes the run
 
 
 def message_class(msgtype: str) -> Any:
@@ -109,7 +73,7 @@ def cdr_header_stamp_ns(raw: bytes) -> int:
         raise ValueError(f"a serialized header needs 12 bytes, got {len(raw)}")
     order = "<" if raw[1] & 1 else ">"
     sec, nanosec = struct.unpack_from(order + "iI", raw, 4)
-    return sec * 1_000_000_000 + nanosec
+    return to_ns(sec, nanosec)
 
 
 def _reliable(depth: int) -> QoSProfile:
@@ -170,7 +134,6 @@ class BagPlayer:
     """Publishes the messages of a rosbag2 folder (sqlite3 or mcap) on their topics."""
 
     def __init__(self, node: Node, bag: str | Path, topics: Sequence[str] | None = None) -> None:
-        from rosbags.highlevel import AnyReader
         self.bag = Path(bag)
         if not self.bag.exists():
             raise ConfigError(f"bag {self.bag} does not exist")
@@ -236,7 +199,7 @@ class BagPlayer:
             if answers is None:
                 if start_wall is None:
                     start_wall, start_bag = time.monotonic(), timestamp
-                delay = start_wall + (timestamp - start_bag) / 1e9 / rate - time.monotonic()
+                delay = start_wall + (timestamp - start_bag) / NS_PER_S / rate - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
             sent = time.monotonic()
@@ -323,7 +286,6 @@ class TopicRecorder:
         return enqueue
 
     def _write_all(self, storage: str) -> None:
-        from rosbags.rosbag2 import Writer
         try:
             writer = Writer(self.out, version=BAG_VERSION, storage_plugin=storage_plugin(storage))
             writer.open()
@@ -360,7 +322,6 @@ def replay_qos(connections: Sequence[Any]) -> QoSProfile:
     local, at the offered depth, when every recorded publisher offered it (the node's
     LabelInfo), so that late subscribers still get the latched message.
     """
-    from rosbags.interfaces import QosDurability
     offers = [qos for c in connections
               for qos in getattr(c.ext, "offered_qos_profiles", None) or ()]
     if offers and all(q.durability == QosDurability.TRANSIENT_LOCAL for q in offers):

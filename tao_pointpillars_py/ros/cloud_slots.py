@@ -17,7 +17,7 @@ The newest unprocessed cloud of each input topic: the node's overload policy.
 
 Clouds are taken in by a light callback and answered by one inference thread. When a topic's
 cloud arrives while its previous one still waits, the waiting one is dropped (and counted):
-the node always answers the newest cloud, and nothing queues up behind a slow frame.
+the node always answers the newest cloud, and nothing queues up behind a slow answer.
 """
 
 from __future__ import annotations
@@ -39,11 +39,11 @@ class Waiting(Generic[T]):  # a dataclass: generic NamedTuples need Python 3.11
 
     topic: str
     arrived_s: float
-    frame: T
+    cloud: T
     since_s: float
 
 
-class LatestFrames(Generic[T]):
+class LatestClouds(Generic[T]):
     """
     One slot per topic; thread-safe; ``take`` goes round the waiting topics.
 
@@ -59,18 +59,18 @@ class LatestFrames(Generic[T]):
         self._condition = threading.Condition()
         self._closed = False
 
-    def offer(self, topic: str, frame: T, now_s: float) -> bool:
-        """Put ``frame`` in its topic's slot; True when it replaced (dropped) a waiting one."""
+    def offer(self, topic: str, cloud: T, now_s: float) -> bool:
+        """Put ``cloud`` in its topic's slot; True when it replaced (dropped) a waiting one."""
         with self._condition:
             previous = self._slots.get(topic)
             dropped = previous is not None
             since = previous.since_s if previous is not None else now_s
-            self._slots[topic] = Waiting(topic, now_s, frame, since)
+            self._slots[topic] = Waiting(topic, now_s, cloud, since)
             self._condition.notify()
             return dropped
 
     def take(self, timeout_s: float) -> Waiting[T] | None:
-        """Remove and return the frame that has waited longest; None on timeout or close."""
+        """Remove and return the cloud that has waited longest; None on timeout or close."""
         with self._condition:
             if not self._condition.wait_for(lambda: self._slots or self._closed, timeout_s):
                 return None

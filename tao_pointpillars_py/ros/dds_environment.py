@@ -15,14 +15,18 @@
 """
 Process environment for ROS 2 over Fast DDS on one machine: loopback only, large clouds intact.
 
-Used by the demo, the tests and the benchmarks for the processes they start, and by the launch
-file for the Fast DDS profile.
+Used by the demo, the tests and the benchmarks for the processes they start (the tests and
+benchmarks in a ROS domain of their own: :func:`isolated_environment`), and by the launch file
+for the Fast DDS profile.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Mapping
+
+from ..package_files import package_file
 
 PROFILE_VARIABLES = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
 #: Distros whose rcl predates ROS_AUTOMATIC_DISCOVERY_RANGE (added in Iron)
@@ -68,4 +72,18 @@ def loopback_environment(base: Mapping[str, str], domain_id: int, profile: Path 
     for name, value in wanted.items():
         if not keep_existing or name not in env:
             env[name] = value
+    return env
+
+
+def isolated_environment() -> dict[str, str]:
+    """
+    Give this process's environment for ROS processes that must meet no other ROS 2 graph.
+
+    Loopback only, a ROS domain of this process (100-199, from its pid), Fast DDS with the
+    large-cloud profile, whatever was set before; unbuffered Python output for the logs.
+    """
+    env = loopback_environment(os.environ, 100 + os.getpid() % 100,
+                               package_file("params/fastdds_large_clouds.xml"),
+                               keep_existing=False)
+    env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -24,12 +24,11 @@ keep up); ERROR when clouds arrive but none is answered.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 import threading
-from typing import Deque, Mapping
+from typing import Mapping
 
-import numpy as np
+from ..core.stats import percentiles, TimedWindow
 
 OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
 
@@ -49,17 +48,20 @@ class StreamHealth:
     """
     Events of one input topic in the last ``window_s`` seconds (monotonic times passed in).
 
-    Thread-safe: the subscription callback, the inference thread and the diagnostics timer
-    each record or read.
+    The latencies of the answers are kept ``latency_window_s`` seconds (at least ``window_s``)
+    in :attr:`latencies`, for a longer summary than the diagnostics' (the node's log);
+    ``start_s`` is when the stream began (the rate's time base there). Thread-safe: the
+    subscription callback, the inference thread and the diagnostics timer each record or read.
     """
 
-    def __init__(self, window_s: float = 5.0) -> None:
+    def __init__(self, window_s: float = 5.0, latency_window_s: float = 0.0,
+                 start_s: float | None = None) -> None:
         if window_s <= 0:
             raise ValueError(f"window_s must be > 0, got {window_s}")
         self.window_s = window_s
-        self._events: dict[str, Deque[float]] = {
-            k: deque() for k in ("received", "dropped", "skipped")}
-        self._answers: Deque[tuple[float, float]] = deque()
+        self._events = {k: TimedWindow(window_s) for k in ("received", "dropped", "skipped")}
+        #: latency [ms] of each answer, from the cloud's arrival
+        self.latencies = TimedWindow(max(window_s, latency_window_s), start_s)
         self._totals = {"received": 0, "dropped": 0, "skipped": 0, "answered": 0}
         self._lock = threading.Lock()
         self.frame_id = ""
@@ -79,13 +81,13 @@ class StreamHealth:
         self._record("skipped", now_s)
 
     def answered(self, now_s: float, latency_ms: float) -> None:
+        self.latencies.add(now_s, latency_ms)
         with self._lock:
-            self._answers.append((now_s, latency_ms))
             self._totals["answered"] += 1
 
     def _record(self, kind: str, now_s: float) -> None:
+        self._events[kind].add(now_s)
         with self._lock:
-            self._events[kind].append(now_s)
             self._totals[kind] += 1
 
     def totals(self) -> dict[str, int]:
@@ -96,21 +98,14 @@ class StreamHealth:
     def status(self, now_s: float, name: str, context: Mapping[str, str] = {}
                ) -> StreamStatus:
         """Summarize the window ending at ``now_s`` as a diagnostic status named ``name``."""
+        counts = {k: events.count(now_s) for k, events in self._events.items()}
+        latencies = self.latencies.values(now_s, self.window_s)
         with self._lock:
-            start = now_s - self.window_s
-            for events in self._events.values():
-                while events and events[0] <= start:
-                    events.popleft()
-            while self._answers and self._answers[0][0] <= start:
-                self._answers.popleft()
-            counts = {k: len(v) for k, v in self._events.items()}
-            latencies = np.array([latency for _, latency in self._answers], np.float64)
             totals = dict(self._totals)
             last_skip_reason = self.last_skip_reason
         input_hz = counts["received"] / self.window_s
         output_hz = latencies.size / self.window_s
-        p50, p99 = (np.percentile(latencies, [50, 99]).tolist() if latencies.size
-                    else [float("nan")] * 2)
+        p50, p99 = percentiles(latencies, (50, 99))
         period_ms = 1000.0 / input_hz if input_hz > 0 else float("inf")
         problems = []
         if counts["dropped"]:

@@ -33,8 +33,9 @@ from vision_msgs.msg import (BoundingBox3D, Detection3D, Detection3DArray, Label
 from visualization_msgs.msg import Marker, MarkerArray
 
 from .health import StreamStatus
+from ..core.boxes import yaw_quaternion
 from ..core.detections import Detections
-from ..core.markers import box_edge_points, class_colours, yaw_quaternion
+from ..core.markers import box_edge_points, class_colours
 
 #: Marker namespaces: box edges and their class/score captions.
 BOX_NAMESPACE = "boxes"

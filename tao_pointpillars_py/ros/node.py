@@ -21,11 +21,11 @@ answered in its own namespace (:mod:`.topics`): ``bbox`` (vision_msgs/Detection3
 cloud's header), ``bbox_markers`` (visualization_msgs/MarkerArray for RViz) and
 ``bbox/label_info`` (vision_msgs/LabelInfo, transient local). With ``fuse`` the detections of
 all lidars are also merged in ``base_frame`` (:mod:`.fusion`) on ``fused/...``. Health goes to
-``/diagnostics`` once a second (:mod:`.stream_health`).
+``/diagnostics`` once a second (:mod:`.health`).
 
 Clouds are taken in by a light callback and answered by one inference thread, newest first:
 a cloud that a newer one replaces before inference reaches it is dropped and counted
-(:mod:`.frame_slots`), so answers never go stale behind a queue. Thin by design: parameters,
+(:mod:`.cloud_slots`), so answers never go stale behind a queue. Thin by design: parameters,
 QoS, callbacks and message conversion over the ROS-free
 :class:`~tao_pointpillars_py.inference.detector.Detector`.
 """
@@ -54,15 +54,17 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
 
-from .cloud_slots import LatestFrames, Waiting
+from .cloud_slots import LatestClouds, Waiting
 from .health import StreamHealth
 from .messages import detection_array, diagnostic_array, label_info, marker_array
 from .parameters import (check_class_names, NodeSettings, PARAMETERS, post_process_settings,
                          RUNTIME_PARAMETERS, select_runtime)
 from .topics import fused_topics, output_topics, OutputTopics
-from ..core.fusion import DetectionFusion, Extrinsic, parse_extrinsics, to_base_frame
-from ..core.latency import LatencyWindow
+from ..core.boxes import Extrinsic
+from ..core.fusion import DetectionFusion, parse_extrinsics, to_base_frame
 from ..core.pointcloud2 import points_from_cloud, thin_points
+from ..core.stamps import stamp_ns
+from ..core.stats import latency_summary
 from ..errors import PointPillarsError
 from ..inference.backends import available_backends
 from ..inference.detector import Detector
@@ -80,7 +82,7 @@ DIAGNOSTICS_WINDOW_S = 5.0
 
 def _input_qos() -> QoSProfile:
     # sensor-data QoS (best effort, volatile), a short queue: the callback only parks the
-    # cloud in its topic's slot, where a newer one replaces it (frame_slots)
+    # cloud in its topic's slot, where a newer one replaces it (cloud_slots)
     qos = QoSProfile(depth=2)
     qos.history = HistoryPolicy.KEEP_LAST
     qos.reliability = qos_profile_sensor_data.reliability
@@ -133,9 +135,10 @@ class PointPillarsNode(Node):
         self._status_values = {"backend": runtime.backend, "precision": runtime.precision,
                                "model": Path(runtime.model_path).name}
 
-        self._latency = LatencyWindow(SUMMARY_PERIOD_S, start_s=time.monotonic())
-        self._slots: LatestFrames[PointCloud2] = LatestFrames()
-        self._health = {t: StreamHealth(DIAGNOSTICS_WINDOW_S) for t in self.settings.input_topics}
+        self._slots: LatestClouds[PointCloud2] = LatestClouds()
+        started = time.monotonic()
+        self._health = {t: StreamHealth(DIAGNOSTICS_WINDOW_S, SUMMARY_PERIOD_S, started)
+                        for t in self.settings.input_topics}
         self._outputs = {t: _Outputs(self, output_topics(t)) for t in self.settings.input_topics}
         self._fusion: DetectionFusion | None = None
         self._fused: _Outputs | None = None
@@ -218,7 +221,7 @@ class PointPillarsNode(Node):
                 self._fail(waiting, exc)
 
     def _answer(self, waiting: Waiting[PointCloud2]) -> None:
-        msg, topic = waiting.frame, waiting.topic
+        msg, topic = waiting.cloud, waiting.topic
         try:
             points = points_from_cloud(msg)
         except PointPillarsError as exc:
@@ -241,7 +244,6 @@ class PointPillarsNode(Node):
                                               self.settings.class_id_format))
         outputs.markers.publish(marker_array(detections, msg.header, self.class_names))
         done = time.monotonic()
-        self._latency.add(done, (done - waiting.arrived_s) * 1e3)
         self._health[topic].answered(done, (done - waiting.arrived_s) * 1e3)
         if self._fusion is not None:
             self._publish_fused(topic, msg.header, detections)
@@ -251,7 +253,7 @@ class PointPillarsNode(Node):
         reason = f"{type(exc).__name__}: {exc}"
         self._health[waiting.topic].skipped(time.monotonic(), reason)
         self.get_logger().error(
-            f"failed on a cloud from {waiting.frame.header.frame_id!r} on {waiting.topic}, "
+            f"failed on a cloud from {waiting.cloud.header.frame_id!r} on {waiting.topic}, "
             f"skipped: {reason} {THROTTLE_NOTE}", throttle_duration_sec=WARN_THROTTLE_S)
 
     def _publish_fused(self, topic: str, header: Header, detections: Any) -> None:
@@ -265,8 +267,8 @@ class PointPillarsNode(Node):
                 "detections are left out of the fused output",
                 throttle_duration_sec=WARN_THROTTLE_S)
             return
-        stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
-        merged = self._fusion.add(topic, stamp_ns, to_base_frame(detections, extrinsic))
+        merged = self._fusion.add(topic, stamp_ns(header.stamp),
+                                  to_base_frame(detections, extrinsic))
         fused_header = Header(stamp=header.stamp, frame_id=self.settings.base_frame)
         self._fused.boxes.publish(detection_array(merged, fused_header, self.class_names,
                                                   self.settings.class_id_format))
@@ -283,20 +285,13 @@ class PointPillarsNode(Node):
 
     def _extrinsic_from_tf(self, frame_id: str) -> Extrinsic | None:
         # tf2 is not on PyPI: this path runs on ROS installs only (unverified in CI)
-        import numpy as np
         try:
             transform = self._tf_buffer.lookup_transform(self.settings.base_frame, frame_id,
                                                          rclpy.time.Time()).transform
         except Exception:  # noqa: B902 - tf2's lookup errors: not (yet) known
             return None
-        q = transform.rotation
-        x, y, z, w = q.x, q.y, q.z, q.w
-        rotation = np.array([
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
-        t = transform.translation
-        return Extrinsic(frame_id, rotation, np.array([t.x, t.y, t.z]))
+        t, q = transform.translation, transform.rotation
+        return Extrinsic.from_quaternion(frame_id, (t.x, t.y, t.z), (q.x, q.y, q.z, q.w))
 
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
@@ -312,7 +307,8 @@ class PointPillarsNode(Node):
         return totals
 
     def _log_summary(self) -> None:
-        summary = self._latency.summary(time.monotonic())
+        summary = latency_summary([health.latencies for health in self._health.values()],
+                                  time.monotonic(), SUMMARY_PERIOD_S)
         if summary.frames:
             timings = self.detector.last_timings
             totals = self.totals()

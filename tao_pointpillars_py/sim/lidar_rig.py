@@ -29,7 +29,8 @@ import math
 
 import numpy as np
 
-from ..core.fusion import Extrinsic, parse_extrinsics
+from ..core.boxes import Extrinsic
+from ..core.fusion import parse_extrinsics
 
 #: the four lidars of the Zvision UGV bags: topic, frame, mounting "x y z roll pitch yaw"
 #: (metres, degrees; a 70 deg yaw step gives 70 deg overlaps between 140 deg views)
