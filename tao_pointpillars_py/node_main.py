@@ -29,6 +29,7 @@ ImportError deep in the node's imports would not say what to install.
 import signal
 import sys
 from types import FrameType
+import xml.etree.ElementTree as ElementTree
 
 
 def _stop_while_importing(signum: int, frame: FrameType | None) -> None:
@@ -59,7 +60,6 @@ def _package_version(package: str) -> str:
     # '4.0.0 ', or '' where no ament index or package.xml says
     try:
         from ament_index_python.packages import get_package_share_directory
-        import xml.etree.ElementTree as ElementTree
         path = f"{get_package_share_directory(package)}/package.xml"
         return ElementTree.parse(path).getroot().findtext("version", "") + " "
     except Exception:  # noqa: B902 - no ament index, no package.xml: the version is a detail

@@ -194,12 +194,16 @@ def test_other_graphs_are_left_alone():
 def test_reference_int8_model_runs_in_its_cpu_form_and_the_file_is_unchanged():
     path = MODELS / "pointpillars_zvision.int8.onnx"
     digest = file_sha256(path)
-    cpu = Detector.from_model(str(path), threads=1)
-    stored = Detector.from_model(str(path), threads=1, int8_lowering=False)
-    fp32 = Detector.from_model(str(MODELS / "pointpillars_zvision.onnx"), threads=1)
+    cpu = Detector.from_model(str(path), backend_options={"threads": 1})
+    stored = Detector.from_model(str(path),
+                                 backend_options={"threads": 1, "int8_lowering": False})
+    fp32 = Detector.from_model(str(MODELS / "pointpillars_zvision.onnx"),
+                               backend_options={"threads": 1})
     assert stored.backend.int8_lowering is None and fp32.backend.int8_lowering is None
     done = cpu.backend.int8_lowering
     assert (done.relus_folded, done.depth_to_space_uint8, done.int8_heads) == (15, 2, 3)
+    assert cpu.backend.describe() == done.describe() and done.describe().startswith("15 ReLUs")
+    assert stored.backend.describe() == fp32.backend.describe() == ""
     assert file_sha256(path) == digest
     # the confident detections of fp32 are all there in the CPU form
     for seed in (21, 22, 23):

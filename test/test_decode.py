@@ -66,12 +66,12 @@ def test_pre_nms_top_n_and_max_detections_cap_the_output():
     cls, box, dirs = empty_head()
     cls[:, 1] = logits_for(np.linspace(0.5, 0.9, K))
     capped = decode_predictions(cls, box, dirs, ANCHORS, TINY_CONFIG,
-                                PostProcessConfig(pre_nms_top_n=5, nms_iou_threshold=1.0))
+                                PostProcessConfig(pre_nms_top_n=5, nms_iou_thresh=1.0))
     assert len(capped) == 5
     np.testing.assert_allclose(capped.scores, np.sort(capped.scores)[::-1])
     assert capped.scores[0] == pytest.approx(0.9, abs=1e-6)
     limited = decode_predictions(cls, box, dirs, ANCHORS, TINY_CONFIG,
-                                 PostProcessConfig(max_detections=3, nms_iou_threshold=1.0))
+                                 PostProcessConfig(max_detections=3, nms_iou_thresh=1.0))
     assert len(limited) == 3
 
 
@@ -80,7 +80,7 @@ def test_overlapping_duplicates_are_suppressed_per_class():
     # anchors 0 and 1 share a location (rotations 0 and pi/2 of the Vehicle anchor)
     cls[0, 0], cls[1, 0] = logits_for(0.9), logits_for(0.8)
     out = decode_predictions(cls, box, dirs, ANCHORS, TINY_CONFIG,
-                             PostProcessConfig(nms_iou_threshold=0.1))
+                             PostProcessConfig(nms_iou_thresh=0.1))
     assert len(out) == 1 and out.scores[0] == pytest.approx(0.9, abs=1e-6)
 
 

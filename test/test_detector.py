@@ -15,14 +15,16 @@
 """The ROS-free pipeline end to end: cloud -> pillars -> ONNX Runtime -> decode -> NMS."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 from onnx_fixtures import fired_anchor_model, TINY_CONFIG
 import pytest
 
 from tao_pointpillars_py.core.config import PostProcessConfig
+from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.inference.detector import check_intensity_range, Detector
+from tao_pointpillars_py.inference.detector import answer_cloud, check_intensity_range, Detector
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +69,9 @@ def test_model_inputs_map_intensity_onto_the_model_range(model):
 
 def test_score_threshold_override_and_runtime_post_change(model):
     path, _ = model
-    strict = Detector.from_model(path, score_threshold=0.95)
+    strict = Detector.from_model(path, post=PostProcessConfig(score_threshold=0.95))
     assert len(strict.detect(cloud())) == 0
-    strict.with_post(dataclasses.replace(strict.post, score_threshold=0.5))
+    strict.set_post_process(dataclasses.replace(strict.post, score_threshold=0.5))
     assert len(strict.detect(cloud())) == 1
     assert strict.config == TINY_CONFIG
 
@@ -81,8 +83,8 @@ def test_bad_intensity_range_is_refused(bad):
 
 
 def test_bad_post_processing_values_are_refused():
-    with pytest.raises(ConfigError, match="nms_iou_threshold"):
-        PostProcessConfig(nms_iou_threshold=1.5)
+    with pytest.raises(ConfigError, match="nms_iou_thresh"):
+        PostProcessConfig(nms_iou_thresh=1.5)
 
 
 def test_dynamic_pillar_model_gets_only_the_occupied_pillars(tmp_path):
@@ -100,3 +102,32 @@ def test_dynamic_pillar_model_gets_only_the_occupied_pillars(tmp_path):
     empty = detector.model_inputs(np.zeros((0, 4), np.float32))
     assert empty["pillar_features"].shape == (1, 1, 8, 10) and empty["num_pillars"][0] == 0
     assert len(detector.detect(np.zeros((0, 4), np.float32))) == 0
+
+
+def _cloud_message(points):
+    """Build a PointCloud2-like object: the fields points_from_cloud reads."""
+    fields = [SimpleNamespace(name=n, offset=o, datatype=t, count=c)
+              for n, o, t, c in zvision_fields()]
+    data = encode_zvision_cloud_data(points)
+    return SimpleNamespace(fields=fields, is_bigendian=False, point_step=len(data) // len(points),
+                           row_step=len(data), data=data, height=1, width=len(points))
+
+
+def test_answer_cloud_decodes_drops_non_finite_thins_and_detects(model):
+    path, anchor = model
+    detector = Detector.from_model(path, backend_options={"threads": 1})
+    points = cloud()
+    with_nan = np.vstack([points, [[np.nan, 0, 0, 0]]]).astype(np.float32)
+    answer = answer_cloud(detector, _cloud_message(with_nan), max_points=0)
+    assert answer.skipped == "" and answer.thinned_from == 0
+    np.testing.assert_allclose(answer.detections.boxes, detector.detect(points).boxes)
+    thinned = answer_cloud(detector, _cloud_message(points), max_points=20)
+    assert thinned.thinned_from == len(points) and len(thinned.detections) == 1
+
+
+def test_answer_cloud_skips_a_cloud_it_cannot_decode(model):
+    path, _ = model
+    broken = _cloud_message(cloud())
+    broken.fields = broken.fields[:2]  # no z, no intensity
+    answer = answer_cloud(Detector.from_model(path), broken, max_points=0)
+    assert answer.detections is None and answer.skipped

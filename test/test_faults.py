@@ -36,6 +36,8 @@ from tao_pointpillars_py.errors import ConfigError, ModelLoadError, ModelMetadat
 from tao_pointpillars_py.inference.backends.tensorrt.backend import (build_engine_file,
                                                                      make_calibrator,
                                                                      TensorRTBackend)
+from tao_pointpillars_py.inference.backends.tensorrt.calibration_cache import (
+    check_calibration_cache, read_calibration_cache, write_calibration_record)
 from tao_pointpillars_py.inference.backends.tensorrt.engine_cache import (check_engine_here,
                                                                           EngineKey, read_key,
                                                                           write_key)
@@ -43,9 +45,6 @@ from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_sh
                                                                   check_cache_dir)
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info
-from tao_pointpillars_py.quantization.calibration import (check_calibration_cache,
-                                                          read_calibration_cache,
-                                                          write_calibration_record)
 from tensorrt_fake import Fakes
 
 REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"

@@ -74,6 +74,6 @@ def test_four_lidar_launch_runs_one_node_on_the_ugv_params():
     data = yaml.safe_load((REPO / "params" / "ugv_four_lidars.yaml").read_text())
     settings = NodeSettings.from_parameters(data["/**"]["ros__parameters"])
     assert settings.input_topics == tuple(f"/ns{k}/zvision_lidar_points" for k in range(1, 5))
-    assert settings.fuse and settings.base_frame == "base_link"
-    frames = [text.split()[0] for text in settings.lidar_extrinsics]
+    assert settings.fusion.enabled and settings.fusion.base_frame == "base_link"
+    frames = list(settings.fusion.extrinsics)
     assert frames == ["lidar_front", "lidar_right", "lidar_rear", "lidar_left"]

@@ -12,21 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of tao_pointpillars_py.ros.parameters: parameter validation and runtime selection."""
-
-from pathlib import Path
-import shutil
+"""Tests of tao_pointpillars_py.ros.parameters: parameter validation and parsing."""
 
 import pytest
 
 from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.ros.parameters import (check_class_names, default_model_path, DEFAULTS,
-                                                NodeSettings, PARAMETERS, post_process_settings,
-                                                REFERENCE_MODEL, RUNTIME_PARAMETERS,
-                                                select_runtime)
-
-REPO = Path(__file__).resolve().parents[1]
+from tao_pointpillars_py.inference.runtime import RuntimeRequest
+from tao_pointpillars_py.ros.parameters import (DEFAULTS, NodeSettings, PARAMETERS,
+                                                post_process_settings, RUNTIME_PARAMETERS)
 
 
 def test_defaults_validate_and_match_the_post_processing_defaults():
@@ -34,7 +28,7 @@ def test_defaults_validate_and_match_the_post_processing_defaults():
     assert settings.post == PostProcessConfig()
     assert settings.class_names == ("Vehicle", "Pedestrian", "Cyclist")
     assert settings.intensity_range == (0.0, 255.0)
-    assert settings.backend == "auto" and settings.precision == "fp32"
+    assert settings.runtime.backend == "auto" and settings.runtime.precision == "fp32"
 
 
 def test_every_runtime_parameter_is_declared_writable():
@@ -78,77 +72,39 @@ def test_runtime_update_keeps_the_other_settings():
     base = PostProcessConfig(score_threshold=0.4, max_detections=20)
     post = post_process_settings({"nms_iou_thresh": 0.3}, base=base)
     assert post == PostProcessConfig(score_threshold=0.4, max_detections=20,
-                                     nms_iou_threshold=0.3)
+                                     nms_iou_thresh=0.3)
 
 
-def test_class_names_must_match_the_model_in_order():
-    check_class_names(["A", "B"], ("A", "B"), "m.onnx")
-    with pytest.raises(ConfigError, match=r"set class_names to \['B', 'A'\]"):
-        check_class_names(["A", "B"], ("B", "A"), "m.onnx")
+def test_ranges_match_the_validation():
+    ranged = {spec.name: (spec.minimum, spec.maximum) for spec in PARAMETERS
+              if spec.minimum is not None or spec.maximum is not None}
+    assert ranged["score_threshold"] == ranged["nms_iou_thresh"] == (0.0, 1.0)
+    assert ranged["max_detections"] == (1, None) and ranged["max_points"] == (0, None)
+    for name, (low, high) in ranged.items():
+        NodeSettings.from_parameters({name: low})
+        below = low - (1 if isinstance(low, int) else 0.01)
+        with pytest.raises(ConfigError, match=name):
+            NodeSettings.from_parameters({name: below})
+        if high is not None:
+            with pytest.raises(ConfigError, match=name):
+                NodeSettings.from_parameters({name: high + 0.01})
 
 
-def test_default_model_is_the_reference_model():
-    assert default_model_path().name == REFERENCE_MODEL
-    assert default_model_path().is_file()
+def test_extrinsics_and_fusion_are_parsed_once_into_the_settings():
+    settings = NodeSettings.from_parameters({
+        "fuse": True, "base_frame": "base", "fuse_window_s": 0.2,
+        "lidar_extrinsics": ["front 1 0 0 0 0 90", "", "rear -1 0 0 0 0 180"]})
+    fusion = settings.fusion
+    assert fusion.enabled and fusion.base_frame == "base" and fusion.window_s == 0.2
+    assert list(fusion.extrinsics) == ["front", "rear"]
+    assert fusion.extrinsics["front"].translation.tolist() == [1.0, 0.0, 0.0]
+    assert NodeSettings.from_parameters({}).fusion.extrinsics == {}
 
 
-def _settings(**values):
-    return NodeSettings.from_parameters(values)
-
-
-def test_auto_backend_prefers_tensorrt_when_available():
-    model = str(REPO / "models" / REFERENCE_MODEL)
-    assert select_runtime(_settings(model_path=model), ["onnxruntime"]).backend == "onnxruntime"
-    assert select_runtime(_settings(model_path=model),
-                          ["onnxruntime", "tensorrt"]).backend == "tensorrt"
-
-
-@pytest.mark.parametrize("values,message", [
-    ({"model_path": "/nonexistent/model.onnx"}, "does not exist"),
-    ({"backend": "tensorrt"}, "backend tensorrt is not available"),
-    ({"precision": "fp16"}, "fp16 needs backend tensorrt"),
-    ({"engine_path": "/opt/zvision.engine"}, "engine_path /opt/zvision.engine is a TensorRT "
-                                             "engine, but the backend is onnxruntime"),
-])
-def test_impossible_runtime_combinations_are_refused(values, message):
-    with pytest.raises(ConfigError, match=message):
-        select_runtime(_settings(**values), ["onnxruntime"])
-
-
-@pytest.mark.parametrize("backend", ["onnxruntime", "tensorrt"])
-def test_int8_loads_the_qdq_model_next_to_the_fp32_one(tmp_path, backend):
-    fp32 = tmp_path / "net.onnx"
-    shutil.copy(REPO / "models" / REFERENCE_MODEL, fp32)
-    values = {"model_path": str(fp32), "precision": "int8", "backend": backend}
-    with pytest.raises(ConfigError, match="tao-pointpillars calibrate"):
-        select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
-    shutil.copy(fp32, tmp_path / "net.int8.onnx")
-    choice = select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
-    assert choice.model_path == choice.backend_file == tmp_path / "net.int8.onnx"
-    assert choice.precision == "int8" and choice.backend == backend
-    assert "int8" in choice.describe() and backend in choice.describe()
-
-
-def test_reference_model_ships_with_its_int8_variant():
-    model = str(REPO / "models" / REFERENCE_MODEL)
-    choice = select_runtime(_settings(model_path=model, precision="int8"), ["onnxruntime"])
-    assert choice.model_path.name == "pointpillars_zvision.int8.onnx"
-    assert choice.backend_options(threads=2) == {"threads": 2}
-
-
-def test_engine_path_runs_on_tensorrt_with_the_model_for_metadata(tmp_path):
-    model = str(REPO / "models" / REFERENCE_MODEL)
-    engine = tmp_path / "net.fp16.engine"
-    values = {"model_path": model, "engine_path": str(engine), "precision": "fp16"}
-    with pytest.raises(ConfigError, match="build-engine"):
-        select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
-    engine.write_bytes(b"serialized")
-    choice = select_runtime(_settings(**values), ["onnxruntime", "tensorrt"])
-    assert choice.backend == "tensorrt" and choice.backend_file == engine
-    assert str(choice.model_path) == model and choice.backend_options(0) == {"precision": "fp16"}
-    assert f"engine {engine}" in choice.describe()
-    with pytest.raises(ConfigError, match="clear engine_path to run model_path on ONNX Runtime"):
-        select_runtime(_settings(**values), ["onnxruntime"])
+def test_runtime_request_carries_the_runtime_parameters():
+    settings = NodeSettings.from_parameters({"backend": "onnxruntime", "precision": "int8",
+                                             "model_path": "m.onnx", "threads": 2})
+    assert settings.runtime == RuntimeRequest("onnxruntime", "int8", "m.onnx", "", 2)
 
 
 def test_defaults_table_has_unique_names():

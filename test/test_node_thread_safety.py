@@ -58,10 +58,10 @@ def node_in_process():
 def test_rapid_updates_never_tear_a_frame_and_hold_from_the_next_cloud(node_in_process):
     node, client = node_in_process
     points = simulate_frame(15, 0).points
-    detector = Detector.from_model(str(REFERENCE_MODEL), threads=1)
+    detector = Detector.from_model(str(REFERENCE_MODEL), backend_options={"threads": 1})
     expected = {}
     for name, values in (("loose", LOOSE), ("strict", STRICT)):
-        detector.with_post(dataclasses.replace(node.detector.post, **{
+        detector.set_post_process(dataclasses.replace(node.detector.post, **{
             "score_threshold": values["score_threshold"],
             "max_detections": values["max_detections"]}))
         expected[name] = [round(float(s), 5) for s in detector.detect(points).scores]

@@ -29,7 +29,7 @@ import threading
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
+from onnx import helper
 from onnx_fixtures import fired_anchor_model
 import pytest
 
@@ -50,6 +50,7 @@ from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_sh
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info
 from tensorrt_fake import Fakes, remove_gpu_stack
+from tensorrt_models import clouds, model_inputs, qdq_model
 
 REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
 
@@ -75,34 +76,6 @@ def tiny(tmp_path):
 @pytest.fixture
 def qdq(tmp_path):
     return qdq_model(tmp_path / "tiny.int8.onnx")
-
-
-def qdq_model(path):
-    """Write the tiny model with cls_preds through a symmetric int8 Q/DQ pair."""
-    fired_anchor_model(path, pillar_axis="pillars")
-    model = onnx.load(str(path))
-    for node in model.graph.node:
-        if node.output[0] == "cls_preds":
-            node.output[0] = "cls_float"
-    model.graph.initializer.extend([numpy_helper.from_array(np.array(0.05, np.float32), "s"),
-                                    numpy_helper.from_array(np.array(0, np.int8), "z")])
-    model.graph.node.extend([
-        helper.make_node("QuantizeLinear", ["cls_float", "s", "z"], ["cls_q"]),
-        helper.make_node("DequantizeLinear", ["cls_q", "s", "z"], ["cls_preds"])])
-    onnx.save(model, str(path))
-    return path
-
-
-def clouds(count, seed=0, n=60, x=(1, 7), y=(-3, 3)):
-    rng = np.random.default_rng(seed)
-    return [np.c_[rng.uniform(*x, n), rng.uniform(*y, n), rng.uniform(-1, 1, n),
-                  rng.uniform(0, 255, n)].astype(np.float32) for _ in range(count)]
-
-
-def model_inputs(model, count, seed=0, **cloud_options):
-    detector = Detector.from_model(str(model))
-    return [{k: v.copy() for k, v in detector.model_inputs(c).items()}
-            for c in clouds(count, seed, **cloud_options)]
 
 
 def assert_same_outputs(got, expected, tolerance=1e-5):

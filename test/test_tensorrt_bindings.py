@@ -49,7 +49,7 @@ from tao_pointpillars_py.errors import ModelLoadError
 from tao_pointpillars_py.inference.backends.tensorrt.backend import build_engine, TensorRTBackend
 from tensorrt_bindings_probe import BUILTINS, invoke, outcome
 from tensorrt_fake import describe, FakeEnum, Fakes, Interface, Use
-from test_tensorrt_backend import clouds, model_inputs, qdq_model
+from tensorrt_models import clouds, model_inputs, qdq_model
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP = "scripts/setup-tensorrt-bindings.sh"

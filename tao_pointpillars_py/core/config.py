@@ -264,15 +264,15 @@ class PostProcessConfig:
 
     score_threshold: float = 0.3
     pre_nms_top_n: int = 4096
-    nms_iou_threshold: float = 0.1
+    nms_iou_thresh: float = 0.1
     max_detections: int = 100
     class_agnostic_nms: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.score_threshold <= 1.0:
             raise ConfigError(f"score_threshold must be in [0, 1], got {self.score_threshold}")
-        if not 0.0 <= self.nms_iou_threshold <= 1.0:
+        if not 0.0 <= self.nms_iou_thresh <= 1.0:
             raise ConfigError(
-                f"nms_iou_threshold must be in [0, 1], got {self.nms_iou_threshold}")
+                f"nms_iou_thresh must be in [0, 1], got {self.nms_iou_thresh}")
         if self.pre_nms_top_n < 1 or self.max_detections < 1:
             raise ConfigError("pre_nms_top_n and max_detections must be >= 1")

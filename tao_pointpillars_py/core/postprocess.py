@@ -41,7 +41,7 @@ def _top_candidates(scores: np.ndarray, pre_nms_top_n: int) -> np.ndarray:
 
 def _finish(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
             post: PostProcessConfig) -> Detections:
-    keep = multiclass_nms(boxes, scores, labels, post.nms_iou_threshold, post.max_detections,
+    keep = multiclass_nms(boxes, scores, labels, post.nms_iou_thresh, post.max_detections,
                           class_agnostic=post.class_agnostic_nms)
     return Detections(boxes[keep].astype(np.float32), scores[keep].astype(np.float32),
                       labels[keep].astype(np.int64))

@@ -13,10 +13,10 @@
 # limitations under the License.
 
 """
-Inference layer: model files, backends and the Detector.
+Inference: model files, backends (ONNX Runtime, TensorRT), runtime choice and the Detector.
 
-Inference: model files, backends (ONNX Runtime, TensorRT, torch), runtime choice and the
-Detector that answers one cloud.
+:mod:`.runtime` chooses backend and precision from a plain request and builds the detector
+(``build_detector``); :func:`.detector.answer_cloud` answers one cloud (decode, thin, detect).
 
 May import: core and the base modules; heavy libraries (onnx, onnxruntime, tensorrt, pycuda,
 torch) only inside the functions that need them.

@@ -16,22 +16,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 import time
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .backends import Backend, create_backend
 from .model_file import load_model_info, ModelContract
+from ..core import pointcloud2
 from ..core.anchors import generate_anchors
 from ..core.config import ModelConfig, PostProcessConfig
 from ..core.detections import Detections
 from ..core.pillars import PillarEncoder
-from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE, map_intensity
+from ..core.pointcloud2 import (DRIVER_INTENSITY_RANGE, map_intensity, points_from_cloud,
+                                thin_points)
 from ..core.postprocess import decode_predictions, decode_tao_boxes
-from ..errors import ConfigError
+from ..errors import PointPillarsError
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,9 @@ class Timings:
 
 
 def check_intensity_range(intensity_range: Any) -> tuple[float, float]:
-    """Validate a (min, max) intensity range of the incoming clouds."""
-    try:
-        lo, hi = (float(v) for v in intensity_range)
-    except (TypeError, ValueError):
-        raise ConfigError(
-            f"intensity_range needs two numbers (min, max), got {intensity_range!r}; use the "
-            "driver's range, e.g. [0.0, 255.0] for Zvision") from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise ConfigError(
-            f"intensity_range must be finite with max > min, got [{lo}, {hi}]; use the "
-            "driver's range, e.g. [0.0, 255.0] for Zvision")
-    return (lo, hi)
+    """Validate a (min, max) intensity range of the incoming clouds (driver units)."""
+    return pointcloud2.check_intensity_range(
+        intensity_range, hint="use the driver's range, e.g. [0.0, 255.0] for Zvision")
 
 
 class Detector:
@@ -90,26 +82,23 @@ class Detector:
     @classmethod
     def from_model(cls, model_path: str, backend: str = "onnxruntime",
                    post: PostProcessConfig | None = None,
-                   intensity_range: tuple[float, float] = DRIVER_INTENSITY_RANGE,
-                   backend_file: str | None = None, **overrides: Any) -> Detector:
+                   intensity_range: Sequence[float] = DRIVER_INTENSITY_RANGE,
+                   backend_file: str | None = None,
+                   backend_options: Mapping[str, Any] | None = None) -> Detector:
         """
         Load a model file.
 
         ``backend_file`` is what the backend loads when it is not the model itself (a
-        TensorRT engine built from it); ``overrides`` are PostProcessConfig fields (e.g.
-        score_threshold) or backend options (``threads``, ``precision``).
+        TensorRT engine built from it); ``backend_options`` go to the backend (``threads``,
+        ``precision``, ...).
         """
         info = load_model_info(model_path)
-        post_fields = {f.name for f in dataclasses.fields(PostProcessConfig)}
-        post_overrides = {k: v for k, v in overrides.items() if k in post_fields}
-        backend_options = {k: v for k, v in overrides.items() if k not in post_fields}
-        post = dataclasses.replace(post or PostProcessConfig(), **post_overrides)
         return cls(info.config, create_backend(backend, backend_file or model_path,
-                                               **backend_options), post,
+                                               **(backend_options or {})), post,
                    intensity_range, info.contract, info.dynamic_pillars)
 
-    def with_post(self, post: PostProcessConfig) -> None:
-        """Use new post-processing settings from the next frame on."""
+    def set_post_process(self, post: PostProcessConfig) -> None:
+        """Use new post-processing settings from the next frame on (one assignment)."""
         self.post = post
 
     def model_inputs(self, points: np.ndarray) -> dict[str, np.ndarray]:
@@ -146,3 +135,36 @@ class Detector:
         t3 = time.perf_counter()
         self.last_timings = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
         return detections
+
+
+@dataclass(frozen=True)
+class CloudAnswer:
+    """
+    The detector's answer to one cloud, or why the cloud was skipped undecoded.
+
+    ``thinned_from`` is the count of finite points before thinning to ``max_points`` (0 when
+    the cloud was not thinned): a thinned cloud is a degraded input the caller warns about.
+    """
+
+    detections: Detections | None
+    skipped: str = ""
+    thinned_from: int = 0
+
+
+def answer_cloud(detector: Detector, cloud: Any, max_points: int) -> CloudAnswer:
+    """
+    Answer one PointCloud2 (or an object with its fields) as the node does.
+
+    Decode it (:func:`~..core.pointcloud2.points_from_cloud` drops non-finite points), thin it
+    to ``max_points`` (0: no limit), detect. A cloud that does not decode is skipped with the
+    reason; errors of the detector itself are raised.
+    """
+    try:
+        points = points_from_cloud(cloud)
+    except PointPillarsError as exc:
+        return CloudAnswer(None, skipped=str(exc))
+    thinned_from = 0
+    if 0 < max_points < points.shape[0]:
+        thinned_from = points.shape[0]
+        points = thin_points(points, max_points)
+    return CloudAnswer(detector.detect(points), thinned_from=thinned_from)

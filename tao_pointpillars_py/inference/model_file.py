@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Model files: read and validate ONNX metadata, detect the input/output contract."""
+"""Model files: read and validate ONNX metadata, the contract, the reference and int8 paths."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..core.config import ModelConfig
-from ..errors import ModelLoadError
+from ..errors import ConfigError, ModelLoadError
+from ..package_files import package_file
 
 if TYPE_CHECKING:  # onnx is imported lazily at run time
     import onnx
@@ -79,6 +80,27 @@ def file_sha256(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+#: File name of the reference model shipped with the package.
+REFERENCE_MODEL = "pointpillars_zvision.onnx"
+
+
+def default_model_path() -> Path:
+    """Find the reference model: in share/tao_pointpillars_py/models, else the source tree."""
+    try:
+        return package_file(f"models/{REFERENCE_MODEL}")
+    except ConfigError as exc:
+        raise ConfigError(f"model_path is empty and the reference model {REFERENCE_MODEL} cannot "
+                          f"be found ({exc}); set model_path to an ONNX model") from None
+
+
+def int8_model_path(model: str | Path) -> Path:
+    """Where the int8 Q/DQ variant of ``model`` lives: ``<stem>.int8.onnx`` next to it."""
+    model = Path(model)
+    if model.name.endswith(".int8.onnx"):
+        return model
+    return model.with_name(model.name.removesuffix(".onnx") + ".int8.onnx")
 
 
 #: What every unreadable-model message ends with: how to get a good file.

@@ -36,7 +36,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from .onnx_rewrites import deconvolutions_as_depth_to_space, equalize_channels
 from ..errors import ConfigError
+from ..inference.model_file import int8_model_path  # noqa: F401 - the path of its output
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 #: chosen by measurement on the reference model (models/README.md, "int8"): clipping the
@@ -45,14 +47,6 @@ DEFAULT_METHOD = "percentile"
 DEFAULT_PERCENTILE = 99.99
 #: operators quantized by default: the convolutions carry nearly all of the network's compute
 DEFAULT_OP_TYPES = ("Conv",)
-
-
-def int8_model_path(model: str | Path) -> Path:
-    """Where the int8 Q/DQ variant of ``model`` lives: ``<stem>.int8.onnx`` next to it."""
-    model = Path(model)
-    if model.name.endswith(".int8.onnx"):
-        return model
-    return model.with_name(model.name.removesuffix(".onnx") + ".int8.onnx")
 
 
 def quantize_model(source: str | Path, target: str | Path, inputs: Sequence[Mapping[str, Any]],
@@ -124,7 +118,6 @@ def prepare_for_quantization(source: str | Path, prepared: str | Path,
     import onnx
     from onnxruntime.quantization import quant_pre_process
 
-    from .onnx_rewrites import deconvolutions_as_depth_to_space, equalize_channels
     quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
     model = onnx.load(str(prepared))
     deconvolutions_as_depth_to_space(model)

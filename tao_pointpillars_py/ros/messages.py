@@ -24,9 +24,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Point, Pose, PoseWithCovariance, Quaternion, Vector3
 import numpy as np
+from rclpy.serialization import deserialize_message, serialize_message
+from sensor_msgs.msg import PointCloud2
 from std_msgs.msg import ColorRGBA, Header
 from vision_msgs.msg import (BoundingBox3D, Detection3D, Detection3DArray, LabelInfo,
                              ObjectHypothesis, ObjectHypothesisWithPose, VisionClass)
@@ -36,6 +39,7 @@ from .health import StreamStatus
 from ..core.boxes import yaw_quaternion
 from ..core.detections import Detections
 from ..core.markers import box_edge_points, class_colours
+from ..core.stamps import split_ns
 
 #: Marker namespaces: box edges and their class/score captions.
 BOX_NAMESPACE = "boxes"
@@ -117,3 +121,20 @@ def diagnostic_array(statuses: Sequence[StreamStatus], stamp: Any) -> Diagnostic
                          hardware_id=s.hardware_id,
                          values=[KeyValue(key=k, value=v) for k, v in s.values])
         for s in statuses])
+
+
+def cloud_from_cdr(raw: bytes) -> PointCloud2:
+    """Deserialize a sensor_msgs/PointCloud2 from the CDR bytes a bag stores."""
+    cloud: PointCloud2 = deserialize_message(raw, PointCloud2)
+    return cloud
+
+
+def to_cdr(msg: Any) -> bytes:
+    """Serialize a ROS message to CDR bytes, as rclpy publishes and rosbag2 records them."""
+    return bytes(serialize_message(msg))
+
+
+def header_at(timestamp_ns: int, frame_id: str) -> Header:
+    """Build a Header stamped ``timestamp_ns`` (nanoseconds) in ``frame_id``."""
+    sec, nanosec = split_ns(timestamp_ns)
+    return Header(stamp=Time(sec=sec, nanosec=nanosec), frame_id=frame_id)

@@ -36,14 +36,17 @@ from collections import Counter
 from functools import partial
 import logging
 from pathlib import Path
+import signal
 import sys
 import threading
 import time
 from typing import Any, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                SetParametersResult)
 import rclpy
+from rclpy.exceptions import InvalidParameterValueException, ParameterException
 from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -57,17 +60,17 @@ from visualization_msgs.msg import MarkerArray
 from .cloud_slots import LatestClouds, Waiting
 from .health import StreamHealth
 from .messages import detection_array, diagnostic_array, label_info, marker_array
-from .parameters import (check_class_names, NodeSettings, PARAMETERS, post_process_settings,
-                         RUNTIME_PARAMETERS, select_runtime)
+from .parameters import (NodeSettings, PARAMETERS, ParameterSpec, post_process_settings,
+                         RUNTIME_PARAMETERS)
 from .topics import fused_topics, output_topics, OutputTopics
 from ..core.boxes import Extrinsic
-from ..core.fusion import DetectionFusion, parse_extrinsics, to_base_frame
-from ..core.pointcloud2 import points_from_cloud, thin_points
+from ..core.fusion import DetectionFusion, to_base_frame
 from ..core.stamps import stamp_ns
 from ..core.stats import latency_summary
 from ..errors import PointPillarsError
 from ..inference.backends import available_backends
-from ..inference.detector import Detector
+from ..inference.detector import answer_cloud
+from ..inference.runtime import build_detector, select_runtime
 
 NODE_NAME = "pointpillars"
 #: Seconds between two identical warnings, and between two latency summaries in the log.
@@ -80,21 +83,46 @@ DIAGNOSTICS_PERIOD_S = 1.0
 DIAGNOSTICS_WINDOW_S = 5.0
 
 
-def _input_qos() -> QoSProfile:
-    # sensor-data QoS (best effort, volatile), a short queue: the callback only parks the
-    # cloud in its topic's slot, where a newer one replaces it (cloud_slots)
-    qos = QoSProfile(depth=2)
-    qos.history = HistoryPolicy.KEEP_LAST
-    qos.reliability = qos_profile_sensor_data.reliability
-    qos.durability = qos_profile_sensor_data.durability
-    return qos
+#: sensor-data QoS (best effort, volatile), a short queue: the callback only parks the cloud
+#: in its topic's slot, where a newer one replaces it (cloud_slots)
+INPUT_QOS = QoSProfile(depth=2, history=HistoryPolicy.KEEP_LAST,
+                       reliability=qos_profile_sensor_data.reliability,
+                       durability=qos_profile_sensor_data.durability)
+#: LabelInfo: kept for late subscribers, as vision_msgs asks
+LATCHED_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
-def _latched_qos() -> QoSProfile:
-    qos = QoSProfile(depth=1)
-    qos.reliability = ReliabilityPolicy.RELIABLE
-    qos.durability = DurabilityPolicy.TRANSIENT_LOCAL
-    return qos
+def parameter_descriptor(spec: ParameterSpec, with_range: bool = True) -> ParameterDescriptor:
+    """Describe a parameter to ROS: its meaning, whether it is read-only, its numeric range."""
+    descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if not with_range or (spec.minimum is None and spec.maximum is None):
+        return descriptor
+    if isinstance(spec.default, float):
+        descriptor.floating_point_range = [FloatingPointRange(
+            from_value=float("-inf") if spec.minimum is None else float(spec.minimum),
+            to_value=float("inf") if spec.maximum is None else float(spec.maximum), step=0.0)]
+    else:
+        descriptor.integer_range = [IntegerRange(
+            from_value=-(2**63) if spec.minimum is None else int(spec.minimum),
+            to_value=2**63 - 1 if spec.maximum is None else int(spec.maximum), step=0)]
+    return descriptor
+
+
+def declare_parameters(node: Node) -> dict[str, Any]:
+    """Declare the node's parameters (:data:`.parameters.PARAMETERS`); return their values."""
+    values = {}
+    for spec in PARAMETERS:
+        try:
+            parameter = node.declare_parameter(spec.name, spec.default,
+                                               parameter_descriptor(spec))
+        except InvalidParameterValueException:
+            # out of its range: declared without it, so that NodeSettings refuses the value
+            # with the message that names the parameter and what to set
+            parameter = node.declare_parameter(spec.name, spec.default,
+                                               parameter_descriptor(spec, with_range=False))
+        values[spec.name] = parameter.value
+    return values
 
 
 class _Outputs:
@@ -104,7 +132,7 @@ class _Outputs:
         self.topics = topics
         self.boxes = node.create_publisher(Detection3DArray, topics.detections, 10)
         self.markers = node.create_publisher(MarkerArray, topics.markers, 10)
-        self.label_info = node.create_publisher(LabelInfo, topics.label_info, _latched_qos())
+        self.label_info = node.create_publisher(LabelInfo, topics.label_info, LATCHED_QOS)
 
 
 class PointPillarsNode(Node):
@@ -112,26 +140,33 @@ class PointPillarsNode(Node):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        for spec in PARAMETERS:
-            self.declare_parameter(spec.name, spec.default, ParameterDescriptor(
-                description=spec.description, read_only=spec.read_only))
-        self.settings = NodeSettings.from_parameters(
-            {spec.name: self.get_parameter(spec.name).value for spec in PARAMETERS})
-        runtime = select_runtime(self.settings, available_backends())
-        self.detector = Detector.from_model(
-            str(runtime.model_path), runtime.backend, self.settings.post,
-            self.settings.intensity_range, backend_file=str(runtime.backend_file),
-            **runtime.backend_options(self.settings.threads))
+        self._stopping = threading.Event()
+        self._inference: threading.Thread | None = None
+        try:
+            self._start()
+        except BaseException:
+            # a bad configuration or a stop request while loading: destroy what was made
+            # (publishers, timers, the thread, the node), so nothing half-built outlives it
+            try:
+                self.destroy_node()
+            except Exception:  # noqa: B902 - e.g. the context a signal shut down: report the first
+                pass
+            raise
+
+    def _start(self) -> None:
+        self.settings = NodeSettings.from_parameters(declare_parameters(self))
+        runtime = select_runtime(self.settings.runtime, available_backends())
+        self.detector = build_detector(runtime, self.settings.post,
+                                       self.settings.intensity_range, self.settings.class_names)
         self.class_names = self.detector.config.class_names
-        check_class_names(self.settings.class_names, self.class_names, runtime.model_path)
         self.get_logger().info(
             f"{runtime.describe()} ({', '.join(self.class_names)}), intensity range "
             f"{list(self.settings.intensity_range)} -> "
             f"{list(self.detector.config.intensity_range)}")
-        lowering = getattr(self.detector.backend, "int8_lowering", None)
-        if lowering is not None:
-            self.get_logger().info(f"int8 on CPU: {lowering.describe()} (tao_pointpillars_py."
-                                   "cpu_int8; the model file is unchanged)")
+        rewritten = self.detector.backend.describe()
+        if rewritten:
+            self.get_logger().info(f"{runtime.precision} on {runtime.device}: {rewritten} (the "
+                                   "model file is unchanged)")
         self._status_values = {"backend": runtime.backend, "precision": runtime.precision,
                                "model": Path(runtime.model_path).name}
 
@@ -142,33 +177,32 @@ class PointPillarsNode(Node):
         self._outputs = {t: _Outputs(self, output_topics(t)) for t in self.settings.input_topics}
         self._fusion: DetectionFusion | None = None
         self._fused: _Outputs | None = None
-        self._extrinsics = parse_extrinsics(list(self.settings.lidar_extrinsics))
-        self._base_identity = Extrinsic.from_xyz_rpy(self.settings.base_frame, (0.0, 0.0, 0.0),
-                                                     (0.0, 0.0, 0.0))
+        self._base_identity = Extrinsic.from_xyz_rpy(self.settings.fusion.base_frame,
+                                                     (0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
         self._tf_buffer: Any = None
-        if self.settings.fuse:
+        if self.settings.fusion.enabled:
             self._start_fusion()
         self._publish_label_info()
         self._diagnostics = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         inputs = {topic: self.create_subscription(PointCloud2, topic,
-                                                  partial(self._on_cloud, topic), _input_qos())
+                                                  partial(self._on_cloud, topic), INPUT_QOS)
                   for topic in self.settings.input_topics}
         # resolved names (namespace, remapping) say where the node really listens and answers
         self.get_logger().info("answering " + ", ".join(
             f"{inputs[t].topic_name} on {o.boxes.topic_name}" for t, o in self._outputs.items())
-            + (f"; fused in {self.settings.base_frame} on {self._fused.boxes.topic_name}"
+            + (f"; fused in {self.settings.fusion.base_frame} on "
+               f"{self._fused.boxes.topic_name}"
                if self._fused is not None else ""))
         self.create_timer(SUMMARY_PERIOD_S, self._log_summary)
         self.create_timer(DIAGNOSTICS_PERIOD_S, self._publish_diagnostics)
-        self._stopping = threading.Event()
         self._inference = threading.Thread(target=self._inference_loop, name="inference",
                                            daemon=True)
         self._inference.start()
 
     def _start_fusion(self) -> None:
-        post = self.detector.post
-        self._fusion = DetectionFusion(self.settings.fuse_window_s, self.settings.fuse_iou_thresh,
+        post, fusion = self.detector.post, self.settings.fusion
+        self._fusion = DetectionFusion(fusion.window_s, fusion.iou_thresh,
                                        post.max_detections * len(self.settings.input_topics),
                                        post.class_agnostic_nms)
         self._fused = _Outputs(self, fused_topics())
@@ -180,8 +214,8 @@ class PointPillarsNode(Node):
         except ImportError:
             source = "lidar_extrinsics (tf2_ros is not installed)"
         self.get_logger().info(f"fusing {len(self.settings.input_topics)} lidar topic(s) into "
-                               f"{self.settings.base_frame}, extrinsics from {source}: "
-                               f"{sorted(self._extrinsics) or 'none given'}")
+                               f"{fusion.base_frame}, extrinsics from {source}: "
+                               f"{sorted(fusion.extrinsics) or 'none given'}")
 
     def _publish_label_info(self) -> None:
         header = Header(stamp=self.get_clock().now().to_msg())
@@ -198,7 +232,7 @@ class PointPillarsNode(Node):
         except PointPillarsError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         # one assignment: a frame in flight keeps the settings object it started with
-        self.detector.with_post(post)
+        self.detector.set_post_process(post)
         self.get_logger().info(f"post-processing from the next frame on: {post}")
         if "score_threshold" in changes:
             self._publish_label_info()
@@ -222,23 +256,21 @@ class PointPillarsNode(Node):
 
     def _answer(self, waiting: Waiting[PointCloud2]) -> None:
         msg, topic = waiting.cloud, waiting.topic
-        try:
-            points = points_from_cloud(msg)
-        except PointPillarsError as exc:
-            self._health[topic].skipped(time.monotonic(), str(exc))
+        answer = answer_cloud(self.detector, msg, self.settings.max_points)
+        if answer.detections is None:
+            self._health[topic].skipped(time.monotonic(), answer.skipped)
             # rclpy refuses a call site whose severity changes: warnings and errors (_fail)
             # each have their own
             self.get_logger().warning(
-                f"skipping a cloud from {msg.header.frame_id!r} on {topic}: {exc} "
+                f"skipping a cloud from {msg.header.frame_id!r} on {topic}: {answer.skipped} "
                 f"{THROTTLE_NOTE}", throttle_duration_sec=WARN_THROTTLE_S)
             return
-        if 0 < self.settings.max_points < points.shape[0]:
+        if answer.thinned_from:
             self.get_logger().warning(
-                f"cloud has {points.shape[0]} points, more than max_points "
+                f"cloud has {answer.thinned_from} points, more than max_points "
                 f"{self.settings.max_points}; keeping every k-th point",
                 throttle_duration_sec=WARN_THROTTLE_S)
-            points = thin_points(points, self.settings.max_points)
-        detections = self.detector.detect(points)
+        detections = answer.detections
         outputs = self._outputs[topic]
         outputs.boxes.publish(detection_array(detections, msg.header, self.class_names,
                                               self.settings.class_id_format))
@@ -269,16 +301,16 @@ class PointPillarsNode(Node):
             return
         merged = self._fusion.add(topic, stamp_ns(header.stamp),
                                   to_base_frame(detections, extrinsic))
-        fused_header = Header(stamp=header.stamp, frame_id=self.settings.base_frame)
+        fused_header = Header(stamp=header.stamp, frame_id=self.settings.fusion.base_frame)
         self._fused.boxes.publish(detection_array(merged, fused_header, self.class_names,
                                                   self.settings.class_id_format))
         self._fused.markers.publish(marker_array(merged, fused_header, self.class_names))
 
     def _extrinsic(self, frame_id: str) -> Extrinsic | None:
-        if frame_id == self.settings.base_frame:
+        if frame_id == self.settings.fusion.base_frame:
             return self._base_identity
-        if frame_id in self._extrinsics:
-            return self._extrinsics[frame_id]
+        if frame_id in self.settings.fusion.extrinsics:
+            return self.settings.fusion.extrinsics[frame_id]
         if self._tf_buffer is None:
             return None
         return self._extrinsic_from_tf(frame_id)
@@ -286,8 +318,8 @@ class PointPillarsNode(Node):
     def _extrinsic_from_tf(self, frame_id: str) -> Extrinsic | None:
         # tf2 is not on PyPI: this path runs on ROS installs only (unverified in CI)
         try:
-            transform = self._tf_buffer.lookup_transform(self.settings.base_frame, frame_id,
-                                                         rclpy.time.Time()).transform
+            transform = self._tf_buffer.lookup_transform(self.settings.fusion.base_frame,
+                                                         frame_id, rclpy.time.Time()).transform
         except Exception:  # noqa: B902 - tf2's lookup errors: not (yet) known
             return None
         t, q = transform.translation, transform.rotation
@@ -321,7 +353,7 @@ class PointPillarsNode(Node):
 
     def destroy_node(self) -> None:
         """Stop the inference thread (if the node got as far as starting it), then the node."""
-        if hasattr(self, "_inference"):
+        if self._inference is not None:
             self._stopping.set()
             self._slots.close()
             self._inference.join(timeout=10.0)
@@ -371,10 +403,6 @@ def main(args: Sequence[str] | None = None) -> int:
     shut the context down, then call the Python handler that was there before, which is
     ``signal.default_int_handler`` (KeyboardInterrupt) for both.
     """
-    import signal
-
-    from rclpy.exceptions import ParameterException
-
     main_thread = threading.current_thread() is threading.main_thread()
 
     def stopping() -> None:
@@ -383,23 +411,9 @@ def main(args: Sequence[str] | None = None) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
-    def shut_down_after(failure: BaseException) -> None:
+    def shut_down() -> None:
+        # a PointPillarsNode whose __init__ failed has destroyed itself already
         stopping()
-        # the node whose __init__ failed may be tracked by the context, whose shutdown would
-        # call its destroy_node, which needs a complete node: destroy what was built first
-        frame = failure.__traceback__
-        while frame is not None:
-            built = frame.tb_frame.f_locals.get("self")
-            if isinstance(built, PointPillarsNode):
-                try:
-                    built.destroy_node()
-                except (AttributeError, RuntimeError):  # no inference thread (started) yet
-                    try:
-                        Node.destroy_node(built)
-                    except AttributeError:  # rclpy's __init__ unfinished: not tracked yet
-                        pass
-                break
-            frame = frame.tb_next
         rclpy.try_shutdown()
 
     log = rclpy.logging.get_logger(NODE_NAME)
@@ -419,15 +433,15 @@ def main(args: Sequence[str] | None = None) -> int:
         hint = "" if isinstance(exc, PointPillarsError) else (
             "; give it a value of the type of its default (params/pointpillars.yaml)")
         log.fatal(f"cannot start: {exc}{hint}")
-        shut_down_after(exc)
+        shut_down()
         return 1
-    except (KeyboardInterrupt, ExternalShutdownException) as exc:
-        shut_down_after(exc)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        shut_down()
         return 0
-    except Exception as exc:  # noqa: B902 - an rclpy call refused after a signal's shutdown
+    except Exception:  # noqa: B902 - an rclpy call refused after a signal's shutdown
         if rclpy.ok():
             raise  # not a shutdown request: a bug, keep its traceback
-        shut_down_after(exc)
+        shut_down()
         return 0
     try:
         rclpy.spin(node)

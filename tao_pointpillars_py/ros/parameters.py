@@ -22,19 +22,19 @@ message that names the parameter and what to set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from ..core.boxes import Extrinsic
 from ..core.config import PostProcessConfig
+from ..core.fusion import parse_extrinsics
 from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
 from ..inference.detector import check_intensity_range
-from ..package_files import package_file
-from ..quantization.quantize import int8_model_path
+# default_model_path and REFERENCE_MODEL: re-exported for one release (now in model_file)
+from ..inference.model_file import default_model_path, REFERENCE_MODEL  # noqa: F401
+from ..inference.runtime import BACKENDS, PRECISIONS, RuntimeRequest
 
-BACKENDS = ("auto", "onnxruntime", "tensorrt")
-PRECISIONS = ("fp32", "fp16", "int8")
 CLASS_ID_FORMATS = ("name", "index")
 #: Parameters that ``ros2 param set`` may change while the node runs.
 RUNTIME_PARAMETERS = ("score_threshold", "nms_iou_thresh", "max_detections")
@@ -42,12 +42,19 @@ RUNTIME_PARAMETERS = ("score_threshold", "nms_iou_thresh", "max_detections")
 
 @dataclass(frozen=True)
 class ParameterSpec:
-    """One node parameter: its default (which fixes its ROS type) and what it means."""
+    """
+    One node parameter: its default (which fixes its ROS type), what it means, its range.
+
+    ``minimum`` / ``maximum`` (inclusive; None: unbounded) go into the parameter's ROS
+    descriptor, so that ``ros2 param describe`` shows them; the validation below says the same.
+    """
 
     name: str
     default: Any
     description: str
     read_only: bool = True
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 _POST = PostProcessConfig()
@@ -71,14 +78,15 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "class names in the model's order; must equal the model's own"),
     ParameterSpec("score_threshold", _POST.score_threshold,
                   "drop detections scoring below this (0..1); runtime-settable",
-                  read_only=False),
-    ParameterSpec("nms_iou_thresh", _POST.nms_iou_threshold,
+                  read_only=False, minimum=0.0, maximum=1.0),
+    ParameterSpec("nms_iou_thresh", _POST.nms_iou_thresh,
                   "bird's-eye-view IoU above which NMS suppresses the weaker box (0..1); "
-                  "runtime-settable", read_only=False),
+                  "runtime-settable", read_only=False, minimum=0.0, maximum=1.0),
     ParameterSpec("pre_nms_top_n", _POST.pre_nms_top_n,
-                  "highest-scoring boxes kept before NMS"),
+                  "highest-scoring boxes kept before NMS", minimum=1),
     ParameterSpec("max_detections", _POST.max_detections,
-                  "cap on detections per frame (>= 1); runtime-settable", read_only=False),
+                  "cap on detections per frame (>= 1); runtime-settable", read_only=False,
+                  minimum=1),
     ParameterSpec("class_agnostic_nms", _POST.class_agnostic_nms,
                   "NMS across classes (NVIDIA's node) instead of per class"),
     ParameterSpec("class_id_format", "name",
@@ -86,8 +94,9 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "NVIDIA's C++ node"),
     ParameterSpec("max_points", 204_800,
                   "clouds with more finite points are thinned to this many by keeping every "
-                  "k-th point (k = ceil(N / max_points)), with a warning; 0: no limit"),
-    ParameterSpec("threads", 0, "CPU threads of ONNX Runtime; 0: its default"),
+                  "k-th point (k = ceil(N / max_points)), with a warning; 0: no limit",
+                  minimum=0),
+    ParameterSpec("threads", 0, "CPU threads of ONNX Runtime; 0: its default", minimum=0),
     ParameterSpec("input_topics", ["point_cloud"],
                   "PointCloud2 topics, one lidar each, all answered by this node's one model; "
                   "each is answered in its own namespace (/ns1/points -> /ns1/bbox, "
@@ -105,32 +114,36 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
                   "answers of other lidars at most this far in time from a new one are merged "
                   "with it (s)"),
     ParameterSpec("fuse_iou_thresh", 0.1,
-                  "bird's-eye-view IoU above which two lidars' boxes are one object (0..1)"),
+                  "bird's-eye-view IoU above which two lidars' boxes are one object (0..1)",
+                  minimum=0.0, maximum=1.0),
 )
 
 DEFAULTS: dict[str, Any] = {spec.name: spec.default for spec in PARAMETERS}
 
 
 @dataclass(frozen=True)
-class NodeSettings:
-    """Validated parameter values of the node."""
+class FusionSettings:
+    """The fusion parameters, parsed: on/off, base frame, extrinsics by frame, window, IoU."""
 
-    model_path: str
-    engine_path: str
-    backend: str
-    precision: str
+    enabled: bool = False
+    base_frame: str = "base_link"
+    extrinsics: Mapping[str, Extrinsic] = field(default_factory=dict)
+    window_s: float = 0.1
+    iou_thresh: float = 0.1
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    """Validated (and parsed) parameter values of the node."""
+
+    runtime: RuntimeRequest
     intensity_range: tuple[float, float]
     class_names: tuple[str, ...]
     post: PostProcessConfig
     class_id_format: str
     max_points: int
-    threads: int
     input_topics: tuple[str, ...] = ("point_cloud",)
-    fuse: bool = False
-    base_frame: str = "base_link"
-    lidar_extrinsics: tuple[str, ...] = ()
-    fuse_window_s: float = 0.1
-    fuse_iou_thresh: float = 0.1
+    fusion: FusionSettings = FusionSettings()
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, Any]) -> NodeSettings:
@@ -139,23 +152,26 @@ class NodeSettings:
         unknown = sorted(set(values) - set(DEFAULTS))
         if unknown:
             raise ConfigError(f"unknown parameter(s) {unknown}; known: {sorted(DEFAULTS)}")
-        return cls(
-            model_path=str(merged["model_path"]),
-            engine_path=str(merged["engine_path"]),
+        runtime = RuntimeRequest(
             backend=_choice(merged, "backend", BACKENDS),
             precision=_choice(merged, "precision", PRECISIONS),
+            model_path=str(merged["model_path"]), engine_path=str(merged["engine_path"]),
+            threads=_non_negative_int(merged, "threads"))
+        return cls(
+            runtime=runtime,
             intensity_range=check_intensity_range(merged["intensity_range"]),
             class_names=_class_names(merged["class_names"]),
             post=post_process_settings(merged),
             class_id_format=_choice(merged, "class_id_format", CLASS_ID_FORMATS),
             max_points=_non_negative_int(merged, "max_points"),
-            threads=_non_negative_int(merged, "threads"),
             input_topics=_topics(merged["input_topics"]),
-            fuse=_boolean(merged, "fuse"),
-            base_frame=_frame(merged["base_frame"]),
-            lidar_extrinsics=_extrinsics(merged["lidar_extrinsics"]),
-            fuse_window_s=_positive_number(merged, "fuse_window_s"),
-            fuse_iou_thresh=_unit_interval(merged, "fuse_iou_thresh", 0.1),
+            fusion=FusionSettings(
+                enabled=_boolean(merged, "fuse"),
+                base_frame=_frame(merged["base_frame"]),
+                extrinsics=parse_extrinsics(
+                    [str(t) for t in (merged["lidar_extrinsics"] or ())]),
+                window_s=_positive_number(merged, "fuse_window_s"),
+                iou_thresh=_unit_interval(merged, "fuse_iou_thresh", 0.1)),
         )
 
 
@@ -181,13 +197,6 @@ def _frame(value: Any) -> str:
     return frame
 
 
-def _extrinsics(value: Any) -> tuple[str, ...]:
-    from ..core.fusion import parse_extrinsics
-    texts = tuple(str(t) for t in (value or ()) if str(t).strip())
-    parse_extrinsics(list(texts))  # refuses a bad one now, at start-up
-    return texts
-
-
 def _positive_number(values: Mapping[str, Any], name: str) -> float:
     value = _number(values, name, 0.0)
     if not value > 0:
@@ -200,25 +209,15 @@ def post_process_settings(values: Mapping[str, Any],
     """Build a PostProcessConfig from parameter values; absent ones keep ``base``'s values."""
     base = base or PostProcessConfig()
     score = _unit_interval(values, "score_threshold", base.score_threshold)
-    iou = _unit_interval(values, "nms_iou_thresh", base.nms_iou_threshold)
+    iou = _unit_interval(values, "nms_iou_thresh", base.nms_iou_thresh)
     top_n = _positive_int(values, "pre_nms_top_n", base.pre_nms_top_n)
     max_detections = _positive_int(values, "max_detections", base.max_detections)
     agnostic = values.get("class_agnostic_nms", base.class_agnostic_nms)
     if not isinstance(agnostic, bool):
         raise ConfigError(f"class_agnostic_nms must be true or false, got {agnostic!r}")
     return PostProcessConfig(score_threshold=score, pre_nms_top_n=top_n,
-                             nms_iou_threshold=iou, max_detections=max_detections,
+                             nms_iou_thresh=iou, max_detections=max_detections,
                              class_agnostic_nms=agnostic)
-
-
-def check_class_names(configured: Sequence[str], model_classes: Sequence[str],
-                      model_path: str | Path) -> None:
-    """Refuse class_names that differ from the model's classes (names and order)."""
-    if tuple(configured) != tuple(model_classes):
-        raise ConfigError(
-            f"class_names {list(configured)} do not match the classes of {model_path}: "
-            f"{list(model_classes)}; set class_names to {list(model_classes)} (same order) "
-            "or load the model trained for your classes")
 
 
 def _choice(values: Mapping[str, Any], name: str, choices: Sequence[str]) -> str:
@@ -269,93 +268,3 @@ def _non_negative_int(values: Mapping[str, Any], name: str) -> int:
     if value < 0:
         raise ConfigError(f"{name} must be >= 0, got {value}")
     return value
-
-
-#: File name of the reference model shipped with the package.
-REFERENCE_MODEL = "pointpillars_zvision.onnx"
-
-
-def default_model_path() -> Path:
-    """Find the reference model: in share/tao_pointpillars_py/models, else the source tree."""
-    try:
-        return package_file(f"models/{REFERENCE_MODEL}")
-    except ConfigError as exc:
-        raise ConfigError(f"model_path is empty and the reference model {REFERENCE_MODEL} cannot "
-                          f"be found ({exc}); set model_path to an ONNX model") from None
-
-
-@dataclass(frozen=True)
-class RuntimeChoice:
-    """
-    What the node runs: backend, model (metadata), the file the backend loads, precision.
-
-    ``backend_file`` is the model itself, or a serialized TensorRT engine (``engine_path``).
-    """
-
-    backend: str
-    model_path: Path
-    precision: str
-    backend_file: Path
-
-    def backend_options(self, threads: int) -> dict[str, Any]:
-        """Keyword options of the backend: ONNX Runtime threads, TensorRT precision."""
-        if self.backend == "tensorrt":
-            return {"precision": self.precision}
-        return {"threads": threads} if threads else {}
-
-    def describe(self) -> str:
-        """One line for the start-up log: what actually runs."""
-        route = {"onnxruntime": "ONNX Runtime on CPU", "tensorrt": "TensorRT on GPU"}
-        loaded = "" if self.backend_file == self.model_path else f", engine {self.backend_file}"
-        return (f"backend {self.backend} ({route.get(self.backend, self.backend)}), precision "
-                f"{self.precision}, model {self.model_path}{loaded}")
-
-
-def _int8_model(model: Path, backend: str) -> Path:
-    """Find the Q/DQ model next to ``model`` (``<stem>.int8.onnx``) that int8 runs."""
-    int8_model = int8_model_path(model)
-    if not int8_model.is_file():
-        raise ConfigError(
-            f"precision int8 on {backend} needs the int8 Q/DQ model {int8_model} next to "
-            f"{model.name}; it is not there: make it with `tao-pointpillars calibrate --model "
-            f"{model} --bag BAG`"
-            + (", or set engine_path to an int8 engine from `tao-pointpillars build-engine`"
-               if backend == "tensorrt" else "") + ", or use precision fp32")
-    return int8_model
-
-
-def select_runtime(settings: NodeSettings, available_backends: Sequence[str]) -> RuntimeChoice:
-    """
-    Resolve backend "auto", the model file and the precision, or refuse the combination.
-
-    auto is TensorRT where it is importable with a GPU, else ONNX Runtime. int8 runs the Q/DQ
-    model next to the fp32 one (``<stem>.int8.onnx``) on either backend (TensorRT builds it
-    as explicit int8); fp16 needs TensorRT; ``engine_path`` needs TensorRT.
-    """
-    model = Path(settings.model_path) if settings.model_path else default_model_path()
-    if not model.is_file():
-        what = "is a directory, not a file" if model.is_dir() else "does not exist"
-        raise ConfigError(f"model_path {model} {what}; set model_path to an ONNX model "
-                          "(e.g. the reference models/pointpillars_zvision.onnx)")
-    engine = Path(settings.engine_path) if settings.engine_path else None
-    backend = settings.backend
-    if backend == "auto":
-        backend = "tensorrt" if "tensorrt" in available_backends else "onnxruntime"
-    if backend not in available_backends:
-        raise ConfigError(f"backend {backend} is not available on this machine (available: "
-                          f"{list(available_backends)}); set backend to auto or onnxruntime")
-    if engine is not None:
-        if backend != "tensorrt":
-            raise ConfigError(f"engine_path {engine} is a TensorRT engine, but the backend is "
-                              f"{backend} (TensorRT needs a GPU and the tensorrt and pycuda "
-                              "modules); clear engine_path to run model_path on ONNX Runtime")
-        if not engine.is_file():
-            raise ConfigError(f"engine_path {engine} does not exist; build it with "
-                              f"`tao-pointpillars build-engine {model} --out {engine}`, or clear "
-                              "engine_path to build and cache one from model_path")
-    if backend == "onnxruntime" and settings.precision == "fp16":
-        raise ConfigError("precision fp16 needs backend tensorrt (a GPU); ONNX Runtime on "
-                          "CPU runs fp32 or int8")
-    if settings.precision == "int8" and engine is None:
-        model = _int8_model(model, backend)
-    return RuntimeChoice(backend, model, settings.precision, engine or model)

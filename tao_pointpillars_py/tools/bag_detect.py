@@ -15,9 +15,9 @@
 """
 The node's answer to every cloud of a bag, without DDS: what ``tao-pointpillars detect`` runs.
 
-Each cloud goes through the node's own steps (:mod:`.node`): decode, thin to ``max_points``,
-``Detector.detect``, then :func:`.ros_messages.detection_array` and
-:func:`.ros_messages.marker_array` with the cloud's header, serialized with rclpy. Clouds are
+Each cloud goes through the node's own steps: :func:`..inference.detector.answer_cloud`
+(decode, thin to ``max_points``, detect), then :func:`..ros.messages.detection_array` and
+:func:`..ros.messages.marker_array` with the cloud's header, serialized with rclpy. Clouds are
 read one at a time and handed raw to ``workers`` processes (each with its own detector);
 answers are written in input order with the clouds' timestamps, so at most a few frames per
 worker are ever in memory.
@@ -30,13 +30,22 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 import multiprocessing
 from pathlib import Path
+import time
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
+from rosbags.rosbag2 import Writer
 
 from ..core.detections import Detections
+from ..core.stats import percentiles
+from ..data.bags import (BAG_VERSION, cloud_connections, latched_qos, open_reader,
+                         publisher_qos, storage_plugin)
 from ..data.detection_messages import DETECTION3D_ARRAY, LABEL_INFO, MARKER_ARRAY, vision_typestore
 from ..errors import ConfigError
+from ..inference.backends import available_backends
+from ..inference.detector import answer_cloud
+from ..inference.runtime import build_detector, select_runtime
+from ..ros.parameters import NodeSettings
 from ..ros.topics import output_topics
 
 POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
@@ -85,50 +94,36 @@ class FrameAnswerer:
     """Answers clouds as the node does: one detector, the node's settings and conversions."""
 
     def __init__(self, parameters: Mapping[str, Any]) -> None:
-        from rclpy.serialization import serialize_message  # noqa: F401 (fail early)
-
-        from ..inference.backends import available_backends
-        from ..inference.detector import Detector
-        from ..ros.parameters import check_class_names, NodeSettings, select_runtime
         self.settings = NodeSettings.from_parameters(parameters)
-        self.runtime = select_runtime(self.settings, available_backends())
-        self.detector = Detector.from_model(
-            str(self.runtime.model_path), self.runtime.backend, self.settings.post,
-            self.settings.intensity_range, backend_file=str(self.runtime.backend_file),
-            **self.runtime.backend_options(self.settings.threads))
+        self.runtime = select_runtime(self.settings.runtime, available_backends())
+        self.detector = build_detector(self.runtime, self.settings.post,
+                                       self.settings.intensity_range, self.settings.class_names)
         self.class_names = self.detector.config.class_names
-        check_class_names(self.settings.class_names, self.class_names, self.runtime.model_path)
         self._typestore = vision_typestore()
 
     def answer(self, job: DetectJob) -> FrameAnswer:
         """Decode, detect and convert one cloud; a bad cloud gives ``skipped``, never raises."""
-        import time
-
-        from rclpy.serialization import deserialize_message, serialize_message
-        from sensor_msgs.msg import PointCloud2
-
-        from ..core.pointcloud2 import points_from_cloud, thin_points
-        from ..ros.messages import detection_array, marker_array
+        from ..ros.messages import cloud_from_cdr, detection_array, marker_array, to_cdr
         started = time.perf_counter()
         result = FrameAnswer(job.index, job.timestamp_ns, job.topic)
         try:
-            msg = deserialize_message(job.raw, PointCloud2)
-            points = points_from_cloud(msg)
-        except Exception as exc:  # noqa: B902 - the node skips an undecodable cloud too
+            msg = cloud_from_cdr(job.raw)
+        except Exception as exc:  # noqa: B902 - the node never sees a cloud rclpy cannot read
             result.skipped = f"cannot decode the cloud: {exc}"
             return result
-        if 0 < self.settings.max_points < points.shape[0]:
-            points = thin_points(points, self.settings.max_points)
         try:
-            detections = self.detector.detect(points)
+            answer = answer_cloud(self.detector, msg, self.settings.max_points)
         except Exception as exc:  # noqa: B902 - one bad frame must not stop the run
             result.skipped = f"inference failed: {type(exc).__name__}: {exc}"
             return result
-        header = msg.header  # the cloud's stamp and frame, as the node answers
-        result.detections_cdr = self._zero_padded(serialize_message(detection_array(
+        if answer.detections is None:  # the node skips an undecodable cloud too
+            result.skipped = f"cannot decode the cloud: {answer.skipped}"
+            return result
+        detections, header = answer.detections, msg.header  # the node answers in its header
+        result.detections_cdr = self._zero_padded(to_cdr(detection_array(
             detections, header, self.class_names, self.settings.class_id_format)),
             DETECTION3D_ARRAY)
-        result.markers_cdr = self._zero_padded(serialize_message(marker_array(
+        result.markers_cdr = self._zero_padded(to_cdr(marker_array(
             detections, header, self.class_names)), MARKER_ARRAY)
         result.detections = detections
         timings = self.detector.last_timings
@@ -144,15 +139,10 @@ class FrameAnswerer:
 
     def label_info_cdr(self, timestamp_ns: int, frame_id: str) -> bytes:
         """Serialize the LabelInfo (class map, score threshold) the node latches."""
-        from builtin_interfaces.msg import Time
-        from rclpy.serialization import serialize_message
-        from std_msgs.msg import Header
-
-        from ..ros.messages import label_info
-        header = Header(stamp=Time(sec=timestamp_ns // 1_000_000_000,
-                                   nanosec=timestamp_ns % 1_000_000_000), frame_id=frame_id)
-        return self._zero_padded(serialize_message(label_info(
-            self.class_names, self.detector.post.score_threshold, header)), LABEL_INFO)
+        from ..ros.messages import header_at, label_info, to_cdr
+        return self._zero_padded(to_cdr(label_info(
+            self.class_names, self.detector.post.score_threshold,
+            header_at(timestamp_ns, frame_id))), LABEL_INFO)
 
 
 _WORKER: FrameAnswerer | None = None
@@ -171,7 +161,6 @@ def _answer_in_worker(job: DetectJob) -> FrameAnswer:
 
 def read_jobs(bag: Path, topics: Sequence[str] | None) -> Iterator[DetectJob]:
     """Yield the raw clouds of ``bag`` (on ``topics``, or every PointCloud2 topic) in order."""
-    from ..data.bags import cloud_connections, open_reader
     with open_reader(bag) as reader:
         connections = cloud_connections(reader, topics)
         for index, (connection, timestamp, raw) in enumerate(
@@ -216,12 +205,6 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
     node publishes it; ``copy_clouds`` copies the clouds too, so the output plays on its own.
     ``on_answer`` sees every answer (progress, AP).
     """
-    import time
-
-    from rosbags.rosbag2 import Writer
-
-    from ..data.bags import (BAG_VERSION, cloud_connections, latched_qos, open_reader,
-                             publisher_qos, storage_plugin)
     started = time.perf_counter()
     if Path(out_bag).exists():
         raise ConfigError(f"{out_bag} exists; a rosbag2 folder is always written new, "
@@ -310,6 +293,6 @@ def latency_percentiles(timings_ms: Sequence[tuple[float, float, float, float]]
     values = np.asarray(timings_ms, dtype=np.float64)
     result = {}
     for column, stage in enumerate(("pre", "inference", "post", "total")):
-        p50, p90, p99 = np.percentile(values[:, column], [50, 90, 99]).tolist()
+        p50, p90, p99 = percentiles(values[:, column], (50, 90, 99))
         result[stage] = (float(p50), float(p90), float(p99))
     return result

@@ -12,7 +12,12 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Inference backends behind one interface; heavy libraries are imported inside each backend."""
+"""
+Inference backends behind one interface (:class:`Backend`), chosen by name.
+
+May import: core, inference and the base modules; heavy libraries (onnx, onnxruntime,
+tensorrt, pycuda) are imported inside each backend.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 
 from ...errors import ConfigError
+
+__all__ = ["available_backends", "Backend", "create_backend", "REGISTRY", "tensorrt_available"]
 
 
 class Backend(Protocol):
@@ -33,6 +40,10 @@ class Backend(Protocol):
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one frame's inputs and return the outputs by name."""
+        ...
+
+    def describe(self) -> str:
+        """Say what the backend changed in the model to run it here ("" when nothing)."""
         ...
 
 

@@ -87,6 +87,10 @@ class OnnxRuntimeBackend:
         self.int8_lowering = lowering
         return session
 
+    def describe(self) -> str:
+        """Say how a Q/DQ model was rewritten for the CPU ("" when it runs as stored)."""
+        return "" if self.int8_lowering is None else self.int8_lowering.describe()
+
     def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         feed = {}
         for name in self.input_names:

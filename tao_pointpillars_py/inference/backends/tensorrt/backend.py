@@ -57,13 +57,13 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
+from .calibration_cache import check_calibration_cache, write_calibration_record
 from .engine_cache import check_engine_here, engine_path, EngineKey, read_key, write_key
 from .plan import (calibration_shapes, check_cache_dir, check_route, default_cache_dir,
                    has_qdq_nodes, is_engine_file, pad_to_shape, profile_shapes, Shape,
                    write_atomic)
 from ...model_file import file_sha256, load_model_info
 from ....errors import ConfigError, ModelLoadError
-from ....quantization.calibration import check_calibration_cache, write_calibration_record
 
 LOG = logging.getLogger(__name__)
 
@@ -450,6 +450,10 @@ class TensorRTBackend:
                                                      self._dtypes[name])
             self._device[name] = cuda.mem_alloc(max(self._host[name].nbytes, 1))
             self._context.set_tensor_address(name, int(self._device[name]))
+
+    def describe(self) -> str:
+        """Say what was changed in the model: nothing, TensorRT builds the file as stored."""
+        return ""
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one frame: inputs within the engine's shape bounds; outputs are fresh arrays."""
