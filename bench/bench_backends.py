@@ -20,30 +20,16 @@ Side-by-side speed of every backend and precision of a model on this machine.
 Rows: ONNX Runtime fp32 / int8 (CPU form and Q/DQ as stored), TensorRT fp32 / fp16 / int8
 where a GPU is present, PyTorch eager; columns: preprocessing, inference, decode + NMS and
 total ms (median / p99), frames/s and inference speed-up against the first row. Variants are
-interleaved frame by frame, so ratios hold on a noisy machine. Same measurement as
-``tao-pointpillars bench``. Run: ``.venv/bin/python bench/bench_backends.py [MODEL.onnx]
+interleaved frame by frame, so ratios hold on a noisy machine. It is ``tao-pointpillars bench``,
+run from the source tree. Run: ``.venv/bin/python bench/bench_backends.py [MODEL.onnx]
 [--bag BAG] [--frames 20] [--rounds 5] [--threads 1] [--json OUT.json]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from tao_pointpillars_py.commands import bench
-from tao_pointpillars_py.errors import PointPillarsError
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    bench.add_arguments(parser)
-    args = parser.parse_args()
-    try:
-        return bench.run(args)
-    except PointPillarsError as exc:
-        print(f"bench_backends: error: {exc}", file=sys.stderr)
-        return 2
-
+from tao_pointpillars_py.cli import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["bench", *sys.argv[1:]]))

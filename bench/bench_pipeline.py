@@ -41,6 +41,8 @@ import numpy as np  # noqa: E402
 
 from tao_pointpillars_py.core.pointcloud2 import (encode_zvision_cloud_data,  # noqa: E402
                                                   points_from_cloud, zvision_fields)
+from tao_pointpillars_py.core.postprocess import decode_predictions  # noqa: E402
+from tao_pointpillars_py.core.stats import percentiles  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 
@@ -83,7 +85,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    detector = Detector.from_model(args.model, threads=1)
+    detector = Detector.from_model(args.model, backend_options={"threads": 1})
     cloud = zvision_cloud(full_frame(args.seed))
     points = points_from_cloud(cloud)
     inputs = detector.model_inputs(points)
@@ -91,7 +93,6 @@ def main() -> int:
     detector.detect(points)
 
     def decode_and_nms():
-        from tao_pointpillars_py.core.postprocess import decode_predictions
         return decode_predictions(outputs["cls_preds"][0], outputs["box_preds"][0],
                                   outputs["dir_cls_preds"][0], detector._anchors,
                                   detector.config, detector.post)
@@ -110,11 +111,10 @@ def main() -> int:
           f"1 core")
     print(f"{'stage':<22}{'median ms':>10}{'p90 ms':>9}{'p99 ms':>9}{'target':>9}{'ok':>5}")
     for name, times, target in rows:
-        med = float(np.median(times))
+        med, p90, p99 = percentiles(times, (50, 90, 99))
         ok = "" if target is None else ("yes" if med <= target else "NO")
         target_text = "" if target is None else f"<= {target:g}"
-        print(f"{name:<22}{med:>10.2f}{np.percentile(times, 90):>9.2f}"
-              f"{np.percentile(times, 99):>9.2f}{target_text:>9}{ok:>5}")
+        print(f"{name:<22}{med:>10.2f}{p90:>9.2f}{p99:>9.2f}{target_text:>9}{ok:>5}")
     return 0
 
 

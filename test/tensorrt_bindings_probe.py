@@ -343,7 +343,7 @@ def calibrate(model, cache, qdq):
     from tensorrt_fake import FakeGpu, make_pycuda
 
     sys.modules.update(make_pycuda(FakeGpu()))
-    from tao_pointpillars_py.commands.calibrate import write_tensorrt_cache
+    from tao_pointpillars_py.quantization.tensorrt_calibration import write_tensorrt_cache
 
     written = write_tensorrt_cache(Path(model), Path(cache), [], 3, Path(qdq))
     print(json.dumps({"written": written}))

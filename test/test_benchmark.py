@@ -26,9 +26,10 @@ from tao_pointpillars_py.data.bags import read_clouds
 from tao_pointpillars_py.errors import ConfigError
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.tools.benchmark import (bag_frames, BenchReport, BenchResult,
-                                                 build_variants, interleaved, machine_context,
-                                                 measure, NO_TENSORRT, percentile,
+                                                 machine_context, measure, percentile,
                                                  simulated_frames, STAGES, Summary)
+from tao_pointpillars_py.tools.torch_baseline import torch_detector
+from tao_pointpillars_py.tools.variants import build_variants, interleaved, NO_TENSORRT
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 FP32 = MODELS / "pointpillars_zvision.onnx"
@@ -135,9 +136,7 @@ def test_missing_int8_model_gives_rows_that_say_so(tmp_path):
 
 def test_torch_outputs_have_the_names_and_shapes_of_onnxruntime_ones():
     pytest.importorskip("torch")
-    from tao_pointpillars_py.tools.benchmark import torch_detector
-
-    reference = Detector.from_model(str(FP32), threads=1)
+    reference = Detector.from_model(str(FP32), backend_options={"threads": 1})
     eager = torch_detector(FP32, threads=1)
     assert eager.dynamic_pillars == reference.dynamic_pillars
     points = simulated_frames(1, seed=5)[0]

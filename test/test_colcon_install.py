@@ -35,9 +35,9 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.
 pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/setup-ros.sh")
 
 from ros_fixtures import cloud_message, Harness, REPO, ros_environment  # noqa: E402
-from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.ros.dds_environment import fastdds_profile_environment  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 
 PACKAGE = "tao_pointpillars_py"
 PREFIX = Path(INSTALL) / PACKAGE  # colcon's default isolated layout: install/<package>

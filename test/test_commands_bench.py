@@ -24,7 +24,8 @@ import pytest
 from tao_pointpillars_py.cli import main
 from tao_pointpillars_py.data.bags import read_clouds
 from tao_pointpillars_py.inference.backends import tensorrt_available
-from tao_pointpillars_py.tools.benchmark import BenchReport, NO_TENSORRT, STAGES
+from tao_pointpillars_py.tools.benchmark import BenchReport, STAGES
+from tao_pointpillars_py.tools.variants import NO_TENSORRT
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 FP32 = MODELS / "pointpillars_zvision.onnx"

@@ -34,11 +34,11 @@ from ros_fixtures import Harness, REFERENCE_MODEL, SpinningNode, start_node  # n
 from rosbags.highlevel import AnyReader  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.cli import main  # noqa: E402
-from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.data.bags import CloudBagWriter, DEFAULT_TOPIC  # noqa: E402
 from tao_pointpillars_py.data.detection_messages import vision_typestore  # noqa: E402
 from tao_pointpillars_py.ros.bag_io import BagPlayer  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray, LabelInfo  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
 import yaml  # noqa: E402

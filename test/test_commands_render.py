@@ -26,14 +26,16 @@ from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import Writer
 
 from tao_pointpillars_py.cli import main
-from tao_pointpillars_py.commands.render import BagDetections, default_range, UNMEASURED_NOTE
 from tao_pointpillars_py.core.detections import Detections
 from tao_pointpillars_py.core.markers import CLASS_COLOURS
 from tao_pointpillars_py.data.bags import POINTCLOUD2, read_clouds
 from tao_pointpillars_py.data.detection_messages import DETECTION3D_ARRAY, vision_typestore
 from tao_pointpillars_py.data.labels import read_labels
 from tao_pointpillars_py.inference.detector import Detector
-from tao_pointpillars_py.tools.render import BevView, edge_midpoints, heading_segments
+from tao_pointpillars_py.inference.model_file import load_model_info
+from tao_pointpillars_py.tools.render.bag_detections import BagDetections
+from tao_pointpillars_py.tools.render.drawing import BevView, edge_midpoints, heading_segments
+from tao_pointpillars_py.tools.render.frames import default_range, UNMEASURED_NOTE
 from vision_fixtures import detection_array_message
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
@@ -52,7 +54,6 @@ def sim(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def view():
-    from tao_pointpillars_py.inference.model_file import load_model_info
     return BevView.around_lidar(default_range(load_model_info(str(MODEL)).config), 140.0)
 
 

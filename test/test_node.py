@@ -31,12 +31,12 @@ pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from ros_fixtures import cloud_message, Harness, REFERENCE_MODEL, start_node  # noqa: E402
-from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.core.boxes import quaternion_yaw  # noqa: E402
 from tao_pointpillars_py.core.pointcloud2 import points_from_cloud  # noqa: E402
 from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
 
 CLASSES = ("Vehicle", "Pedestrian", "Cyclist")

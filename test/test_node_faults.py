@@ -43,13 +43,13 @@ pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/
 from rclpy import logging as rclpy_logging  # noqa: E402
 from ros_fixtures import cloud_message, node_in_process, REFERENCE_MODEL, start_node  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
-from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.inference.backends.tensorrt.backend import (  # noqa: E402
     build_engine_file, TensorRTBackend)
 from tao_pointpillars_py.inference.backends.tensorrt.engine_cache import (  # noqa: E402
     read_key, write_key)
 from tao_pointpillars_py.ros.node import forward_package_logging  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from tensorrt_fake import Fakes  # noqa: E402
 from test_faults import broken_model  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402

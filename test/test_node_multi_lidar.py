@@ -30,11 +30,11 @@ rclpy = pytest.importorskip("rclpy", reason="integration tests need rclpy")
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from ros_fixtures import cloud_message, SpinningNode, start_node  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
-from tao_pointpillars_py.commands.demo import stop_process  # noqa: E402
 from tao_pointpillars_py.core.detections import Detections  # noqa: E402
 from tao_pointpillars_py.core.fusion import to_base_frame  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tao_pointpillars_py.sim.lidar_rig import rig_extrinsics, UGV_LIDARS, views  # noqa: E402
+from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 
 ZVISION = ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16)

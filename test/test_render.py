@@ -20,10 +20,12 @@ import pytest
 
 from tao_pointpillars_py.core.detections import Detections
 from tao_pointpillars_py.core.markers import CLASS_COLOURS
-from tao_pointpillars_py.tools.render import (BevRenderer, BevView, blend, colour_255,
-                                              draw_summary, edge_midpoints, FrameRecord, GifWriter,
-                                              GROUND_TRUTH_COLOUR, heading_segments,
-                                              PLOT_BACKGROUND, point_raster, PointShading)
+from tao_pointpillars_py.tools.render.drawing import (BevRenderer, BevView, blend, colour_255,
+                                                      draw_summary, edge_midpoints, GifWriter,
+                                                      GROUND_TRUTH_COLOUR, heading_segments,
+                                                      PLOT_BACKGROUND, point_raster,
+                                                      PointShading)
+from tao_pointpillars_py.tools.render.frames import FrameRecord
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 CLASS_RGB = {name: np.array(CLASS_COLOURS[name][:3]) * 255.0 for name in NAMES}

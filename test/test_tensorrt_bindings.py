@@ -43,10 +43,10 @@ from onnx_fixtures import fired_anchor_model
 import pytest
 
 from tao_pointpillars_py import cli
-from tao_pointpillars_py.commands.calibrate import write_tensorrt_cache
 from tao_pointpillars_py.data.bags import write_cloud_bag
 from tao_pointpillars_py.errors import ModelLoadError
 from tao_pointpillars_py.inference.backends.tensorrt.backend import build_engine, TensorRTBackend
+from tao_pointpillars_py.quantization.tensorrt_calibration import write_tensorrt_cache
 from tensorrt_bindings_probe import BUILTINS, invoke, outcome
 from tensorrt_fake import describe, FakeEnum, Fakes, Interface, Use
 from tensorrt_models import clouds, model_inputs, qdq_model

@@ -27,7 +27,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from ..errors import ConfigError
+from ..inference.model_file import default_model_path
+from ..tools.benchmark import (bag_frames, BenchReport, machine_context, measure,
+                               simulated_frames)
+from ..tools.variants import build_variants
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,26 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also write every time and summary as JSON")
 
 
-def default_model() -> Path:
-    """Give the reference model: installed with the package, else in the source tree."""
-    from ..package_files import package_file
-    from ..ros.parameters import REFERENCE_MODEL
-
-    return package_file(f"models/{REFERENCE_MODEL}")
-
-
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ..tools.benchmark import (bag_frames, BenchReport, build_variants, machine_context,
-                                   measure, simulated_frames)
-
     for option in ("frames", "rounds", "threads"):
         if getattr(args, option) < 1:
             raise ConfigError(f"--{option} must be >= 1, got {getattr(args, option)}")
     if args.topic is not None and args.bag is None:
         raise ConfigError("--topic needs --bag")
-    model = args.model or default_model()
+    model = args.model or default_model_path()
     if not model.is_file():
         raise ConfigError(f"MODEL {model} is not a file")
     extra: dict[str, Any]

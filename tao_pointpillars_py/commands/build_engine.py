@@ -27,9 +27,17 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
+from ..inference.backends import tensorrt_available
+from ..inference.backends.tensorrt.backend import build_engine_file, build_route, make_calibrator
 from ..inference.backends.tensorrt.engine_cache import ENGINE_PRECISIONS
+from ..inference.backends.tensorrt.plan import calibration_shapes, is_engine_file
+from ..inference.detector import Detector
+from ..inference.model_file import load_model_info
+from ..quantization.calibration import calibration_inputs
 
 NEEDS_TENSORRT = (
     "build-engine needs TensorRT and pycuda (a GPU machine, e.g. Jetson Orin with JetPack 6, "
@@ -64,14 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inference.backends import tensorrt_available
-
     if not tensorrt_available():
         raise ConfigError(NEEDS_TENSORRT)
-    from ..inference.backends.tensorrt.backend import build_engine_file, build_route
-    from ..inference.backends.tensorrt.plan import is_engine_file
-    from ..inference.model_file import load_model_info
-
     if not is_engine_file(args.out):
         raise ConfigError(f"--out {args.out} must end in .engine or .plan (what the tensorrt "
                           "backend loads as an engine)")
@@ -96,10 +98,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _calibrator(args: argparse.Namespace) -> Any:
     """Entropy calibrator from the cache, or from frames drawn like ``calibrate`` draws them."""
-    from ..inference.backends.tensorrt.backend import make_calibrator
-    from ..inference.backends.tensorrt.plan import calibration_shapes
-    from ..inference.model_file import load_model_info
-
     cache: Path = args.calib_cache or args.out.with_suffix(".calib")
     shapes = calibration_shapes(load_model_info(str(args.model)))
     if cache.is_file():
@@ -111,11 +109,6 @@ def _calibrator(args: argparse.Namespace) -> Any:
             f"(frames drawn like `tao-pointpillars calibrate`; the cache goes to {cache}), or an "
             "existing --calib-cache, or build a Q/DQ model with `tao-pointpillars calibrate` "
             "and pass that (explicit int8, also the only int8 route on TensorRT 11)")
-    from tqdm import tqdm
-
-    from ..inference.detector import Detector
-    from ..quantization.calibration import calibration_inputs
-
     detector = Detector.from_model(str(args.model), intensity_range=args.intensity_range)
     with tqdm(total=args.calib_frames, desc="calibration frames", unit="frame") as bar:
         frames = calibration_inputs(args.calib_bag, args.topic, args.calib_frames, detector,

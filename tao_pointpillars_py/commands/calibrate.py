@@ -30,10 +30,16 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
+from ..inference.detector import Detector
+from ..inference.model_file import int8_model_path
+from ..quantization.calibration import calibration_inputs
 from ..quantization.quantize import (CALIBRATION_METHODS, DEFAULT_METHOD, DEFAULT_OP_TYPES,
-                                     DEFAULT_PERCENTILE)
+                                     DEFAULT_PERCENTILE, layer_sensitivity, quantize_model)
+from ..quantization.tensorrt_calibration import write_tensorrt_cache
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,12 +74,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ..inference.detector import Detector
-    from ..quantization.calibration import calibration_inputs
-    from ..quantization.quantize import int8_model_path, quantize_model
-
     if args.frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {args.frames}")
     out = args.out or int8_model_path(args.model)
@@ -101,50 +101,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_tensorrt_cache(model: Path, cache: Path, inputs: list[dict[str, Any]], frames: int,
-                         qdq_model: Path) -> bool:
-    """
-    Calibrate TensorRT's implicit int8 route on ``inputs`` into ``cache``, where TensorRT can.
-
-    Says in one line why not otherwise (no TensorRT / GPU here; TensorRT 11, which removed
-    implicit int8; a Q/DQ ``model``) and then leaves an existing ``cache`` as it is. Returns
-    whether the cache was written.
-    """
-    from ..inference.backends import tensorrt_available
-
-    if not tensorrt_available():
-        print("calibrate: no TensorRT / GPU here, so no TensorRT calibration cache; on the GPU "
-              "machine `tao-pointpillars build-engine MODEL --precision int8 --calib-bag BAG "
-              f"--calib-frames {frames}` draws these same frames (or use the Q/DQ model)")
-        return False
-    import tensorrt as trt
-
-    from ..inference.backends.tensorrt.backend import (build_engine, build_route, make_calibrator,
-                                                       strongly_typed_only)
-    from ..inference.backends.tensorrt.plan import calibration_shapes
-    from ..inference.model_file import load_model_info
-
-    if strongly_typed_only(trt):  # checked before anything is deleted
-        print(f"calibrate: TensorRT {trt.__version__} has no implicit int8 calibration (removed "
-              f"in TensorRT 11), so no TensorRT calibration cache ({cache} is left as it is); "
-              f"build the Q/DQ model instead: `tao-pointpillars build-engine {qdq_model} "
-              "--precision int8 --out ENGINE` (explicit int8)")
-        return False
-    if build_route(model, "int8") != "implicit-int8":
-        print(f"calibrate: {model} has Q/DQ nodes: TensorRT builds it as explicit int8, from "
-              "the scales in the model, so no TensorRT calibration cache")
-        return False
-    if cache.exists():
-        cache.unlink()  # an existing cache would be read instead of calibrating these frames
-    shapes = calibration_shapes(load_model_info(str(model)))
-    build_engine(model, "int8", calibrator=make_calibrator(inputs, cache, shapes))
-    print(f"calibrate: wrote the TensorRT calibration cache {cache} (implicit int8 route)")
-    return True
-
-
 def _print_sensitivity(args: argparse.Namespace, inputs: list[dict[str, Any]]) -> None:
-    from ..quantization.quantize import layer_sensitivity
-
     probes = inputs[:: max(1, len(inputs) // 5)][:5]
     table = layer_sensitivity(args.model, inputs, probes, args.method,
                               percentile=args.percentile, equalize=args.equalize)

@@ -36,9 +36,17 @@ from typing import Any
 
 import numpy as np
 
+from ..core.config import DEFAULT_CLASS_NAMES
+from ..core.detections import Detections
+from ..core.stats import percentiles
+from ..data.dataset import dataset_paths, read_dataset_labels
+from ..data.detection_messages import read_detection_bag
 from ..errors import ConfigError
 from ..package_files import package_file
 from ..ros.dds_environment import loopback_environment
+from ..sim.dataset_writer import write_dataset
+from ..tools.evaluation import EvalFrame, evaluate
+from ..tools.processes import stop_process
 
 DEFAULT_OUT = Path("out/demo")
 SAMPLE_SEED = 1000
@@ -64,13 +72,10 @@ def _sample_bag(out: Path, frames: int) -> Path:
     sample = out / "sample"
     stamp = sample / f".complete-{frames}-{SAMPLE_SEED}"
     if not stamp.exists():
-        from . import sim
         shutil.rmtree(sample, ignore_errors=True)
         print(f"demo: simulating a {frames}-frame sample bag into {sample}", flush=True)
-        args = argparse.Namespace(frames=frames, seed=SAMPLE_SEED, out=sample, storage="sqlite3",
-                                  workers=None, start_time_ns=sim.DEFAULT_START_TIME_NS,
-                                  force=True)
-        sim.run(args)
+        summary = write_dataset(sample, frames, SAMPLE_SEED, force=True)
+        print(f"sim: {summary.describe(sample)}", flush=True)
         stamp.touch()
     return sample
 
@@ -114,7 +119,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _play_and_record(sample: Path, recording: Path, node_process: subprocess.Popen[bytes],
                      node_log: Path) -> tuple[Any, dict[str, int], float]:
-    from ..data.dataset import dataset_paths
     from ..ros.bag_io import AnswerWatch, BagPlayer, TopicRecorder
     from ..ros.spin import spinning_node
 
@@ -151,31 +155,14 @@ def _wait_for_node(node: Any, process: subprocess.Popen[bytes], log: Path) -> No
                       f"{NODE_START_TIMEOUT_S:.0f} s; see {log}")
 
 
-def stop_process(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    """Stop a node process like Ctrl-C does; kill it if it has not ended within the timeout."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def _summarize(sample: Path, recording: Path, report: Any, counts: dict[str, int],
                wall_s: float, node_status: int) -> int:
-    from ..core.config import DEFAULT_CLASS_NAMES
-    from ..core.detections import Detections
-    from ..data.dataset import read_dataset_labels
-    from ..data.detection_messages import read_detection_bag
-    from ..tools.evaluation import EvalFrame, evaluate
-
     labels = read_dataset_labels(sample)
     detections = read_detection_bag(recording, OUTPUT_TOPICS[0], DEFAULT_CLASS_NAMES)
     per_class = np.zeros(len(DEFAULT_CLASS_NAMES), dtype=np.int64)
     for found in detections.values():
         per_class += np.bincount(found.labels, minlength=len(DEFAULT_CLASS_NAMES))
-    latency = np.asarray(report.round_trip_ms or [float("nan")])
+    p50, p99 = percentiles(report.round_trip_ms, (50, 99))
     print(f"\ndemo summary ({recording}):")
     print(f"  clouds published     {report.published} on {INPUT_TOPIC} ({report.resent} sent "
           "again after no answer)")
@@ -185,7 +172,7 @@ def _summarize(sample: Path, recording: Path, report: Any, counts: dict[str, int
     print("  detections           " + ", ".join(
         f"{name} {n}" for name, n in zip(DEFAULT_CLASS_NAMES, per_class.tolist())))
     print(f"  round trip (cloud published -> Detection3DArray received): p50 "
-          f"{np.percentile(latency, 50):.1f} ms, p99 {np.percentile(latency, 99):.1f} ms; "
+          f"{p50:.1f} ms, p99 {p99:.1f} ms; "
           f"{report.published / max(wall_s, 1e-9):.1f} frames/s")
     frames = []
     for timestamp, gt in labels.frames.items():

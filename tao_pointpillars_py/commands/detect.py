@@ -27,7 +27,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+import yaml
+
+from ..data.bags import count_clouds
+from ..data.labels import read_labels
 from ..errors import ConfigError
+from ..inference.model_file import default_model_path, load_model_info
+from ..tools.bag_detect import detect_bag, FrameAnswer, latency_percentiles
+from ..tools.evaluation import class_map, evaluate_detections, labelled_detections
 
 #: node parameters that have a command-line option here (the rest: --params-file)
 _OPTION_PARAMETERS = ("model_path", "engine_path", "backend", "precision", "score_threshold",
@@ -90,7 +98,6 @@ def node_parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 def read_params_file(path: Path) -> dict[str, Any]:
     """Read the ``ros__parameters`` of a ROS 2 parameters YAML file (first node in it)."""
-    import yaml
     if not path.is_file():
         raise ConfigError(f"--params-file {path} does not exist")
     document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -101,16 +108,12 @@ def read_params_file(path: Path) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ..data.bags import count_clouds
-    from ..tools.bag_detect import detect_bag, FrameAnswer
     if args.workers < 1 or args.threads < 1:
         raise ConfigError("--workers and --threads must be >= 1")
     if not args.in_bag.exists():
         raise ConfigError(f"IN_BAG {args.in_bag} does not exist")
     try:
-        import rclpy  # noqa: F401 (the node's own message conversion is used)
+        from ..ros.messages import to_cdr  # noqa: F401 (the node's messages, rclpy's CDR)
     except ImportError as exc:
         raise ConfigError("detect writes the node's ROS 2 messages and needs rclpy and "
                           "vision_msgs: source ROS 2, or run scripts/setup-ros.sh and use "
@@ -144,7 +147,6 @@ def run(args: argparse.Namespace) -> int:
 
 def summary_table(report: Any, workers: int) -> str:
     """Format frames, detections per class and latency percentiles as a table."""
-    from ..tools.bag_detect import latency_percentiles
     lines = ["| cloud topic | answered on |", "| --- | --- |"]
     lines += [f"| {topic} | {answer} |" for topic, answer in report.topics.items()]
     lines += ["", "| frames | answered | skipped | " + " | ".join(report.per_class) + " |",
@@ -161,19 +163,15 @@ def summary_table(report: Any, workers: int) -> str:
 def _read_labels(path: Path | None) -> Any:
     if path is None:
         return None
-    from ..data.labels import read_labels
     if not path.is_file():
         raise ConfigError(f"--labels {path} does not exist")
     return read_labels(path)
 
 
 def _ap_table(labels: Any, found: dict[int, Any], parameters: dict[str, Any]) -> str:
-    from ..inference.model_file import load_model_info
-    from ..ros.parameters import default_model_path
-    from .evaluate import _class_map, evaluate_detections, labelled_detections
     model = parameters.get("model_path") or str(default_model_path())
     config = load_model_info(str(model)).config
-    mapping = _class_map(config.class_names, labels.class_names, "model")
+    mapping = class_map(config.class_names, labels.class_names, "model")
     frames = {stamp: labelled_detections(detections, mapping)
               for stamp, detections in found.items()}
     result = evaluate_detections(labels, frames, tuple(config.pillars.point_cloud_range))

@@ -19,21 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-import sys
-from typing import Mapping, Optional, Sequence, TYPE_CHECKING
+from typing import Sequence
 
-import numpy as np
-
+from ..core.config import PostProcessConfig
 from ..data.labels import FrameLabels, LabelsFile, read_labels
-from ..errors import ConfigError, LabelsFormatError
-from ..tools.evaluation import EvalFrame, evaluate, EvaluationResult
-
-if TYPE_CHECKING:
-    from ..core.detections import Detections
-    from ..inference.detector import Detector
-
-#: Score threshold of the model route when none is given: low, so the curve reaches far.
-MODEL_SCORE_THRESHOLD = 0.1
+from ..errors import ConfigError
+from ..inference.detector import Detector
+from ..tools.evaluation import (detector_detections, evaluate_detections, file_detections,
+                                MODEL_SCORE_THRESHOLD)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     thresholds = _parse_iou_thresholds(args.iou_threshold)
     point_cloud_range = None
     if args.detections is not None:
-        detections = _detections_from_file(args.detections, labels, args.score_threshold)
+        detections = file_detections(args.detections, labels, args.score_threshold)
     else:
         if args.bag is None or not args.bag.is_dir():
             raise ConfigError("--model needs --bag, the rosbag2 folder with the labeled clouds; "
@@ -98,92 +91,10 @@ def _parse_iou_thresholds(items: Sequence[str]) -> dict[str, float]:
     return thresholds
 
 
-def _class_map(source: Sequence[str], target: Sequence[str], what: str) -> np.ndarray:
-    """Index map (len(source),) from source class indices to target ones, -1 where unknown."""
-    index = {name: i for i, name in enumerate(target)}
-    unknown = [name for name in source if name not in index]
-    if unknown:
-        print(f"tao-pointpillars eval: note: {what} classes {unknown} are not in the labels "
-              f"file {list(target)}; their detections are left out", file=sys.stderr)
-    return np.array([index.get(name, -1) for name in source], dtype=np.int64)
-
-
-def _detections_from_file(path: Path, labels: LabelsFile,
-                          score_threshold: Optional[float]) -> dict[int, FrameLabels]:
-    dets = read_labels(path)
-    if any(frame.scores is None and len(frame) for frame in dets.frames.values()):
-        raise LabelsFormatError(f"{path} has objects without a \"score\": pass detections, "
-                                "not ground truth, to --detections")
-    mapping = _class_map(dets.class_names, labels.class_names, "detection")
-    result = {}
-    for timestamp, frame in dets.frames.items():
-        if timestamp not in labels.frames:
-            continue
-        scores = frame.scores if frame.scores is not None else np.zeros(0, np.float32)
-        mapped = mapping[frame.labels] if len(frame) else frame.labels
-        keep = mapped >= 0
-        if score_threshold is not None:
-            keep &= scores >= score_threshold
-        result[timestamp] = FrameLabels(frame.boxes[keep], mapped[keep],
-                                        None, scores[keep])  # type: ignore[arg-type]
-    unmatched = len(dets.frames) - len(result)
-    if unmatched:
-        print(f"tao-pointpillars eval: note: {unmatched} detection frames have no labeled "
-              "frame with the same timestamp_ns and are left out", file=sys.stderr)
-    return result
-
-
 def _detections_from_model(model: Path, bag: Path, topic: str, labels: LabelsFile,
                            score_threshold: float
                            ) -> tuple[dict[int, FrameLabels], tuple[float, ...]]:
-    from ..inference.detector import Detector
-
-    detector = Detector.from_model(str(model), score_threshold=score_threshold)
+    detector = Detector.from_model(str(model),
+                                   post=PostProcessConfig(score_threshold=score_threshold))
     return (detector_detections(detector, bag, topic, labels),
             tuple(detector.config.pillars.point_cloud_range))
-
-
-def detector_detections(detector: Detector, bag: Path, topic: str, labels: LabelsFile,
-                        desc: str = "eval") -> dict[int, FrameLabels]:
-    """Run ``detector`` on the labeled clouds of ``bag``; detections by timestamp."""
-    from tqdm import tqdm
-
-    from ..data.bags import count_clouds, read_clouds
-
-    mapping = _class_map(detector.config.class_names, labels.class_names, "model")
-    result: dict[int, FrameLabels] = {}
-    clouds = read_clouds(bag, [topic])
-    for cloud in tqdm(clouds, total=count_clouds(bag, [topic]), desc=desc, unit="cloud"):
-        if cloud.timestamp_ns not in labels.frames:
-            continue
-        result[cloud.timestamp_ns] = labelled_detections(detector.detect(cloud.points),
-                                                         mapping)
-    missing = len(labels.frames) - len(result)
-    if missing:
-        print(f"tao-pointpillars eval: note: {missing} labeled frames have no cloud on {topic} "
-              "in the bag; they count as frames without detections", file=sys.stderr)
-    return result
-
-
-def labelled_detections(found: Detections, mapping: np.ndarray) -> FrameLabels:
-    """Give a model's detections as labels-file classes (``mapping`` from _class_map)."""
-    mapped = mapping[found.labels] if len(found) else found.labels
-    keep = mapped >= 0
-    return FrameLabels(found.boxes[keep], mapped[keep],
-                       None, found.scores[keep])  # type: ignore[arg-type]
-
-
-def evaluate_detections(labels: LabelsFile, detections: Mapping[int, FrameLabels],
-                        point_cloud_range: Optional[Sequence[float]] = None,
-                        thresholds: Optional[Mapping[str, float]] = None) -> EvaluationResult:
-    """AP of ``detections`` (by timestamp) against ``labels``."""
-    frames = [_eval_frame(gt, detections.get(timestamp)) for timestamp, gt in
-              labels.frames.items()]
-    return evaluate(frames, labels.class_names, thresholds or {}, point_cloud_range)
-
-
-def _eval_frame(gt: FrameLabels, det: Optional[FrameLabels]) -> EvalFrame:
-    if det is None:
-        det = FrameLabels.empty(with_scores=True)
-    scores = det.scores if det.scores is not None else np.zeros(len(det), dtype=np.float32)
-    return EvalFrame(gt.boxes, gt.labels, gt.num_points, det.boxes, scores, det.labels)

@@ -27,14 +27,13 @@ import json
 import os
 from pathlib import Path
 import platform
-from typing import TYPE_CHECKING
 
-import numpy as np
-
+from ..data.labels import read_labels
 from ..errors import ConfigError
-
-if TYPE_CHECKING:
-    from ..inference.detector import Detector
+from ..inference.model_file import int8_model_path
+from ..tools.evaluation import MODEL_SCORE_THRESHOLD
+from ..tools.precision_report import measure_variants, replace_section, report_markdown
+from ..tools.variants import build_variants
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -62,63 +61,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .evaluate import detector_detections, evaluate_detections
-    from ..data.labels import read_labels
-    from ..inference.backends import tensorrt_available
-    from ..quantization.quantize import int8_model_path
-    from ..tools.precision_report import (interleaved_forward_ms, replace_section, report_markdown,
-                                          Variant, VariantResult)
-
     int8 = args.int8 or int8_model_path(args.model)
     for option, path in (("--model", args.model), ("--int8", int8), ("--labels", args.labels)):
         if not path.is_file():
             raise ConfigError(f"{option} {path} is not a file")
     if args.latency_frames < 1 or args.rounds < 1:
         raise ConfigError("--latency-frames and --rounds must be >= 1")
-    from ..inference.detector import Detector
-
     labels = read_labels(args.labels)
-    topic = args.topic or labels.topic
-
-    def onnxruntime(path: Path, int8_lowering: bool = True) -> Detector:
-        return Detector.from_model(str(path), score_threshold=0.1, threads=args.threads,
-                                   int8_lowering=int8_lowering)
-
-    cpu_int8 = onnxruntime(int8)
-    lowering = getattr(cpu_int8.backend, "int8_lowering", None)
-    variants = [Variant("ONNX Runtime fp32 (CPU)", onnxruntime(args.model), args.model.name),
-                Variant("ONNX Runtime int8 (CPU)", cpu_int8, int8.name,
-                        "what the node runs: " + lowering.describe() if lowering is not None
-                        else "the Q/DQ model as stored"),
-                Variant("ONNX Runtime int8, Q/DQ as stored (CPU)", onnxruntime(int8, False),
-                        int8.name, "TensorRT's numerics: symmetric int8, float ReLUs and heads")]
-    gpu = tensorrt_available()
-    for precision, source in (("fp32", args.model), ("fp16", args.model), ("int8", int8)):
-        label = f"TensorRT {precision}"
-        if gpu:
-            variants.append(Variant(label, Detector.from_model(
-                str(source), backend="tensorrt", score_threshold=0.1, precision=precision),
-                source.name))
-        else:
-            variants.append(Variant(label, None, source.name, "not measured: no GPU / TensorRT "
-                                    "on this machine"))
-    results = [VariantResult(v) for v in variants]
-    for result in results:
-        detector = result.variant.detector
-        if detector is not None:
-            detections = detector_detections(detector, args.bag, topic, labels,
-                                             desc=result.variant.label)
-            result.evaluation = evaluate_detections(
-                labels, detections, tuple(detector.config.pillars.point_cloud_range))
-    timed = [r for r in results if r.variant.detector is not None]
-    detectors = [r.variant.detector for r in timed if r.variant.detector is not None]
-    inputs = _latency_inputs(args.bag, topic, args.latency_frames, detectors[0])
-    times = interleaved_forward_ms(detectors, inputs, args.rounds)
-    for result, values in zip(timed, times):
-        result.forward_ms = values
+    variants = build_variants(args.model, args.threads, int8=int8,
+                              score_threshold=MODEL_SCORE_THRESHOLD, eager_baseline=False)
+    results = measure_variants(variants, args.bag, args.topic or labels.topic, labels,
+                               args.latency_frames, args.rounds)
+    timed_frames = len(results[0].forward_ms) // args.rounds
     context = (f"Generated {datetime.now(timezone.utc):%Y-%m-%d} by `tao-pointpillars "
                f"precision-report --model {args.model} --labels {args.labels} --bag {args.bag}`: "
-               f"{len(labels.frames)} labeled frames; forward pass timed on {len(inputs)} "
+               f"{len(labels.frames)} labeled frames; forward pass timed on {timed_frames} "
                f"frames x {args.rounds} rounds, {args.threads} ONNX Runtime thread(s), "
                f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs.")
     section = report_markdown(results, labels.class_names, context)
@@ -133,14 +90,3 @@ def run(args: argparse.Namespace) -> int:
             "evaluation": r.evaluation.to_json() if r.evaluation is not None else None,
             "forward_ms": r.forward_ms} for r in results], indent=1) + "\n", encoding="utf-8")
     return 0
-
-
-def _latency_inputs(bag: Path, topic: str, count: int,
-                    detector: Detector) -> list[dict[str, np.ndarray]]:
-    """Model inputs of ``count`` clouds spread over the bag (copies: buffers are reused)."""
-    from ..data.bags import count_clouds, read_clouds
-    from ..quantization.calibration import spread_indices
-
-    chosen = set(spread_indices(count_clouds(bag, [topic]), count).tolist())
-    return [{k: v.copy() for k, v in detector.model_inputs(cloud.points).items()}
-            for index, cloud in enumerate(read_clouds(bag, [topic])) if index in chosen]

@@ -32,54 +32,26 @@ import math
 import os
 from pathlib import Path
 import platform
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from .precision_report import Variant
-from ..core.config import ModelConfig
-from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
-from ..errors import ConfigError, PointPillarsError
+from .variants import interleaved, Variant
+from ..core.pointcloud2 import thin_points
+from ..core.stats import percentiles
+from ..data.bags import count_clouds, read_clouds
+from ..errors import ConfigError
 from ..inference.detector import Detector, Timings
-from ..inference.model_file import load_model_info, ModelContract, NATIVE_INPUTS, NATIVE_OUTPUTS
+from ..quantization.calibration import spread_indices
+from ..ros.parameters import DEFAULTS as NODE_DEFAULTS
+from ..sim import simulate_frame
 
 #: the stages of one frame, as :class:`~.detector.Timings` splits it, and their sum
 STAGES = ("preprocess", "inference", "postprocess", "total")
 STAGE_HEADINGS = {"preprocess": "pre ms", "inference": "inference ms",
                   "postprocess": "post ms", "total": "total ms"}
-NO_TENSORRT = "not available: no GPU / TensorRT on this machine"
-UNTRAINED = ("same architecture and input shapes, untrained weights: timing only (its post ms "
-             "decodes untrained scores)")
 #: packages whose versions the context names, where installed
 VERSIONED = ("onnxruntime", "torch", "tensorrt", "numpy")
-
-FrameT = TypeVar("FrameT")
-ResultT = TypeVar("ResultT")
-
-
-def interleaved(runs: Sequence[Callable[[FrameT], ResultT]], frames: Sequence[FrameT],
-                rounds: int,
-                progress: Callable[[int], None] | None = None) -> list[list[ResultT]]:
-    """
-    Give each run's results, every frame run by every run in turn, ``rounds`` times.
-
-    A first, warm-up pass over the frames comes before and is not kept, so each list holds
-    ``rounds * len(frames)`` results in (round, frame) order. ``progress(1)`` is called per
-    frame (all runs). :func:`~.precision_report.interleaved_forward_ms` is this with runs that
-    time ``backend.infer`` on model inputs.
-    """
-    if rounds < 1:
-        raise ConfigError(f"rounds must be >= 1, got {rounds}")
-    results: list[list[ResultT]] = [[] for _ in runs]
-    for round_index in range(rounds + 1):
-        for frame in frames:
-            for index, run in enumerate(runs):
-                value = run(frame)
-                if round_index:
-                    results[index].append(value)
-            if progress is not None:
-                progress(1)
-    return results
 
 
 def detect_timings(detector: Detector) -> Callable[[np.ndarray], Timings]:
@@ -92,7 +64,7 @@ def detect_timings(detector: Detector) -> Callable[[np.ndarray], Timings]:
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Give the ``q``-th percentile of ``values`` by linear interpolation; NaN for none."""
-    return float(np.percentile(np.asarray(values, np.float64), q)) if len(values) else math.nan
+    return percentiles(values, (q,))[0]
 
 
 @dataclass(frozen=True)
@@ -220,135 +192,21 @@ def _json_summary(summary: Summary) -> dict[str, float | None]:
     return {"median": _finite(summary.median), "p99": _finite(summary.p99)}
 
 
-class TorchBackend:
-    """
-    The PyTorch network of a native model, eager, on the CPU, as a :class:`~.backends.Backend`.
-
-    Built from the model's own config; the weights are the network's initial ones (the ONNX
-    export folds most BatchNorms into anonymous convolution weights, which do not map back
-    exactly), so its outputs are for timing only.
-    """
-
-    name: str = "torch"
-    input_names: tuple[str, ...] = NATIVE_INPUTS
-    output_names: tuple[str, ...] = NATIVE_OUTPUTS
-
-    def __init__(self, config: ModelConfig, threads: int = 1, seed: int = 0) -> None:
-        import torch  # lazily: the core imports without it
-
-        from ..training.network import PointPillarsNet
-
-        torch.set_num_threads(int(threads))
-        torch.manual_seed(seed)
-        self._torch = torch
-        self._net = PointPillarsNet(config).eval()
-
-    def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        torch = self._torch
-        tensors = [torch.from_numpy(np.ascontiguousarray(inputs[n])) for n in self.input_names]
-        with torch.inference_mode():
-            outputs = self._net(*tensors)
-        return {name: t.numpy() for name, t in zip(self.output_names, outputs)}
-
-
-def torch_detector(model: str | Path, threads: int = 1) -> Detector:
-    """Give a detector that runs the PyTorch network of ``model`` (see :class:`TorchBackend`)."""
-    info = load_model_info(str(model))
-    if info.contract is not ModelContract.NATIVE:
-        raise ConfigError(f"{model} is a TAO model; the PyTorch network is that of this "
-                          "package's native models")
-    return Detector(info.config, TorchBackend(info.config, threads), None,
-                    DRIVER_INTENSITY_RANGE, info.contract, info.dynamic_pillars)
-
-
-def torch_importable() -> bool:
-    """Tell whether torch imports here (the [train] extra)."""
-    try:
-        import torch  # noqa: F401  (imported only to see that it loads)
-    except ImportError:
-        return False
-    return True
-
-
-def build_variants(model: str | Path, threads: int = 1, *, tensorrt: bool | None = None,
-                   torch: bool | None = None) -> list[Variant]:
-    """
-    Give every variant of ``model`` this machine has, and rows for those it has not.
-
-    ``tensorrt`` / ``torch``: whether to run those (default: where they are installed).
-    """
-    from ..inference.backends import tensorrt_available
-    from ..quantization.quantize import int8_model_path
-
-    model = Path(model)
-    if model.name.endswith(".int8.onnx"):
-        raise ConfigError(f"{model} is an int8 model; give the fp32 one (its int8 model is "
-                          "found next to it as <stem>.int8.onnx)")
-    int8 = int8_model_path(model)
-
-    def onnxruntime(path: Path, int8_lowering: bool = True) -> Detector:
-        return Detector.from_model(str(path), threads=threads, int8_lowering=int8_lowering)
-
-    variants = [Variant("ONNX Runtime fp32 (CPU)", onnxruntime(model), model.name)]
-    if int8.is_file():
-        cpu_int8 = onnxruntime(int8)
-        lowering = getattr(cpu_int8.backend, "int8_lowering", None)
-        variants += [
-            Variant("ONNX Runtime int8 (CPU)", cpu_int8, int8.name,
-                    "what the node runs: " + lowering.describe() if lowering is not None
-                    else "the Q/DQ model as stored"),
-            Variant("ONNX Runtime int8, Q/DQ as stored (CPU)", onnxruntime(int8, False),
-                    int8.name, "as stored: TensorRT's numerics (symmetric int8, float ReLUs "
-                    "and heads)")]
-    else:
-        missing = (f"not available: no Q/DQ model {int8.name} (make it with `tao-pointpillars "
-                   "calibrate`)")
-        variants += [Variant("ONNX Runtime int8 (CPU)", None, int8.name, missing),
-                     Variant("ONNX Runtime int8, Q/DQ as stored (CPU)", None, int8.name,
-                             missing)]
-    gpu = tensorrt_available() if tensorrt is None else tensorrt
-    for precision in ("fp32", "fp16", "int8"):
-        source = int8 if precision == "int8" and int8.is_file() else model
-        label = f"TensorRT {precision}"
-        if not gpu:
-            variants.append(Variant(label, None, source.name, NO_TENSORRT))
-            continue
-        try:
-            detector = Detector.from_model(str(source), backend="tensorrt", precision=precision)
-        except PointPillarsError as exc:  # e.g. implicit int8 without a calibration cache
-            variants.append(Variant(label, None, source.name, f"not available: {exc}"))
-        else:
-            variants.append(Variant(label, detector, source.name))
-    label = "PyTorch eager fp32 (CPU)"
-    if not (torch_importable() if torch is None else torch):
-        variants.append(Variant(label, None, model.name,
-                                "not available: torch does not import (the [train] extra)"))
-    elif load_model_info(str(model)).contract is not ModelContract.NATIVE:
-        variants.append(Variant(label, None, model.name,
-                                "not available: a TAO model has no PyTorch network here"))
-    else:
-        variants.append(Variant(label, torch_detector(model, threads), model.name, UNTRAINED))
-    return variants
-
-
 def simulated_frames(count: int, seed: int = 0) -> list[np.ndarray]:
     """Give ``count`` simulated clouds (N, 4) float32, frames 0.. of sequence ``seed``."""
-    from ..sim import simulate_frame
-
     return [simulate_frame(seed, index).points for index in range(count)]
 
 
-def bag_frames(bag: str | Path, topic: str | None,
-               count: int) -> tuple[list[np.ndarray], list[int]]:
+def bag_frames(bag: str | Path, topic: str | None, count: int,
+               max_points: int = NODE_DEFAULTS["max_points"]
+               ) -> tuple[list[np.ndarray], list[int]]:
     """
     Give ``count`` clouds spread evenly over a bag (one topic, or every cloud) and their indices.
 
     Consecutive frames are nearly the same scene; spread ones time the recording's range of
-    scene sizes. The clouds are copies, independent of the bag reader's buffers.
+    scene sizes. The clouds are copies, independent of the bag reader's buffers, thinned to
+    ``max_points`` as the node thins them (default: the node's).
     """
-    from ..data.bags import count_clouds, read_clouds
-    from ..quantization.calibration import spread_indices
-
     if count < 1:
         raise ConfigError(f"frames must be >= 1, got {count}")
     topics = None if topic is None else [topic]
@@ -361,7 +219,8 @@ def bag_frames(bag: str | Path, topic: str | None,
     frames = []
     for index, cloud in enumerate(read_clouds(bag, topics)):
         if index in chosen:
-            frames.append(np.array(cloud.points, dtype=np.float32, copy=True))
+            frames.append(np.array(thin_points(cloud.points, max_points), dtype=np.float32,
+                                   copy=True))
         if index >= last:
             break
     return frames, indices

@@ -32,18 +32,31 @@ Per class, metric (``"bev"``, ``"3d"``) and difficulty:
 * AP = mean over recall positions 1/40 .. 40/40 of the interpolated precision, the highest
   precision at any recall >= that position (0 where the recall is never reached), in percent.
   A class without ground truth at a level has AP ``nan``.
+
+:func:`evaluate_detections` scores detections keyed by timestamp against a labels file; they
+come from a detections file (:func:`file_detections`) or from a model run on the labeled bag
+(:func:`detector_detections`), their classes matched to the labels' by name (:func:`class_map`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 import math
+from pathlib import Path
+import sys
 from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
+from tqdm import tqdm
 
 from ..core.boxes import rotated_iou_3d, rotated_iou_bev
-from ..errors import ConfigError
+from ..core.detections import Detections
+from ..core.pointcloud2 import thin_points
+from ..data.bags import count_clouds, read_clouds
+from ..data.labels import FrameLabels, LabelsFile, read_labels
+from ..errors import ConfigError, LabelsFormatError
+from ..inference.detector import Detector
+from ..ros.parameters import DEFAULTS as NODE_DEFAULTS
 
 METRICS: tuple[str, ...] = ("bev", "3d")
 DIFFICULTIES: tuple[str, ...] = ("easy", "moderate", "hard")
@@ -52,6 +65,9 @@ DEFAULT_MIN_POINTS: Mapping[str, int] = {"easy": 50, "moderate": 20, "hard": 5}
 DEFAULT_IOU_THRESHOLDS: Mapping[str, float] = {"Vehicle": 0.7, "Pedestrian": 0.5,
                                                "Cyclist": 0.5}
 NUM_RECALL_POSITIONS = 40
+#: Score threshold of a model evaluated on a bag when none is given: low, so the curve reaches
+#: far.
+MODEL_SCORE_THRESHOLD = 0.1
 
 _IOU_FUNCTIONS: Mapping[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "bev": rotated_iou_bev, "3d": rotated_iou_3d}
@@ -321,3 +337,86 @@ def _average_precision(parts: list[tuple[np.ndarray, np.ndarray]], num_gt: int) 
     reached = first < len(recall)
     interpolated = np.where(reached, best_after[np.minimum(first, len(recall) - 1)], 0.0)
     return float(100.0 * interpolated.mean())
+
+
+def class_map(source: Sequence[str], target: Sequence[str], what: str) -> np.ndarray:
+    """Map (len(source),) source class indices to target ones, -1 where unknown."""
+    index = {name: i for i, name in enumerate(target)}
+    unknown = [name for name in source if name not in index]
+    if unknown:
+        print(f"tao-pointpillars eval: note: {what} classes {unknown} are not in the labels "
+              f"file {list(target)}; their detections are left out", file=sys.stderr)
+    return np.array([index.get(name, -1) for name in source], dtype=np.int64)
+
+
+def labelled_detections(found: Detections, mapping: np.ndarray) -> FrameLabels:
+    """Give a model's detections as labels-file classes (``mapping`` from :func:`class_map`)."""
+    mapped = mapping[found.labels] if len(found) else found.labels
+    keep = mapped >= 0
+    return FrameLabels(found.boxes[keep], mapped[keep],
+                       None, found.scores[keep])  # type: ignore[arg-type]
+
+
+def file_detections(path: Path, labels: LabelsFile,
+                    score_threshold: Optional[float]) -> dict[int, FrameLabels]:
+    """Read a detections file as labels-file classes, by the labeled frames' timestamps."""
+    dets = read_labels(path)
+    if any(frame.scores is None and len(frame) for frame in dets.frames.values()):
+        raise LabelsFormatError(f"{path} has objects without a \"score\": pass detections, "
+                                "not ground truth, to --detections")
+    mapping = class_map(dets.class_names, labels.class_names, "detection")
+    result = {}
+    for timestamp, frame in dets.frames.items():
+        if timestamp not in labels.frames:
+            continue
+        scores = frame.scores if frame.scores is not None else np.zeros(0, np.float32)
+        mapped = mapping[frame.labels] if len(frame) else frame.labels
+        keep = mapped >= 0
+        if score_threshold is not None:
+            keep &= scores >= score_threshold
+        result[timestamp] = FrameLabels(frame.boxes[keep], mapped[keep],
+                                        None, scores[keep])  # type: ignore[arg-type]
+    unmatched = len(dets.frames) - len(result)
+    if unmatched:
+        print(f"tao-pointpillars eval: note: {unmatched} detection frames have no labeled "
+              "frame with the same timestamp_ns and are left out", file=sys.stderr)
+    return result
+
+
+def detector_detections(detector: Detector, bag: Path, topic: str, labels: LabelsFile,
+                        desc: str = "eval",
+                        max_points: int = NODE_DEFAULTS["max_points"]) -> dict[int, FrameLabels]:
+    """
+    Run ``detector`` on the labeled clouds of ``bag``; detections by timestamp.
+
+    Each cloud is thinned to ``max_points`` first, as the node does (default: the node's).
+    """
+    mapping = class_map(detector.config.class_names, labels.class_names, "model")
+    result: dict[int, FrameLabels] = {}
+    clouds = read_clouds(bag, [topic])
+    for cloud in tqdm(clouds, total=count_clouds(bag, [topic]), desc=desc, unit="cloud"):
+        if cloud.timestamp_ns not in labels.frames:
+            continue
+        found = detector.detect(thin_points(cloud.points, max_points))
+        result[cloud.timestamp_ns] = labelled_detections(found, mapping)
+    missing = len(labels.frames) - len(result)
+    if missing:
+        print(f"tao-pointpillars eval: note: {missing} labeled frames have no cloud on {topic} "
+              "in the bag; they count as frames without detections", file=sys.stderr)
+    return result
+
+
+def evaluate_detections(labels: LabelsFile, detections: Mapping[int, FrameLabels],
+                        point_cloud_range: Optional[Sequence[float]] = None,
+                        thresholds: Optional[Mapping[str, float]] = None) -> EvaluationResult:
+    """Give the AP of ``detections`` (by timestamp) against ``labels``."""
+    frames = [_eval_frame(gt, detections.get(timestamp)) for timestamp, gt in
+              labels.frames.items()]
+    return evaluate(frames, labels.class_names, thresholds or {}, point_cloud_range)
+
+
+def _eval_frame(gt: FrameLabels, det: Optional[FrameLabels]) -> EvalFrame:
+    if det is None:
+        det = FrameLabels.empty(with_scores=True)
+    scores = det.scores if det.scores is not None else np.zeros(len(det), dtype=np.float32)
+    return EvalFrame(gt.boxes, gt.labels, gt.num_points, det.boxes, scores, det.labels)

@@ -45,9 +45,11 @@ from matplotlib.transforms import offset_copy
 import numpy as np
 from PIL import GifImagePlugin, Image
 
-from ..core.boxes import bev_corners
-from ..core.detections import Detections
-from ..core.markers import class_colours
+from .frames import FrameRecord
+from ...core.boxes import bev_corners
+from ...core.detections import Detections
+from ...core.markers import class_colours
+from ...core.stats import percentiles
 
 ColorBy = Literal["intensity", "height"]
 COLOR_BY: tuple[ColorBy, ...] = ("intensity", "height")
@@ -491,17 +493,6 @@ class GifWriter:
             self._file = None
 
 
-@dataclass(frozen=True)
-class FrameRecord:
-    """What the summary figure needs of one rendered frame."""
-
-    time_s: float
-    topic: str
-    detections_per_class: np.ndarray
-    ground_truth_per_class: np.ndarray | None = None
-    latency_ms: float | None = None
-
-
 def draw_summary(path: str | Path, records: Sequence[FrameRecord], class_names: Sequence[str],
                  title: str, unmeasured_note: str) -> None:
     """
@@ -555,7 +546,7 @@ def _draw_counts(axes: Axes, records: Sequence[FrameRecord], class_names: Sequen
 
 
 def _draw_latency(axes: Axes, latencies: np.ndarray) -> None:
-    p50, p99 = np.percentile(latencies, [50, 99])
+    p50, p99 = percentiles(latencies, (50, 99))
     axes.hist(latencies, bins=min(40, max(5, latencies.size // 3)), color="#6b8fb5",
               edgecolor="white")
     axes.axvline(p50, color="#1f4e79", linewidth=2, label=f"p50 {p50:.1f} ms")
