@@ -15,8 +15,9 @@
 """
 Core layer: numpy only.
 
-Core (numpy only): configs, detections, box maths, PointCloud2 decoding, pillars, anchors,
-box coding, post-processing, NMS, fusion and marker geometry.
+Core (numpy only): configs, detections, box maths (corners, IoU, yaw quaternions, extrinsics),
+PointCloud2 decoding, pillars, anchors, box coding, post-processing, NMS, fusion, marker
+geometry, time stamps <-> nanoseconds and windowed statistics.
 
 May import: the package's base modules (errors, package_files) and numpy. Nothing here imports
 ONNX, a backend, rosbags or ROS.

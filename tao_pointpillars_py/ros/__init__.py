@@ -15,8 +15,9 @@
 """
 ROS 2 layer: the only subpackage that imports rclpy or ROS messages.
 
-ROS 2: the node, its parameters, messages, topics, cloud slots, health, bag I/O over rclpy and
-launch helpers. The only subpackage that imports rclpy or ROS message packages.
+ROS 2: the node, its parameters, messages, topics, cloud slots, health, bag I/O over rclpy, a
+node spun on a thread (spin) and launch helpers. The only subpackage that imports rclpy or ROS
+message packages.
 
 May import: core, inference, data and the base modules.
 """
