@@ -50,8 +50,8 @@ class Timings:
 
 def check_intensity_range(intensity_range: Any) -> tuple[float, float]:
     """Validate a (min, max) intensity range of the incoming clouds (driver units)."""
-    return pointcloud2.check_intensity_range(
-        intensity_range, hint="use the driver's range, e.g. [0.0, 255.0] for Zvision")
+    return pointcloud2.check_intensity_range(intensity_range,
+                                             hint=pointcloud2.DRIVER_RANGE_HINT)
 
 
 class Detector:
