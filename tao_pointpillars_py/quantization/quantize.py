@@ -38,7 +38,6 @@ import numpy as np
 
 from .onnx_rewrites import deconvolutions_as_depth_to_space, equalize_channels
 from ..errors import ConfigError
-from ..inference.model_file import int8_model_path  # noqa: F401 - the path of its output
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 #: chosen by measurement on the reference model (models/README.md, "int8"): clipping the

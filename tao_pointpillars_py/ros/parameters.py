@@ -31,8 +31,6 @@ from ..core.fusion import parse_extrinsics
 from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
 from ..inference.detector import check_intensity_range
-# default_model_path and REFERENCE_MODEL: re-exported for one release (now in model_file)
-from ..inference.model_file import default_model_path, REFERENCE_MODEL  # noqa: F401
 from ..inference.runtime import BACKENDS, PRECISIONS, RuntimeRequest
 
 CLASS_ID_FORMATS = ("name", "index")
