@@ -59,7 +59,7 @@ VERSIONS = ("8.6.1", "10.3.0", "10.13.0.35", "11.4.0.106")
 #: the modules that call TensorRT
 SOURCES = ("tao_pointpillars_py/inference/backends/tensorrt/backend.py",
            "tao_pointpillars_py/commands/build_engine.py",
-           "tao_pointpillars_py/commands/calibrate.py")
+           "tao_pointpillars_py/quantization/tensorrt_calibration.py")
 
 #: wrong calls that the real bindings must reject (so a probe can say no) and the fake too
 WRONG_CALLS = (

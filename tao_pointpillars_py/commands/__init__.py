@@ -12,4 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Subcommands of ``tao-pointpillars``: modules with ``add_arguments(parser)``, ``run(args)``."""
+"""
+Commands layer: the ``tao-pointpillars`` subcommands, one module each.
+
+A command module has ``add_arguments(parser)`` and ``run(args)``: it checks its arguments, calls
+the library and prints; the work itself lives in the layers below.
+
+May import: every layer below (tools, sim, training, ros, data, quantization, inference, core
+and the base modules); never another command.
+"""
+
+__all__: list[str] = []
