@@ -111,7 +111,7 @@ def internal(name: str, modules: dict[str, Path]) -> str | None:
     if name != PACKAGE and not name.startswith(PACKAGE + "."):
         return None
     parts = name.split(".")[1:]
-    while parts and ".".join(parts) not in modules and ".".join(parts + ["__init__"]) not in modules:
+    while parts and not {".".join(parts), ".".join(parts + ["__init__"])} & modules.keys():
         parts = parts[:-1]
     return ".".join(parts) or "__init__"
 
@@ -166,7 +166,7 @@ def package_violations(modules: dict[str, Path]) -> list[str]:
 
 
 def outside_violations() -> list[str]:
-    """Imports of commands.* or test modules from test/ and bench/."""
+    """List the imports of commands.* or test modules in test/ and bench/."""
     found = []
     test_modules = {p.stem for p in (REPO / "test").rglob("test_*.py")}
     fixture_modules = {p.stem for p in (REPO / "test").rglob("*.py")}
