@@ -26,11 +26,12 @@ from __future__ import annotations
 import copy
 from typing import Any, Sequence
 
+import yaml
+
 
 def fitted_rviz_config(template: str, cloud_topics: Sequence[str], marker_topics: Sequence[str],
                        fixed_frame: str) -> str:
     """Give the template's YAML text with these clouds, markers and fixed frame."""
-    import yaml
     config: Any = yaml.safe_load(template)
     manager = config["Visualization Manager"]
     displays = manager["Displays"]

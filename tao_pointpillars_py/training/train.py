@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from itertools import islice
 import json
 from pathlib import Path
 import time
@@ -163,8 +164,6 @@ class Trainer:
 
     def _attach_fake_quant(self, percentile: float) -> None:
         """Measure convolution input ranges on the first batches, then simulate int8."""
-        from itertools import islice
-
         from .fake_quant import attach_fake_quant, input_ranges
 
         self.sampler.epoch, self.sampler.skip = 0, 0
