@@ -11,6 +11,8 @@
 #                scripts/constraints-numpy1.txt (numpy<2 where Python modules built against
 #                numpy 1 share the environment: ROS 2 Humble's, the Jazzy wheels' leg in CI)
 set -euo pipefail
+# shellcheck source=scripts/resolve-python.sh
+source "$(dirname "$0")/resolve-python.sh"
 cd "$(dirname "$0")/.."
 extras="${1:-}"
 venv="${VENV:-.venv}"
@@ -21,12 +23,7 @@ if [ -n "${CONSTRAINTS:-}" ]; then
   constraints=(-c "$(cd "$(dirname "$CONSTRAINTS")" && pwd)/$(basename "$CONSTRAINTS")")
 fi
 if [ ! -x "$venv/bin/python" ]; then
-  if ! "$python" --version >/dev/null 2>&1 && [[ "$python" =~ ^python([0-9]+\.[0-9]+)$ ]] \
-      && command -v pyenv >/dev/null; then
-    version="$(pyenv versions --bare | grep -E "^${BASH_REMATCH[1]//./\\.}\.[0-9]+$" \
-               | sort -V | tail -n1 || true)"
-    [ -n "$version" ] && python="$(pyenv root)/versions/$version/bin/$python"
-  fi
+  python="$(resolve_python "$python")"
   "$python" --version >/dev/null 2>&1 \
     || { echo "setup-env: error: '$python' does not run; set PYTHON to an interpreter" >&2; exit 1; }
   echo "setup-env: creating $venv with $("$python" --version)" >&2

@@ -28,6 +28,8 @@
 #           run as a command (a pyenv shim of a version that is not selected) is taken from
 #           pyenv's newest installed X.Y.*
 set -euo pipefail
+# shellcheck source=scripts/resolve-python.sh
+source "$(dirname "$0")/resolve-python.sh"
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv-numpy121}"
 python="${PYTHON:-python3.10}"
@@ -37,12 +39,7 @@ say() { echo "test-oldest-numpy: $*" >&2; }
 die() { say "error: $*"; exit 1; }
 
 if [ ! -x "$venv/bin/python" ]; then
-  if ! "$python" --version >/dev/null 2>&1 && [[ "$python" =~ ^python([0-9]+\.[0-9]+)$ ]] \
-      && command -v pyenv >/dev/null; then
-    version="$(pyenv versions --bare | grep -E "^${BASH_REMATCH[1]//./\\.}\.[0-9]+$" \
-               | sort -V | tail -n1 || true)"
-    [ -n "$version" ] && python="$(pyenv root)/versions/$version/bin/$python"
-  fi
+  python="$(resolve_python "$python")"
   "$python" --version >/dev/null 2>&1 \
     || die "'$python' does not run: the pins in $requirements need Python 3.10 (install it, e.g.
   pyenv install 3.10, or set PYTHON to a Python 3.10 interpreter)"
