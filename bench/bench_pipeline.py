@@ -94,7 +94,7 @@ def main() -> int:
 
     def decode_and_nms():
         return decode_predictions(outputs["cls_preds"][0], outputs["box_preds"][0],
-                                  outputs["dir_cls_preds"][0], detector._anchors,
+                                  outputs["dir_cls_preds"][0], detector.anchors,
                                   detector.config, detector.post)
 
     rows = [

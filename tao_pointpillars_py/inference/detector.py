@@ -76,7 +76,8 @@ class Detector:
         #: pillar feature net then costs in proportion to the scene, not to max_pillars
         self.dynamic_pillars = dynamic_pillars
         self.last_timings = Timings()
-        self._anchors = generate_anchors(config).reshape(-1, 7)
+        #: (K, 7) anchor boxes in the order of the head outputs
+        self.anchors = generate_anchors(config).reshape(-1, 7)
         self._encoder = PillarEncoder(config.pillars)
 
     @classmethod
@@ -131,7 +132,7 @@ class Detector:
             dir_logits = outputs.get("dir_cls_preds")
             detections = decode_predictions(
                 outputs["cls_preds"][0], outputs["box_preds"][0],
-                None if dir_logits is None else dir_logits[0], self._anchors, self.config, post)
+                None if dir_logits is None else dir_logits[0], self.anchors, self.config, post)
         t3 = time.perf_counter()
         self.last_timings = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
         return detections
