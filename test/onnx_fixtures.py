@@ -12,9 +12,16 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tiny real ONNX models with this package's native contract, built with onnx.helper."""
+"""
+ONNX model files of the tests: tiny real models built with onnx.helper, and broken ones.
+
+The tiny models have this package's native contract; :func:`broken_model` writes the bad model
+files a user may point the package at (truncated, text, no metadata, ...).
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -23,6 +30,7 @@ from onnx import helper, numpy_helper, TensorProto
 from tao_pointpillars_py.core.anchors import generate_anchors
 from tao_pointpillars_py.core.config import ModelConfig, PillarConfig
 
+REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
 TINY_CONFIG = ModelConfig(pillars=PillarConfig(point_cloud_range=(0.0, -4.0, -3.0, 8.0, 4.0, 3.0),
                                                voxel_size=(0.5, 0.5, 6.0),
                                                max_points_per_pillar=8, max_pillars=64))
@@ -89,3 +97,25 @@ def fired_anchor_model(path, config: ModelConfig = TINY_CONFIG, anchor_index: in
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return anchors[anchor_index]
+
+
+def broken_model(kind: str, folder: Path) -> Path:
+    """Write one kind of bad model file into ``folder``; return its path."""
+    path = folder / f"{kind}.onnx"
+    if kind == "truncated":  # the first half of the reference model
+        data = REFERENCE_MODEL.read_bytes()
+        path.write_bytes(data[:len(data) // 2])
+    elif kind == "text":
+        path.write_text("model: pointpillars\nthis is a text file, not an ONNX model\n")
+    elif kind == "lfs-pointer":
+        path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a0c\n"
+                        "size 19358244\n")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "no-metadata":  # the reference model with its metadata_props stripped
+        model = onnx.load(str(REFERENCE_MODEL))
+        del model.metadata_props[:]
+        onnx.save(model, str(path))
+    return path

@@ -29,15 +29,18 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
+from cloud_fixtures import CloudLayout, POINT_FIELD_CODES, point_records
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import rclpy
 from rclpy.executors import Executor, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.publisher import Publisher
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.subscription import Subscription
 from sensor_msgs.msg import PointCloud2, PointField
 from tao_pointpillars_py.core import stamps
 from tao_pointpillars_py.ros import spin
@@ -48,7 +51,62 @@ from visualization_msgs.msg import MarkerArray
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE_MODEL = REPO / "models" / "pointpillars_zvision.onnx"
-CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
+#: how often a wait looks at its condition [s]
+POLL_S = 0.02
+
+
+def holds_within(condition: Callable[[], object], timeout_s: float,
+                 process: subprocess.Popen | None = None) -> bool:
+    """Poll ``condition`` until it holds (True) or ``timeout_s`` passed (False)."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"node exited with status {process.returncode}")
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_S)
+    return True
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float, what: str,
+               process: subprocess.Popen | None = None) -> None:
+    """
+    Wait until ``condition()`` holds; fail naming ``what`` after ``timeout_s``.
+
+    With ``process`` (the node), fail at once if it exits. Nothing needs spinning here: the
+    test's nodes are spun on threads of their own (:class:`SpinningNode`).
+    """
+    if not holds_within(condition, timeout_s, process):
+        raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+
+
+def subscriptions_of(node: Node, topic: str) -> list[Subscription]:
+    """Give ``node``'s subscriptions of ``topic`` (its fully qualified name)."""
+    return [s for s in node.subscriptions if s.topic_name == topic]
+
+
+def publishers_of(node: Node, topic: str) -> list[Publisher]:
+    """Give ``node``'s publishers of ``topic`` (its fully qualified name)."""
+    return [p for p in node.publishers if p.topic_name == topic]
+
+
+def wait_until_matched(publishers: Sequence[Publisher], subscriptions: Sequence[Subscription],
+                       timeout_s: float = 30.0) -> None:
+    """Wait until DDS matched both ends: each publisher to a reader, each reader to a writer."""
+    wait_until(lambda: all(p.get_subscription_count() > 0 for p in publishers)
+               and all(s.get_publisher_count() > 0 for s in subscriptions), timeout_s,
+               f"{[p.topic_name for p in publishers]} and "
+               f"{[s.topic_name for s in subscriptions]} to match")
+
+
+def publish_and_wait(publisher: Publisher, messages: Sequence[Any],
+                     handled: Callable[[], int], timeout_s: float = 20.0) -> None:
+    """Publish ``messages`` one by one, each once ``handled()`` has counted the one before."""
+    before = handled()
+    for count, msg in enumerate(messages, start=1):
+        publisher.publish(msg)
+        wait_until(lambda expected=before + count: handled() >= expected, timeout_s,
+                   f"message {count} of {len(messages)} on {publisher.topic_name} handled")
 
 
 def ros_environment() -> dict[str, str]:
@@ -94,22 +152,23 @@ def node_in_process(topic: str, executor: type[Executor] = SingleThreadedExecuto
         client.close()
 
 
-def cloud_message(points: np.ndarray, layout, point_step: int, stamp_ns: int,
-                  bigendian: bool = False, height: int = 1, frame_id: str = "lidar_front",
-                  intensity_name: str = "intensity") -> PointCloud2:
-    """PointCloud2 of (N, 4) points with layout [(offset, 'f4'), ...] for x, y, z, intensity."""
-    order = ">" if bigendian else "<"
+def cloud_message(points: np.ndarray, layout: Sequence[tuple[int, str]], point_step: int,
+                  stamp_ns: int, bigendian: bool = False, height: int = 1,
+                  frame_id: str = "lidar_front", intensity_name: str = "intensity") -> PointCloud2:
+    """
+    PointCloud2 of (N, 4) points with layout [(offset, 'f4'), ...] for x, y, z, intensity.
+
+    ``layout, point_step`` are a :class:`cloud_fixtures.CloudLayout`'s, e.g.
+    ``cloud_message(points, *ZVISION_DRIVER, stamp_ns)``.
+    """
     names = ["x", "y", "z", intensity_name]
-    dtype = np.dtype({"names": names, "formats": [order + t for _, t in layout],
-                      "offsets": [o for o, _ in layout], "itemsize": point_step})
-    records = np.zeros(points.shape[0], dtype=dtype)
-    for column, key in enumerate(names):
-        records[key] = points[:, column]
+    records = point_records(points, CloudLayout(list(layout), point_step), bigendian,
+                            intensity_name)
     msg = PointCloud2()
     msg.header.stamp.sec, msg.header.stamp.nanosec = stamps.split_ns(stamp_ns)
     msg.header.frame_id = frame_id
     msg.height, msg.width = height, points.shape[0] // height
-    msg.fields = [PointField(name=key, offset=o, datatype=CODES[t], count=1)
+    msg.fields = [PointField(name=key, offset=o, datatype=POINT_FIELD_CODES[t], count=1)
                   for key, (o, t) in zip(names, layout)]
     msg.is_bigendian = bigendian
     msg.point_step, msg.row_step = point_step, point_step * msg.width
@@ -179,21 +238,24 @@ class Harness(SpinningNode):
         with self._lock:
             return [values.get("last skip reason", "") for values in self.diagnostics.values()]
 
-    def wait_until(self, predicate, timeout_s: float) -> bool:
-        with self._lock:
-            return self._lock.wait_for(predicate, timeout_s)
+    def _holds(self, condition: Callable[[], object]) -> Callable[[], object]:
+        def holds() -> object:
+            with self._lock:
+                return condition()
+        return holds
+
+    def wait_until(self, condition: Callable[[], object], timeout_s: float, what: str,
+                   process: subprocess.Popen | None = None) -> None:
+        """Wait until ``condition()`` holds over what was received; fail naming ``what``."""
+        wait_until(self._holds(condition), timeout_s, what, process)
 
     def wait_for_node(self, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
-        """Wait until the node is up: LabelInfo received and the cloud publisher matched."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError(f"node exited with status {process.returncode}")
-            if self.label_info and self.publisher.get_subscription_count() > 0:
-                time.sleep(1.0)  # both ends of every endpoint pair finish matching
-                return
-            time.sleep(0.1)
-        raise AssertionError("node did not come up")
+        """Wait until the node is up: LabelInfo received, each end of every topic matched."""
+        # the node's reader of /point_cloud matching this writer cannot be seen from here:
+        # send() publishes again when a first cloud is lost
+        self.wait_until(lambda: self.label_info and self.publisher.get_subscription_count() > 0
+                        and all(s.get_publisher_count() > 0 for s in self.node.subscriptions),
+                        timeout_s, "the node to come up", process)
 
     def send(self, msg: PointCloud2, timeout_s: float = 30.0, attempts: int = 4):
         """
@@ -213,6 +275,6 @@ class Harness(SpinningNode):
         """Publish ``msg`` again (``attempts`` times in ``timeout_s``) until ``done()`` holds."""
         for _ in range(attempts):
             self.publisher.publish(msg)
-            if self.wait_until(done, timeout_s / attempts):
+            if holds_within(self._holds(done), timeout_s / attempts):
                 return True
         return False

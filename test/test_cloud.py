@@ -17,6 +17,7 @@
 import array
 from types import SimpleNamespace
 
+from cloud_fixtures import CloudLayout, POINT_FIELD_CODES, point_records, XYZI_16, ZVISION_DRIVER
 import numpy as np
 import pytest
 
@@ -25,7 +26,6 @@ from tao_pointpillars_py.core.pointcloud2 import (drop_non_finite, encode_zvisio
                                                   zvision_fields, ZVISION_POINT_STEP)
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError
 
-CODES = {"i1": 1, "u1": 2, "i2": 3, "u2": 4, "i4": 5, "u4": 6, "f4": 7, "f8": 8}
 POINTS = np.array([[1.5, -2.0, 0.25, 7.0],
                    [10.0, 3.5, -1.0, 200.0],
                    [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
@@ -38,15 +38,8 @@ def field(name, offset, datatype, count=1):
 def make_cloud(points, layout, point_step, bigendian=False, height=1, row_pad=0, name="intensity",
                data_type=bytes):
     """Pack (N, 4) points with layout [(offset, 'f4'), ...] for x, y, z, intensity."""
-    order = ">" if bigendian else "<"
-    names = ["x", "y", "z", name]
-    dtype = np.dtype({"names": names, "formats": [order + t for _, t in layout],
-                      "offsets": [o for o, _ in layout], "itemsize": point_step})
-    n = points.shape[0]
-    width = n // height
-    records = np.zeros(n, dtype=dtype)
-    for column, key in enumerate(names):
-        records[key] = points[:, column]
+    records = point_records(points, CloudLayout(layout, point_step), bigendian, name)
+    width = points.shape[0] // height
     rows = records.reshape(height, width)
     row_bytes = [rows[r].tobytes() + b"\xee" * row_pad for r in range(height)]
     data = b"".join(row_bytes)
@@ -55,12 +48,13 @@ def make_cloud(points, layout, point_step, bigendian=False, height=1, row_pad=0,
     return SimpleNamespace(
         height=height, width=width, is_bigendian=bigendian, point_step=point_step,
         row_step=width * point_step + row_pad, is_dense=True, data=data,
-        fields=[field(key, o, CODES[t]) for key, (o, t) in zip(names, layout)])
+        fields=[field(key, o, POINT_FIELD_CODES[t])
+                for key, (o, t) in zip(["x", "y", "z", name], layout)])
 
 
 @pytest.mark.parametrize("layout,point_step", [
-    ([(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32),            # Zvision / PCL PointXYZI
-    ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16),            # packed
+    ZVISION_DRIVER,                                                 # Zvision / PCL PointXYZI
+    XYZI_16,                                                        # packed
     ([(12, "f4"), (8, "f4"), (4, "f4"), (0, "f4")], 16),            # reversed order
     ([(0, "f8"), (8, "f8"), (16, "f8"), (24, "f8")], 40),           # float64 and padding
     ([(1, "f4"), (5, "f4"), (9, "f4"), (0, "u1")], 13),             # unaligned, uint8 intensity
@@ -78,14 +72,14 @@ def test_points_from_cloud_decodes_any_layout(layout, point_step, bigendian):
                                        lambda b: array.array("B", b),
                                        lambda b: np.frombuffer(b, np.uint8), list])
 def test_points_from_cloud_accepts_any_data_container(data_type):
-    cloud = make_cloud(POINTS, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32,
+    cloud = make_cloud(POINTS, *ZVISION_DRIVER,
                        data_type=data_type)
     np.testing.assert_array_equal(points_from_cloud(cloud), POINTS)
 
 
 @pytest.mark.parametrize("name", ["intensity", "i", "reflectivity"])
 def test_points_from_cloud_accepts_intensity_aliases(name):
-    cloud = make_cloud(POINTS, [(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16, name=name)
+    cloud = make_cloud(POINTS, *XYZI_16, name=name)
     np.testing.assert_array_equal(points_from_cloud(cloud)[:, 3], POINTS[:, 3])
 
 
@@ -98,7 +92,7 @@ def test_points_from_cloud_prefers_intensity_over_reflectivity():
 @pytest.mark.parametrize("row_pad", [0, 8])
 def test_points_from_cloud_honours_row_step_of_organized_cloud(row_pad):
     points = np.arange(24, dtype=np.float32).reshape(6, 4)
-    cloud = make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32, height=2,
+    cloud = make_cloud(points, *ZVISION_DRIVER, height=2,
                        row_pad=row_pad)
     np.testing.assert_array_equal(points_from_cloud(cloud), points)
 
@@ -108,7 +102,7 @@ def test_points_from_cloud_honours_row_step_of_organized_cloud(row_pad):
 def test_points_from_cloud_drops_non_finite_points(bad, column):
     points = POINTS.copy()
     points[1, column] = bad
-    cloud = make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
+    cloud = make_cloud(points, *ZVISION_DRIVER)
     np.testing.assert_array_equal(points_from_cloud(cloud), POINTS[[0, 2]])
 
 
@@ -124,12 +118,12 @@ def test_drop_non_finite_equals_row_wise_isfinite(seed):
 
 
 def test_points_from_cloud_of_empty_cloud_is_empty():
-    cloud = make_cloud(POINTS[:0], [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
+    cloud = make_cloud(POINTS[:0], *ZVISION_DRIVER)
     assert points_from_cloud(cloud).shape == (0, 4)
 
 
 def zvision(points=POINTS):
-    return make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
+    return make_cloud(points, *ZVISION_DRIVER)
 
 
 @pytest.mark.parametrize("break_it,message", [
@@ -149,7 +143,7 @@ def test_points_from_cloud_raises_on_broken_layout(break_it, message):
 
 def test_points_from_cloud_raises_on_short_row_step():
     points = np.zeros((4, 4), np.float32)
-    cloud = make_cloud(points, [(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32, height=2)
+    cloud = make_cloud(points, *ZVISION_DRIVER, height=2)
     cloud.row_step = 32
     with pytest.raises(CloudFormatError, match="row_step"):
         points_from_cloud(cloud)
@@ -229,7 +223,7 @@ def ros_cloud(cloud):
 
 
 @pytest.mark.parametrize("layout,point_step,bigendian", [
-    ([(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32, False),
+    (*ZVISION_DRIVER, False),
     ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "u1")], 13, False),
     ([(0, "f8"), (8, "f8"), (16, "f8"), (24, "u2")], 26, True),
 ])

@@ -25,6 +25,7 @@ from pathlib import Path
 import subprocess
 import sys
 
+from cloud_fixtures import ZVISION_DRIVER
 import pytest
 
 INSTALL = os.environ.get("TAO_COLCON_INSTALL", "")
@@ -43,7 +44,6 @@ PACKAGE = "tao_pointpillars_py"
 PREFIX = Path(INSTALL) / PACKAGE  # colcon's default isolated layout: install/<package>
 SHARE = PREFIX / "share" / PACKAGE
 NODE = PREFIX / "lib" / PACKAGE / "pointpillars_node"
-ZVISION = ([(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
 
 
 def _installed_python(code: str, tmp_path: Path) -> str:
@@ -105,7 +105,7 @@ def test_installed_node_answers_a_cloud(tmp_path):
     try:
         harness.wait_for_node(process)
         points = simulate_frame(7, 0).points
-        answer = harness.send(cloud_message(points, *ZVISION, 1_700_000_100_000_000_000))
+        answer = harness.send(cloud_message(points, *ZVISION_DRIVER, 1_700_000_100_000_000_000))
         assert answer is not None, "no Detection3DArray for the cloud:\n" + log.read_text()
         boxes, markers = answer
         assert len(boxes.detections) > 0

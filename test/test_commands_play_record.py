@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 
+from cloud_fixtures import XYZI_16
 import numpy as np
 import pytest
 
@@ -28,7 +29,8 @@ pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.
 from rclpy.duration import Duration  # noqa: E402
 from rclpy.qos import (DurabilityPolicy, qos_profile_sensor_data, QoSProfile,  # noqa: E402
                        ReliabilityPolicy)
-from ros_fixtures import cloud_message, ros_environment, SpinningNode, stamp_of  # noqa: E402
+from ros_fixtures import (cloud_message, ros_environment, SpinningNode,  # noqa: E402
+                          stamp_of, wait_until)
 from rosbags.highlevel import AnyReader  # noqa: E402
 from rosbags.interfaces import QosDurability, QosReliability  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
@@ -42,12 +44,14 @@ import yaml  # noqa: E402
 
 TOPIC = "/ns1/zvision_lidar_points"
 STAMP0 = 1_700_000_000_000_000_000
-XYZI_LAYOUT = [(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")]
 #: a subscriber this late [s] after play's publisher appeared missed clouds with the old fixed
 #: one-second wait
 LATE_SUBSCRIBER_S = 1.5
 #: once record says it is recording, its subscription matches a publisher within this [s]
 RECORD_MATCH_S = 10.0
+#: record says what it took only when it stops: the time its executor is given to take what
+#: DDS delivered [s] (no condition to wait for from outside the process)
+RECORD_TAKE_S = 1.0
 
 
 def _cli(*args):
@@ -91,15 +95,6 @@ def _reliable(depth):
     return qos
 
 
-def _wait_until(predicate, timeout_s):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def _clouds(count, seed):
     rng = np.random.default_rng(seed)
     return [(STAMP0 + i * 100_000_000, rng.normal(size=(200, 4)).astype(np.float32))
@@ -116,13 +111,13 @@ def test_record_stopped_by_a_signal_writes_the_bag_and_exits_cleanly(tmp_path, s
                                 env=ros_environment(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
     try:
-        assert _wait_until(lambda: publisher.get_subscription_count() > 0
-                           or recorder.poll() is not None, 60), "record never subscribed"
+        wait_until(lambda: publisher.get_subscription_count() > 0
+                   or recorder.poll() is not None, 60, "record to subscribe")
         assert recorder.poll() is None, recorder.communicate()
         for stamp, points in clouds:
-            publisher.publish(cloud_message(points, XYZI_LAYOUT, 16, stamp))
+            publisher.publish(cloud_message(points, *XYZI_16, stamp))
         assert publisher.wait_for_all_acked(Duration(seconds=30))
-        time.sleep(1.0)  # acknowledged by DDS; now record's executor takes them
+        time.sleep(RECORD_TAKE_S)  # acknowledged by DDS; now record's executor takes them
         recorder.send_signal(stop)
         out, err = recorder.communicate(timeout=60)
     finally:
@@ -159,9 +154,9 @@ def test_play_waits_for_a_late_subscriber_which_then_gets_every_cloud(tmp_path):
     player = subprocess.Popen(_cli("play", str(tmp_path / "in")), env=ros_environment(),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        assert _wait_until(lambda: listener.node.count_publishers(TOPIC) > 0
-                           or player.poll() is not None, 60), "play never advertised"
-        time.sleep(LATE_SUBSCRIBER_S)
+        wait_until(lambda: listener.node.count_publishers(TOPIC) > 0
+                   or player.poll() is not None, 60, "play to advertise")
+        time.sleep(LATE_SUBSCRIBER_S)  # the lateness under test
         listener.node.create_subscription(PointCloud2, TOPIC, on_cloud, _reliable(100))
         listener.spin()
         played = player.communicate(timeout=120)[0]
@@ -212,12 +207,14 @@ class Recording:
 
     def wait_until_matched(self, *publishers):
         """Wait until record subscribed and every publisher matched it; fail if not."""
-        assert _wait_until(lambda: "record: recording" in self.output
-                           or self.process.poll() is not None, 60), "record never subscribed"
+        wait_until(lambda: "record: recording" in self.output
+                   or self.process.poll() is not None, 60, "record to subscribe")
         assert self.process.poll() is None, self.output
-        assert _wait_until(lambda: all(p.get_subscription_count() > 0 for p in publishers),
-                           RECORD_MATCH_S), ("record's subscription did not match every "
-                                             "publisher:\n" + self.output)
+        try:
+            wait_until(lambda: all(p.get_subscription_count() > 0 for p in publishers),
+                       RECORD_MATCH_S, "record's subscription to match every publisher")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.output}") from None
 
     def stop(self):
         """Ctrl-C record; give its output once it has ended."""
@@ -236,7 +233,7 @@ class Recording:
 def _publish_paced(publisher, clouds, period_s=0.05):
     # at a lidar's pace, not as a burst: best effort drops what a full queue cannot take
     for stamp, points in clouds:
-        publisher.publish(cloud_message(points, XYZI_LAYOUT, 16, stamp))
+        publisher.publish(cloud_message(points, *XYZI_16, stamp))
         time.sleep(period_s)
 
 
@@ -267,7 +264,7 @@ def test_record_hears_a_best_effort_lidar_and_keeps_every_cloud(tmp_path):
         recording.wait_until_matched(publisher)
         time.sleep(1.0)  # the other end: best effort reaches a reader once it matched the writer
         _publish_paced(publisher, clouds)
-        time.sleep(1.0)  # sent; now record's executor takes them
+        time.sleep(RECORD_TAKE_S)  # sent; now record's executor takes them
         output = recording.stop()
     finally:
         recording.kill()
@@ -295,7 +292,7 @@ def test_record_gets_label_info_latched_before_it_started_and_replays_it_latched
     try:
         recording.wait_until_matched(publisher)
         assert publisher.wait_for_all_acked(Duration(seconds=30))
-        time.sleep(1.0)  # acknowledged by DDS; now record's executor takes it
+        time.sleep(RECORD_TAKE_S)  # acknowledged by DDS; now record's executor takes it
         output = recording.stop()
     finally:
         recording.kill()
@@ -336,7 +333,7 @@ def test_record_of_best_effort_and_reliable_publishers_goes_best_effort_and_hear
         time.sleep(1.0)  # the other end: best effort reaches a reader once it matched the writer
         _publish_paced(best_effort, clouds[0::2])
         _publish_paced(reliable, clouds[1::2])
-        time.sleep(1.0)  # sent; now record's executor takes them
+        time.sleep(RECORD_TAKE_S)  # sent; now record's executor takes them
         output = recording.stop()
     finally:
         recording.kill()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx_fixtures import fired_anchor_model
+from onnx_fixtures import broken_model, fired_anchor_model
 import pytest
 
 from tao_pointpillars_py import cli
@@ -45,33 +45,9 @@ from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_sh
                                                                   check_cache_dir)
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info
-from tensorrt_fake import Fakes
 
-REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
 MODEL_FIX = "copy the complete .onnx file again, or re-export it with `tao-pointpillars export`"
 RECALIBRATE = "and calibrate again for this model (`tao-pointpillars build-engine"
-
-
-def broken_model(kind: str, folder: Path) -> Path:
-    """Write one kind of bad model file into ``folder``; return its path."""
-    path = folder / f"{kind}.onnx"
-    if kind == "truncated":  # the first half of the reference model
-        data = REFERENCE_MODEL.read_bytes()
-        path.write_bytes(data[:len(data) // 2])
-    elif kind == "text":
-        path.write_text("model: pointpillars\nthis is a text file, not an ONNX model\n")
-    elif kind == "lfs-pointer":
-        path.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a0c\n"
-                        "size 19358244\n")
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "directory":
-        path.mkdir()
-    elif kind == "no-metadata":  # the reference model with its metadata_props stripped
-        model = onnx.load(str(REFERENCE_MODEL))
-        del model.metadata_props[:]
-        onnx.save(model, str(path))
-    return path
 
 
 #: kind -> (error class, the words of the message after the file name)
@@ -136,26 +112,13 @@ def test_an_engine_key_of_another_tensorrt_or_gpu_is_refused_with_the_build_comm
         "builds one")
 
 
-@pytest.fixture
-def install(monkeypatch):
-    """Install (or replace) the fake tensorrt and pycuda modules."""
-    return lambda **kwargs: Fakes(**kwargs).install(monkeypatch)
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    path = tmp_path / "tiny.onnx"
-    fired_anchor_model(path, pillar_axis="pillars")
-    return path
-
-
 @pytest.mark.parametrize("sidecar,why", [
     ("foreign", "tensorrt_version: '8.5.3' != '8.6.1'; device_name: 'Xavier' != 'Orin'"),
     ("missing", "no readable key sidecar")])
 def test_a_cached_engine_with_a_stale_sidecar_is_rebuilt_from_the_onnx(
-        install, tiny, tmp_path, caplog, sidecar, why):
-    fakes = install()
-    first = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path / "engines")
+        install_fake_tensorrt, tiny_model, tmp_path, caplog, sidecar, why):
+    fake_tensorrt = install_fake_tensorrt()
+    first = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path / "engines")
     key = read_key(first.engine_path)
     if sidecar == "foreign":
         write_key(first.engine_path, dataclasses.replace(key, tensorrt_version="8.5.3",
@@ -163,17 +126,18 @@ def test_a_cached_engine_with_a_stale_sidecar_is_rebuilt_from_the_onnx(
     else:
         Path(str(first.engine_path) + ".json").unlink()
     with caplog.at_level(logging.WARNING):
-        again = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path / "engines")
-    assert fakes.gpu.builds == 2 and again.engine_path == first.engine_path
+        again = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path / "engines")
+    assert fake_tensorrt.gpu.builds == 2 and again.engine_path == first.engine_path
     assert read_key(again.engine_path) == key
     assert f"cached engine {first.engine_path} is stale ({why}); rebuilding it" in caplog.text
 
 
-def test_an_engine_path_with_a_foreign_sidecar_is_refused_before_loading(install, tiny,
+def test_an_engine_path_with_a_foreign_sidecar_is_refused_before_loading(install_fake_tensorrt,
+                                                                         tiny_model,
                                                                          tmp_path):
-    install()
+    install_fake_tensorrt()
     engine = tmp_path / "tiny.engine"
-    key = build_engine_file(tiny, engine, "fp32")
+    key = build_engine_file(tiny_model, engine, "fp32")
     write_key(engine, dataclasses.replace(key, compute_capability="7.2"))
     with pytest.raises(ConfigError) as raised:
         TensorRTBackend(str(engine))
@@ -196,25 +160,27 @@ def fake_calibrated(model, cache, engine):
                              calibrator=make_calibrator(frames, cache, shapes))
 
 
-def test_a_new_calibration_cache_records_its_model_and_fits_it(install, tiny, tmp_path):
-    install()
+def test_a_new_calibration_cache_records_its_model_and_fits_it(install_fake_tensorrt, tiny_model,
+                                                               tmp_path):
+    install_fake_tensorrt()
     cache = tmp_path / "tiny.calib"
-    fake_calibrated(tiny, cache, tmp_path / "tiny.engine")
+    fake_calibrated(tiny_model, cache, tmp_path / "tiny.engine")
     record = json.loads(Path(str(cache) + ".json").read_text())
-    assert record == {"model": "tiny.onnx", "model_sha256": file_sha256(tiny)}
-    parsed = check_calibration_cache(cache, tiny)
+    assert record == {"model": "tiny.onnx", "model_sha256": file_sha256(tiny_model)}
+    parsed = check_calibration_cache(cache, tiny_model)
     assert parsed.algorithm == "EntropyCalibration2"
     assert parsed.tensors == ("pillar_features", "pillar_coords", "num_pillars")
 
 
-def test_a_calibration_cache_of_another_model_is_refused_before_building(install, tiny,
+def test_a_calibration_cache_of_another_model_is_refused_before_building(install_fake_tensorrt,
+                                                                         tiny_model,
                                                                          tmp_path, capsys):
-    fakes = install()
+    fake_tensorrt = install_fake_tensorrt()
     cache = tmp_path / "tiny.calib"
-    fake_calibrated(tiny, cache, tmp_path / "tiny.engine")
+    fake_calibrated(tiny_model, cache, tmp_path / "tiny.engine")
     other = tmp_path / "retrained.onnx"  # same tensor names, other weights
     fired_anchor_model(other, pillar_axis="pillars", logit=3.0)
-    builds = fakes.gpu.builds
+    builds = fake_tensorrt.gpu.builds
     with pytest.raises(ConfigError) as raised:
         TensorRTBackend(str(other), precision="int8", calibration_cache=str(cache),
                         engine_cache_dir=tmp_path / "engines")
@@ -225,33 +191,35 @@ def test_a_calibration_cache_of_another_model_is_refused_before_building(install
     assert cli.main(["build-engine", str(other), "--precision", "int8", "--calib-cache",
                      str(cache), "--out", str(tmp_path / "other.engine")]) == 2
     assert f"calibration cache {cache} was made for another model" in capsys.readouterr().err
-    assert fakes.gpu.builds == builds
+    assert fake_tensorrt.gpu.builds == builds
 
 
-def test_a_calibration_cache_with_another_models_tensors_is_refused(install, tiny, tmp_path):
-    fakes = install()
+def test_a_calibration_cache_with_another_models_tensors_is_refused(install_fake_tensorrt,
+                                                                    tiny_model, tmp_path):
+    fake_tensorrt = install_fake_tensorrt()
     cache = tmp_path / "tao.calib"  # a TAO model's cache (raw points in), without a record
     cache.write_text("TRT-8601-EntropyCalibration2\npoints: 3c010a14\nnum_points: 3f800000\n"
                      "voxels: 3c8d2b1a\n(Unnamed Layer* 3) [Shuffle]_output: 3d0a3d71\n")
     with pytest.raises(ConfigError) as raised:
-        TensorRTBackend(str(tiny), precision="int8", calibration_cache=str(cache),
+        TensorRTBackend(str(tiny_model), precision="int8", calibration_cache=str(cache),
                         engine_cache_dir=tmp_path / "engines")
     assert str(raised.value).startswith(
-        f"calibration cache {cache} does not match the model {tiny}: it has no scale for the "
-        "model's input(s) ['pillar_features']; 3 of its 3 tensor names are not tensors of the "
-        f"model (e.g. ['points', 'num_points', 'voxels']); delete {cache} {RECALIBRATE} {tiny} "
+        f"calibration cache {cache} does not match the model {tiny_model}: it has no scale for "
+        "the model's input(s) ['pillar_features']; 3 of its 3 tensor names are not tensors of "
+        f"the model (e.g. ['points', 'num_points', 'voxels']); delete {cache} {RECALIBRATE} "
+        f"{tiny_model} "
         f"--precision int8 --calib-bag BAG --calib-cache {cache}`)")
-    assert fakes.gpu.builds == 0
+    assert fake_tensorrt.gpu.builds == 0
 
 
-def test_a_cache_in_tensorrts_own_format_for_the_model_is_accepted(tiny, tmp_path):
+def test_a_cache_in_tensorrts_own_format_for_the_model_is_accepted(tiny_model, tmp_path):
     cache = tmp_path / "tiny.calib"  # hex scales; TensorRT-internal names are not counted
     cache.write_text("TRT-8601-EntropyCalibration2\npillar_features: 3c010a14\n"
                      "count: 3f800000\n(Unnamed Layer* 0) [Constant]_output: 3f800000\n"
                      "gate: 3f800000\ncls_preds: 3d0a3d71\n")
-    assert check_calibration_cache(cache, tiny).tensorrt_version == "8601"
-    write_calibration_record(cache, tiny)
-    assert check_calibration_cache(cache, tiny).tensors[0] == "pillar_features"
+    assert check_calibration_cache(cache, tiny_model).tensorrt_version == "8601"
+    write_calibration_record(cache, tiny_model)
+    assert check_calibration_cache(cache, tiny_model).tensors[0] == "pillar_features"
 
 
 @pytest.mark.parametrize("content,words", [
@@ -266,11 +234,11 @@ def test_a_cache_in_tensorrts_own_format_for_the_model_is_accepted(tiny, tmp_pat
      "EntropyCalibration2 caches only"),
     (b"TRT-8601-EntropyCalibration2\n", "does not match the model"),
 ])
-def test_a_file_that_is_no_usable_calibration_cache_is_named(tiny, tmp_path, content, words):
+def test_a_file_that_is_no_usable_calibration_cache_is_named(tiny_model, tmp_path, content, words):
     cache = tmp_path / "x.calib"
     cache.write_bytes(content)
     with pytest.raises(ConfigError) as raised:
-        check_calibration_cache(cache, tiny)
+        check_calibration_cache(cache, tiny_model)
     message = str(raised.value)
     assert f"calibration cache {cache} " in message and words in message
     assert f"delete {cache} and calibrate again" in message
@@ -293,20 +261,21 @@ def test_an_engine_cache_dir_under_a_file_names_the_parameter(tmp_path):
             "MODEL.onnx --out ENGINE` (node: engine_path)") in message
 
 
-def test_the_default_engine_cache_dir_names_xdg_cache_home(install, tiny, tmp_path,
+def test_the_default_engine_cache_dir_names_xdg_cache_home(install_fake_tensorrt, tiny_model,
+                                                           tmp_path,
                                                            monkeypatch):
-    fakes = install()
+    fake_tensorrt = install_fake_tensorrt()
     (tmp_path / "a-file").write_text("not a directory")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
     with pytest.raises(ConfigError) as raised:
-        TensorRTBackend(str(tiny))  # no engine_cache_dir: $XDG_CACHE_HOME/tao_pointpillars/...
+        TensorRTBackend(str(tiny_model))  # no engine_cache_dir: $XDG_CACHE_HOME/tao_pointpillars
     message = str(raised.value)
     folder = tmp_path / "a-file" / "tao_pointpillars" / "engines"
     assert message.startswith(f"engine cache directory {folder} is not writable (")
     assert (f"set the environment variable XDG_CACHE_HOME (now '{tmp_path / 'a-file'}') to a "
             "writable directory; the engines go to $XDG_CACHE_HOME/tao_pointpillars/engines, "
             "or load an engine prebuilt with `tao-pointpillars build-engine") in message
-    assert fakes.gpu.builds == 0
+    assert fake_tensorrt.gpu.builds == 0
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o500 directory anyway")

@@ -73,7 +73,7 @@ def test_take_waits_for_a_cloud_and_close_wakes_it():
     got = []
     taker = threading.Thread(target=lambda: got.append(slots.take(5.0)))
     taker.start()
-    time.sleep(0.05)
+    time.sleep(0.05)  # the taker is waiting by now, the case under test (else it takes at once)
     slots.offer("/a", "x", 0.0)
     taker.join(2.0)
     assert got[0].cloud == "x"

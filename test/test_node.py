@@ -20,8 +20,8 @@ it through scripts/test.sh).
 """
 
 import re
-import time
 
+from cloud_fixtures import XYZI_16, ZVISION_DRIVER
 import numpy as np
 import pytest
 
@@ -30,7 +30,8 @@ pytest.importorskip("vision_msgs.msg", reason="vision_msgs missing: run scripts/
 
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa: E402
 from rcl_interfaces.srv import SetParameters  # noqa: E402
-from ros_fixtures import cloud_message, Harness, REFERENCE_MODEL, start_node  # noqa: E402
+from ros_fixtures import (cloud_message, Harness, REFERENCE_MODEL, start_node,  # noqa: E402
+                          wait_until)
 from tao_pointpillars_py.core.boxes import quaternion_yaw  # noqa: E402
 from tao_pointpillars_py.core.pointcloud2 import points_from_cloud  # noqa: E402
 from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
@@ -40,7 +41,6 @@ from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
 
 CLASSES = ("Vehicle", "Pedestrian", "Cyclist")
-ZVISION = ([(0, "f4"), (4, "f4"), (8, "f4"), (16, "f4")], 32)
 
 
 def _points(seed: int) -> np.ndarray:
@@ -110,7 +110,7 @@ def test_int8_node_runs_the_shipped_qdq_model_and_says_so(tmp_path):
         harness.wait_for_node(process)
         points = _points(seed=12)
         stamp = 1_700_000_000_000_000_777
-        answer = harness.send(cloud_message(points, *ZVISION, stamp))
+        answer = harness.send(cloud_message(points, *ZVISION_DRIVER, stamp))
         assert answer is not None, "no Detection3DArray from the int8 node"
         int8 = REFERENCE_MODEL.with_name("pointpillars_zvision.int8.onnx")
         expected = Detector.from_model(str(int8)).detect(points)
@@ -139,9 +139,9 @@ def test_fp16_without_tensorrt_stops_the_node_with_what_to_do(tmp_path):
 
 
 @pytest.mark.parametrize("layout,point_step,bigendian,height", [
-    (*ZVISION, False, 1),                                            # Zvision driver
+    (*ZVISION_DRIVER, False, 1),                                     # Zvision driver
     ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "u1")], 16, False, 1),   # uint8 intensity, padding
-    ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16, True, 1),    # big-endian
+    (*XYZI_16, True, 1),                                             # big-endian
     ([(8, "f4"), (4, "f4"), (0, "f4"), (16, "f8")], 24, False, 1),   # reordered, float64 int.
     ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "u2")], 16, False, 2),   # organized, uint16
 ])
@@ -164,7 +164,7 @@ def test_organized_cloud_with_nan_returns_drops_them(running):
     holey = points.copy()
     holey[::7, :3] = np.nan  # missing returns of an organized cloud
     stamp = 1_700_000_001_000_000_000
-    answer = harness.send(cloud_message(holey, *ZVISION, stamp, height=4))
+    answer = harness.send(cloud_message(holey, *ZVISION_DRIVER, stamp, height=4))
     assert answer is not None
     _check_against_detector(answer, points[np.isfinite(holey).all(axis=1)], stamp)
 
@@ -218,11 +218,11 @@ def test_one_cloud_of_every_malformed_class_then_a_good_one_is_answered(running)
     harness, process, log = running
     points = _points(seed=13)
     points = points[:points.shape[0] // 2 * 2]
-    assert harness.wait_until(lambda: harness.diagnostics, 10.0), "no /diagnostics from the node"
+    harness.wait_until(lambda: harness.diagnostics, 10.0, "/diagnostics from the node")
     bad_stamps = []
     for index, (name, (break_cloud, reason)) in enumerate(MALFORMED.items()):
         stamp = 1_700_000_002_000_000_000 + index
-        bad = cloud_message(points, *ZVISION, stamp)
+        bad = cloud_message(points, *ZVISION_DRIVER, stamp)
         break_cloud(bad)
         assert _skip_one(harness, bad, reason), (
             f"/diagnostics did not count the {name!r} cloud as skipped for {reason!r}: "
@@ -230,7 +230,7 @@ def test_one_cloud_of_every_malformed_class_then_a_good_one_is_answered(running)
         assert process.poll() is None, f"the node died on the {name!r} cloud"
         bad_stamps.append(stamp)
     good_stamp = 1_700_000_003_000_000_000
-    answer = harness.send(cloud_message(points, *ZVISION, good_stamp))
+    answer = harness.send(cloud_message(points, *ZVISION_DRIVER, good_stamp))
     assert answer is not None, "the good cloud after the malformed ones was not answered"
     _check_against_detector(answer, points, good_stamp)
     assert not set(bad_stamps) & set(harness.boxes), "a malformed cloud was answered"
@@ -245,7 +245,7 @@ def test_one_cloud_of_every_malformed_class_then_a_good_one_is_answered(running)
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_every_malformed_class_draws_its_warning(name):
     break_cloud, warning = MALFORMED[name]
-    msg = cloud_message(_points(seed=13)[:64], *ZVISION, 1)
+    msg = cloud_message(_points(seed=13)[:64], *ZVISION_DRIVER, 1)
     break_cloud(msg)
     with pytest.raises(CloudFormatError, match=re.escape(warning)):
         points_from_cloud(msg)
@@ -253,8 +253,8 @@ def test_every_malformed_class_draws_its_warning(name):
 
 def test_empty_and_all_nan_clouds_are_answered_with_no_detections(running):
     harness, process, _ = running
-    empty = cloud_message(np.zeros((0, 4), np.float32), *ZVISION, 1_700_000_010_000_000_000)
-    nan = cloud_message(np.full((100, 4), np.nan, np.float32), *ZVISION,
+    empty = cloud_message(np.zeros((0, 4), np.float32), *ZVISION_DRIVER, 1_700_000_010_000_000_000)
+    nan = cloud_message(np.full((100, 4), np.nan, np.float32), *ZVISION_DRIVER,
                         1_700_000_010_000_000_001)
     for msg in (empty, nan):
         answer = harness.send(msg)
@@ -271,9 +271,7 @@ def _set_parameter(harness, name, value):
         name=name, value=ParameterValue(type=ParameterType.PARAMETER_DOUBLE,
                                         double_value=value))])
     future = client.call_async(request)
-    deadline = time.monotonic() + 10
-    while not future.done() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(future.done, 10, f"the node to answer set_parameters {name}")
     harness.node.destroy_client(client)
     return future.result().results[0]
 
@@ -281,7 +279,7 @@ def _set_parameter(harness, name, value):
 def test_score_threshold_set_at_run_time_changes_the_output(running):
     harness, _, _ = running
     points = _points(seed=14)
-    before = harness.send(cloud_message(points, *ZVISION, 1_700_000_004_000_000_000))[0]
+    before = harness.send(cloud_message(points, *ZVISION_DRIVER, 1_700_000_004_000_000_000))[0]
     scores = sorted(d.results[0].hypothesis.score for d in before.detections)
     assert len(scores) >= 2
     threshold = (scores[-1] + scores[-2]) / 2  # keeps exactly the best detection
@@ -290,16 +288,17 @@ def test_score_threshold_set_at_run_time_changes_the_output(running):
     assert not refused.successful and "score_threshold out of range" in refused.reason
     assert _set_parameter(harness, "score_threshold", threshold).successful
     try:
-        after = harness.send(cloud_message(points, *ZVISION, 1_700_000_005_000_000_000))[0]
+        after = harness.send(cloud_message(points, *ZVISION_DRIVER, 1_700_000_005_000_000_000))[0]
         assert [d.results[0].hypothesis.score for d in after.detections] == [scores[-1]]
-        assert harness.wait_until(
-            lambda: any(abs(m.threshold - threshold) < 1e-6 for m in harness.label_info), 10)
+        harness.wait_until(
+            lambda: any(abs(m.threshold - threshold) < 1e-6 for m in harness.label_info), 10,
+            "LabelInfo with the new threshold")
     finally:
         assert _set_parameter(harness, "score_threshold", 0.3).successful
 
 
 def test_label_info_is_latched_with_the_class_map(running):
     harness, _, _ = running
-    assert harness.wait_until(lambda: harness.label_info, 10)
+    harness.wait_until(lambda: harness.label_info, 10, "the latched LabelInfo")
     info = harness.label_info[0]
     assert [(c.class_id, c.class_name) for c in info.class_map] == list(enumerate(CLASSES))

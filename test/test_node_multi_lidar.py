@@ -22,13 +22,14 @@ object where two lidars' views overlap, and /diagnostics reports every input str
 import threading
 import time
 
+from cloud_fixtures import XYZI_16
 import numpy as np
 import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="integration tests need rclpy")
 
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from ros_fixtures import cloud_message, SpinningNode, start_node  # noqa: E402
+from ros_fixtures import cloud_message, SpinningNode, start_node, wait_until  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.core.detections import Detections  # noqa: E402
 from tao_pointpillars_py.core.fusion import to_base_frame  # noqa: E402
@@ -37,9 +38,10 @@ from tao_pointpillars_py.sim.lidar_rig import rig_extrinsics, UGV_LIDARS, views 
 from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 
-ZVISION = ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16)
 TOPICS = [topic for topic, _ in UGV_LIDARS]
 CONFIDENT = 0.5
+#: rounds of one cloud per lidar, 0.1 s apart
+ROUNDS = 30
 
 
 class RigHarness(SpinningNode):
@@ -68,16 +70,34 @@ class RigHarness(SpinningNode):
                 store.append(msg)
         return callback
 
-    def wait_for(self, predicate, timeout_s, process=None):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if process is not None and process.poll() is not None:
-                raise AssertionError(f"node exited with status {process.returncode}")
+    def wait_until(self, condition, timeout_s, what, process):
+        """Wait until ``condition()`` holds over what was received; fail naming ``what``."""
+        def holds():
             with self.lock:
-                if predicate():
-                    return True
-            time.sleep(0.05)
-        return False
+                return condition()
+        wait_until(holds, timeout_s, what, process)
+
+    def matched(self):
+        """Tell whether DDS matched every publisher and subscription of the harness to the node."""
+        return (all(p.get_subscription_count() > 0 for p in self.publishers.values())
+                and all(s.get_publisher_count() > 0 for s in self.node.subscriptions))
+
+
+def stream_totals(diagnostics):
+    """Give the totals (received, answered, ...) of every input stream in a DiagnosticArray."""
+    totals = {}
+    for status in diagnostics.status:
+        values = {kv.key: kv.value for kv in status.values}
+        totals[status.name] = {kind: int(values[f"{kind} total"])
+                               for kind in ("received", "answered", "dropped", "skipped")}
+    return totals
+
+
+def all_accounted_for(diagnostics):
+    """Tell whether every stream reports each cloud it received answered, dropped or skipped."""
+    totals = stream_totals(diagnostics)
+    return len(totals) == len(TOPICS) and all(
+        t["answered"] + t["dropped"] + t["skipped"] == t["received"] for t in totals.values())
 
 
 def _boxes(msg):
@@ -107,21 +127,23 @@ def test_four_lidars_into_one_node_each_answered_and_fused_without_duplicates(tm
                          log_path=log)
     harness = RigHarness()
     try:
-        assert harness.wait_for(lambda: all(
-            p.get_subscription_count() > 0 for p in harness.publishers.values()), 60, process)
-        time.sleep(1.0)
+        harness.wait_until(harness.matched, 60, "the harness and the node to match", process)
         start = time.monotonic()
-        for round_index in range(30):  # 3 s of four lidars at 10 Hz
+        for round_index in range(ROUNDS):
             stamp = 1_700_000_000_000_000_000 + round_index * 100_000_000
             for offset, topic in enumerate(TOPICS):
                 frame_id, points = cut[topic]
                 harness.publishers[topic].publish(cloud_message(
-                    points, *ZVISION, stamp + offset * 1_000_000, frame_id=frame_id))
+                    points, *XYZI_16, stamp + offset * 1_000_000, frame_id=frame_id))
+            # paced: four lidars at 10 Hz is the load under test
             time.sleep(max(0.0, start + (round_index + 1) * 0.1 - time.monotonic()))
-        assert harness.wait_for(lambda: all(harness.answers[t] for t in TOPICS)
-                                and harness.answers["/fused/bbox"] and len(
-                                    harness.diagnostics) >= 2, 30, process), log.read_text()
-        time.sleep(1.5)  # one more diagnostics message after the last cloud
+        harness.wait_until(lambda: all(harness.answers[t] for t in TOPICS)
+                           and harness.answers["/fused/bbox"], 30,
+                           "answers on every lidar's topic and the fused one", process)
+        # the last cloud of each stream in /diagnostics' totals (published once a second)
+        harness.wait_until(lambda: harness.diagnostics
+                           and all_accounted_for(harness.diagnostics[-1]), 30,
+                           "/diagnostics accounting for every cloud received", process)
     finally:
         harness.close()
         stop_process(process, timeout_s=15)
@@ -163,20 +185,19 @@ def test_four_lidars_into_one_node_each_answered_and_fused_without_duplicates(tm
     last = diagnostics[-1]
     by_name = {s.name: s for s in last.status}
     assert set(by_name) == {f"pointpillars: {t}" for t in TOPICS}
-    during = [d for d in diagnostics if d.status and any(
-        kv.key == "input rate [Hz]" and float(kv.value) > 3.0 for kv in d.status[0].values)]
-    assert during, "no diagnostics with the clouds' input rate"
+    totals = stream_totals(last)
     for topic in TOPICS:
         status = by_name[f"pointpillars: {topic}"]
         values = {kv.key: kv.value for kv in status.values}
         assert values["backend"] == "onnxruntime" and values["precision"] == "fp32"
         assert values["model"] == "pointpillars_zvision.onnx"
         assert status.hardware_id == cut[topic][0]
-        received, answered = int(values["received total"]), int(values["answered total"])
-        dropped, skipped = int(values["dropped total"]), int(values["skipped total"])
+        received, answered, dropped, skipped = totals[status.name].values()
         print(f"{topic}: {received} received, {answered} answered, {dropped} dropped, "
-              f"{skipped} skipped; level {status.level[0]} {status.message!r}")
-        assert answered >= 1 and answered + dropped + skipped <= received <= 30
+              f"{skipped} skipped of {ROUNDS} sent; level {status.level[0]} {status.message!r}")
+        # best effort on a loaded machine may lose a cloud now and then, not half of them
+        assert ROUNDS // 2 <= received <= ROUNDS
+        assert answered >= 1 and skipped == 0 and answered + dropped == received
         assert status.level in (b"\x00", b"\x01")
         if dropped and "dropped in window" in values and int(values["dropped in window"]):
             assert status.level == b"\x01" and "dropped" in status.message

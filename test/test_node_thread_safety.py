@@ -22,8 +22,8 @@ with the detection cap of another), and a confirmed update must hold from the ne
 
 import dataclasses
 import threading
-import time
 
+from cloud_fixtures import XYZI_16
 import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
@@ -33,13 +33,13 @@ from rclpy.executors import MultiThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from ros_fixtures import cloud_message, node_in_process as in_process  # noqa: E402
-from ros_fixtures import REFERENCE_MODEL  # noqa: E402
+from ros_fixtures import (publishers_of, REFERENCE_MODEL, subscriptions_of,  # noqa: E402
+                          wait_until_matched)
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 
-ZVISION = ([(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")], 16)
 #: two whole settings; a torn frame would mix them (0.2 with 3, or 0.7 with 100)
 LOOSE = {"score_threshold": 0.2, "max_detections": 100}
 STRICT = {"score_threshold": 0.7, "max_detections": 3}
@@ -75,21 +75,20 @@ def test_rapid_updates_never_tear_a_frame_and_hold_from_the_next_cloud(node_in_p
             answers[msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec] = _scores(msg)
             lock.notify_all()
 
-    client.create_subscription(Detection3DArray, "/threads/bbox", on_boxes, QoSProfile(depth=50))
+    answers_subscription = client.create_subscription(Detection3DArray, "/threads/bbox",
+                                                      on_boxes, QoSProfile(depth=50))
     qos = QoSProfile(depth=10)
     qos.reliability = ReliabilityPolicy.RELIABLE
     publisher = client.create_publisher(PointCloud2, "/threads/points", qos)
-    deadline = time.monotonic() + 30
-    while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.5)
+    wait_until_matched([publisher, *publishers_of(node, "/threads/bbox")],
+                       [*subscriptions_of(node, "/threads/points"), answers_subscription])
 
     def settings_of(name):
         values = LOOSE if name == "loose" else STRICT
         return [Parameter(k, value=v) for k, v in values.items()]
 
     def send_and_wait(stamp):
-        publisher.publish(cloud_message(points, *ZVISION, stamp))
+        publisher.publish(cloud_message(points, *XYZI_16, stamp))
         with lock:
             assert lock.wait_for(lambda: stamp in answers, 20), "no answer"
             return answers[stamp]

@@ -16,8 +16,8 @@
 
 import struct
 import threading
-import time
 
+from cloud_fixtures import XYZI_16
 import numpy as np
 import pytest
 
@@ -28,7 +28,7 @@ from rclpy.duration import Duration  # noqa: E402
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_profile_sensor_data,  # noqa: E402
                        QoSProfile, ReliabilityPolicy)
 from rclpy.serialization import serialize_message  # noqa: E402
-from ros_fixtures import cloud_message  # noqa: E402
+from ros_fixtures import cloud_message, holds_within, wait_until  # noqa: E402
 from rosbags.interfaces import QosDurability, QosHistory, QosReliability, QosTime  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
@@ -78,9 +78,8 @@ def test_played_bag_is_recorded_back_unchanged(tmp_path, ros_node):
     recorder = TopicRecorder(ros_node, tmp_path / "out", [TOPIC], storage="sqlite3")
     assert player.wait_for_subscriptions(timeout_s=30.0).complete
     report = player.play(rate=5.0)
-    deadline = time.monotonic() + 10
-    while recorder.counts[TOPIC] < len(frames) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: recorder.counts[TOPIC] >= len(frames), 10,
+               f"the recorder to take the {len(frames)} clouds played")
     recorder.close()
     player.close()
     assert report.published == len(frames)
@@ -136,9 +135,18 @@ def test_bag_qos_keeps_every_policy_of_an_offer():
     assert bag_qos(qos_profile_sensor_data).reliability == QosReliability.BEST_EFFORT
 
 
-def test_recorder_waits_for_a_late_publisher_and_records_it_best_effort(tmp_path, ros_node):
+def test_recorder_waits_for_a_late_publisher_and_records_it_best_effort(
+        tmp_path, ros_node, monkeypatch):
     topic = "/late/lidar"
     made = {}
+    looks = []
+    look_for_publishers = ros_node.get_publishers_info_by_topic
+
+    def counted_look(*args, **kwargs):
+        looks.append(1)
+        return look_for_publishers(*args, **kwargs)
+
+    monkeypatch.setattr(ros_node, "get_publishers_info_by_topic", counted_look)
 
     def record():
         made["recorder"] = TopicRecorder(ros_node, tmp_path / "out", [topic],
@@ -146,19 +154,18 @@ def test_recorder_waits_for_a_late_publisher_and_records_it_best_effort(tmp_path
 
     starting = threading.Thread(target=record)
     starting.start()
-    time.sleep(1.0)  # the recorder is waiting; only now does the lidar appear
-    assert starting.is_alive()
+    wait_until(lambda: len(looks) >= 2, 10, "the recorder to look for publishers twice")
+    assert starting.is_alive()  # it found none and waits; only now does the lidar appear
     publisher = ros_node.create_publisher(PointCloud2, topic, qos_profile_sensor_data)
     starting.join(timeout=30)
     recorder = made["recorder"]
     assert (recorder.qos[topic].reliability, recorder.types[topic]) == (
         BEST_EFFORT, "sensor_msgs/msg/PointCloud2")
-    deadline = time.monotonic() + 10
     points = np.ones((5, 4), np.float32)
-    while recorder.counts[topic] == 0 and time.monotonic() < deadline:
-        publisher.publish(cloud_message(points, [(0, "f4"), (4, "f4"), (8, "f4"), (12, "f4")],
-                                        16, 1))
-        time.sleep(0.1)
+    for _ in range(100):  # best effort: published again, at a lidar's 10 Hz, until recorded
+        publisher.publish(cloud_message(points, *XYZI_16, 1))
+        if holds_within(lambda: recorder.counts[topic] > 0, 0.1):
+            break
     recorder.close()
     assert recorder.counts[topic] > 0
     np.testing.assert_array_equal(next(read_clouds(tmp_path / "out", [topic])).points, points)

@@ -30,7 +30,7 @@ import threading
 import numpy as np
 import onnx
 from onnx import helper
-from onnx_fixtures import fired_anchor_model
+from onnx_fixtures import fired_anchor_model, REFERENCE_MODEL
 import pytest
 
 from tao_pointpillars_py import cli
@@ -49,28 +49,8 @@ from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_sh
                                                                   profile_shapes)
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info
-from tensorrt_fake import Fakes, remove_gpu_stack
+from tensorrt_fake import remove_gpu_stack
 from tensorrt_models import clouds, model_inputs, qdq_model
-
-REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
-
-
-@pytest.fixture
-def install(monkeypatch):
-    """Install (or replace) the fake tensorrt and pycuda modules, e.g. for another version."""
-    return lambda **kwargs: Fakes(**kwargs).install(monkeypatch)
-
-
-@pytest.fixture
-def fakes(install):
-    return install()
-
-
-@pytest.fixture
-def tiny(tmp_path):
-    path = tmp_path / "tiny.onnx"
-    fired_anchor_model(path, pillar_axis="pillars")  # pillar axis dynamic, max_pillars 64
-    return path
 
 
 @pytest.fixture
@@ -94,8 +74,8 @@ def test_the_module_imports_without_tensorrt_or_pycuda(monkeypatch):
     assert module.pad_to_shape(np.ones((1, 2)), (1, 3)).tolist() == [[1.0, 1.0, 0.0]]
 
 
-def test_dynamic_pillar_axis_gets_a_profile_up_to_max_pillars(tiny, tmp_path):
-    info = load_model_info(str(tiny))
+def test_dynamic_pillar_axis_gets_a_profile_up_to_max_pillars(tiny_model, tmp_path):
+    info = load_model_info(str(tiny_model))
     assert profile_shapes(info) == {
         "pillar_features": ((1, 1, 8, 10), (1, 64, 8, 10), (1, 64, 8, 10)),
         "pillar_coords": ((1, 1, 2), (1, 64, 2), (1, 64, 2))}
@@ -142,14 +122,14 @@ def test_routes_that_cannot_build_are_refused_with_what_to_do(precision, explici
             assert "tensorrt<11" in str(error.value)
 
 
-def test_qdq_models_are_recognised(tiny, qdq):
-    assert not has_qdq_nodes(tiny) and has_qdq_nodes(qdq)
+def test_qdq_models_are_recognised(tiny_model, qdq):
+    assert not has_qdq_nodes(tiny_model) and has_qdq_nodes(qdq)
 
 
 # --- the fake itself -------------------------------------------------------------------------
 
-def test_the_fake_refuses_names_outside_the_documented_api(fakes):
-    trt, driver = fakes.trt, fakes.modules["pycuda.driver"]
+def test_the_fake_refuses_names_outside_the_documented_api(fake_tensorrt):
+    trt, driver = fake_tensorrt.trt, fake_tensorrt.modules["pycuda.driver"]
     logger = trt.Logger(trt.Logger.WARNING)
     builder = trt.Builder(logger)
     config = builder.create_builder_config()
@@ -161,9 +141,9 @@ def test_the_fake_refuses_names_outside_the_documented_api(fakes):
         config.max_workspace_size = 1 << 30  # removed in TensorRT 10
 
 
-def test_the_fake_converts_arguments_as_the_real_bindings_do(fakes):
+def test_the_fake_converts_arguments_as_the_real_bindings_do(fake_tensorrt):
     """What test_tensorrt_bindings.py found the real 8.6 / 10.x / 11 bindings to do."""
-    trt = fakes.trt
+    trt = fake_tensorrt.trt
     logger = trt.Logger(trt.Logger.WARNING)
     assert trt.Logger.WARNING is trt.ILogger.Severity.WARNING and logger.min_severity.name == \
         "WARNING"
@@ -195,28 +175,29 @@ def test_the_fake_converts_arguments_as_the_real_bindings_do(fakes):
         Forgetful()
 
 
-def test_the_fake_records_what_the_code_uses(fakes, tiny):
-    build_engine(tiny, "fp16")
-    uses = {(use.owner, use.name, use.kind) for use in fakes.gpu.uses}
+def test_the_fake_records_what_the_code_uses(fake_tensorrt, tiny_model):
+    build_engine(tiny_model, "fp16")
+    uses = {(use.owner, use.name, use.kind) for use in fake_tensorrt.gpu.uses}
     assert {("tensorrt", "Builder", "class"), ("Builder", "__init__", "constructor"),
             ("BuilderFlag", "FP16", "constant"), ("IBuilderConfig", "set_flag", "method"),
             ("IOptimizationProfile", "set_shape", "method"),
             ("OnnxParser", "parse", "method")} <= uses
     assert ("IInt8EntropyCalibrator2", "get_batch", "callback") not in uses
-    assert not any(use.owner == "Dims" for use in fakes.gpu.uses)  # the fake's own reads
+    assert not any(use.owner == "Dims" for use in fake_tensorrt.gpu.uses)  # the fake's own reads
 
 
-def test_execute_without_a_current_cuda_context_returns_false_and_logs(fakes, tiny, capsys):
-    trt = fakes.trt
+def test_execute_without_a_current_cuda_context_returns_false_and_logs(fake_tensorrt, tiny_model,
+                                                                       capsys):
+    trt = fake_tensorrt.trt
     runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-    engine = runtime.deserialize_cuda_engine(build_engine(tiny, "fp32"))
+    engine = runtime.deserialize_cuda_engine(build_engine(tiny_model, "fp32"))
     context = engine.create_execution_context()
     assert context.execute_async_v3(0) is False
     assert "enqueueV3: Error Code 1" in capsys.readouterr().err
 
 
-def test_fake_tensorrt_11_lacks_the_removed_names(install):
-    trt = install(version="11.0.0").trt
+def test_fake_tensorrt_11_lacks_the_removed_names(install_fake_tensorrt):
+    trt = install_fake_tensorrt(version="11.0.0").trt
     config = trt.Builder(trt.Logger()).create_builder_config()
     assert strongly_typed_only(trt)
     for missing in (lambda: trt.BuilderFlag.FP16, lambda: trt.IInt8EntropyCalibrator2,
@@ -230,18 +211,19 @@ def test_fake_tensorrt_11_lacks_the_removed_names(install):
 
 # --- build, serialize, deserialize, infer ---------------------------------------------------
 
-def test_reference_model_through_tensorrt_equals_onnxruntime(fakes, tmp_path):
+def test_reference_model_through_tensorrt_equals_onnxruntime(fake_tensorrt, tmp_path):
     backend = TensorRTBackend(str(REFERENCE_MODEL), precision="fp16",
                               engine_cache_dir=tmp_path / "engines")
     reference = OnnxRuntimeBackend(str(REFERENCE_MODEL))
-    assert backend.name == "tensorrt" and fakes.gpu.last_flags == {"FP16"}
+    assert backend.name == "tensorrt" and fake_tensorrt.gpu.last_flags == {"FP16"}
     assert backend.input_names == reference.input_names
     assert backend.output_names == reference.output_names
     frames = model_inputs(REFERENCE_MODEL, 2, n=3000, x=(0, 40), y=(-25, 25))
     assert frames[0]["pillar_features"].shape[1] != frames[1]["pillar_features"].shape[1]
     for frame in frames:
         assert_same_outputs(backend.infer(frame), reference.infer(frame), 1e-4)
-    assert fakes.gpu.executed_shapes == [{k: v.shape for k, v in f.items()} for f in frames]
+    assert fake_tensorrt.gpu.executed_shapes == [{k: v.shape for k, v in f.items()}
+                                                 for f in frames]
     # implicit int8 calibrates on frames zero-padded to max_pillars: the same outputs
     shapes = calibration_shapes(load_model_info(str(REFERENCE_MODEL)))
     padded = {name: pad_to_shape(value, shapes[name]) for name, value in frames[0].items()}
@@ -254,11 +236,11 @@ def test_reference_model_through_tensorrt_equals_onnxruntime(fakes, tmp_path):
                                         "8.7")
 
 
-def test_detections_through_tensorrt_equal_onnxruntime(fakes, tiny, tmp_path):
-    info = load_model_info(str(tiny))
-    backend = create_backend("tensorrt", str(tiny), engine_cache_dir=tmp_path)
+def test_detections_through_tensorrt_equal_onnxruntime(fake_tensorrt, tiny_model, tmp_path):
+    info = load_model_info(str(tiny_model))
+    backend = create_backend("tensorrt", str(tiny_model), engine_cache_dir=tmp_path)
     on_gpu = Detector(info.config, backend, dynamic_pillars=True)
-    on_cpu = Detector.from_model(str(tiny))
+    on_cpu = Detector.from_model(str(tiny_model))
     for cloud in clouds(3):
         got, expected = on_gpu.detect(cloud), on_cpu.detect(cloud)
         assert len(got) == len(expected) == 1
@@ -266,21 +248,22 @@ def test_detections_through_tensorrt_equal_onnxruntime(fakes, tiny, tmp_path):
         np.testing.assert_allclose(got.scores, expected.scores)
 
 
-def test_infer_works_from_another_thread_and_leaves_no_context_current(fakes, tiny, tmp_path):
-    backend = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
-    frame = model_inputs(tiny, 1)[0]
+def test_infer_works_from_another_thread_and_leaves_no_context_current(fake_tensorrt, tiny_model,
+                                                                       tmp_path):
+    backend = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path)
+    frame = model_inputs(tiny_model, 1)[0]
     results = {}
     worker = threading.Thread(target=lambda: results.update(
-        outputs=backend.infer(frame), stack=list(fakes.gpu.stack())))
+        outputs=backend.infer(frame), stack=list(fake_tensorrt.gpu.stack())))
     worker.start()
     worker.join()
-    assert_same_outputs(results["outputs"], OnnxRuntimeBackend(str(tiny)).infer(frame))
-    assert results["stack"] == [] and fakes.gpu.stack() == []
+    assert_same_outputs(results["outputs"], OnnxRuntimeBackend(str(tiny_model)).infer(frame))
+    assert results["stack"] == [] and fake_tensorrt.gpu.stack() == []
 
 
-def test_infer_refuses_inputs_outside_the_engine_shapes(fakes, tiny, tmp_path):
-    backend = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
-    frame = model_inputs(tiny, 1)[0]
+def test_infer_refuses_inputs_outside_the_engine_shapes(fake_tensorrt, tiny_model, tmp_path):
+    backend = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path)
+    frame = model_inputs(tiny_model, 1)[0]
     too_many = dict(frame, pillar_features=np.zeros((1, 65, 8, 10), np.float32),
                     pillar_coords=np.zeros((1, 65, 2), np.int32))
     with pytest.raises(ModelLoadError, match=r"pillar_features has shape \(1, 65, 8, 10\)"):
@@ -289,19 +272,19 @@ def test_infer_refuses_inputs_outside_the_engine_shapes(fakes, tiny, tmp_path):
         backend.infer({k: v for k, v in frame.items() if k != "num_pillars"})
 
 
-def test_parser_errors_are_reported_with_the_node(fakes, tiny):
-    model = onnx.load(str(tiny))
+def test_parser_errors_are_reported_with_the_node(fake_tensorrt, tiny_model):
+    model = onnx.load(str(tiny_model))
     model.graph.node.append(helper.make_node("Mystery", ["num_pillars"], ["unused"],
                                              name="odd", domain="com.example"))
-    onnx.save(model, str(tiny))
+    onnx.save(model, str(tiny_model))
     with pytest.raises(ModelLoadError, match=r"parser rejected .*tiny.onnx(.|\n)*Mystery"):
-        build_engine(tiny, "fp32")
+        build_engine(tiny_model, "fp32")
 
 
-def test_a_failed_build_is_a_clear_error(fakes, tiny, monkeypatch):
-    monkeypatch.setattr(fakes.trt.Builder, "build_serialized_network", lambda *args: None)
+def test_a_failed_build_is_a_clear_error(fake_tensorrt, tiny_model, monkeypatch):
+    monkeypatch.setattr(fake_tensorrt.trt.Builder, "build_serialized_network", lambda *args: None)
     with pytest.raises(ModelLoadError, match="could not build a fp32 engine .*TensorRT log"):
-        build_engine(tiny, "fp32")
+        build_engine(tiny_model, "fp32")
 
 
 # --- engine cache and engine files -----------------------------------------------------------
@@ -311,94 +294,97 @@ def test_a_failed_build_is_a_clear_error(fakes, tiny, monkeypatch):
     ("version", "tensorrt_version"), ("name", "device_name"),
     ("capability", "compute_capability")])
 def test_engine_cache_loads_a_matching_engine_and_rebuilds_on_any_key_change(
-        change, field, install, tiny, tmp_path):
-    fakes = install()
-    first = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path / "engines")
-    again = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path / "engines")
-    assert fakes.gpu.builds == 1 and again.engine_path == first.engine_path
+        change, field, install_fake_tensorrt, tiny_model, tmp_path):
+    fake_tensorrt = install_fake_tensorrt()
+    first = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path / "engines")
+    again = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path / "engines")
+    assert fake_tensorrt.gpu.builds == 1 and again.engine_path == first.engine_path
     precision = "fp16" if change == "precision" else "fp32"
     if change == "model":
-        fired_anchor_model(tiny, pillar_axis="pillars", logit=3.0)
+        fired_anchor_model(tiny_model, pillar_axis="pillars", logit=3.0)
     elif change in ("version", "name", "capability"):
-        fakes = install(**{change: {"version": "10.3.0", "name": "NVIDIA H100",
-                                    "capability": (9, 0)}[change]})
-    changed = TensorRTBackend(str(tiny), precision=precision,
+        fake_tensorrt = install_fake_tensorrt(**{change: {
+            "version": "10.3.0", "name": "NVIDIA H100", "capability": (9, 0)}[change]})
+    changed = TensorRTBackend(str(tiny_model), precision=precision,
                               engine_cache_dir=tmp_path / "engines")
-    assert fakes.gpu.builds == (2 if change in ("model", "precision") else 1)
+    assert fake_tensorrt.gpu.builds == (2 if change in ("model", "precision") else 1)
     assert changed.engine_path != first.engine_path
     differences = read_key(first.engine_path).differences(read_key(changed.engine_path))
     assert [d.split(":")[0] for d in differences] == [field]
-    frame = model_inputs(tiny, 1)[0]
-    assert_same_outputs(changed.infer(frame), OnnxRuntimeBackend(str(tiny)).infer(frame))
+    frame = model_inputs(tiny_model, 1)[0]
+    assert_same_outputs(changed.infer(frame), OnnxRuntimeBackend(str(tiny_model)).infer(frame))
 
 
-def test_a_cached_engine_that_does_not_load_is_rebuilt(fakes, tiny, tmp_path):
-    first = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
+def test_a_cached_engine_that_does_not_load_is_rebuilt(fake_tensorrt, tiny_model, tmp_path):
+    first = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path)
     first.engine_path.write_bytes(b"truncated")
-    again = TensorRTBackend(str(tiny), engine_cache_dir=tmp_path)
-    assert fakes.gpu.builds == 2 and again.engine_path == first.engine_path
-    frame = model_inputs(tiny, 1)[0]
-    assert_same_outputs(again.infer(frame), OnnxRuntimeBackend(str(tiny)).infer(frame))
+    again = TensorRTBackend(str(tiny_model), engine_cache_dir=tmp_path)
+    assert fake_tensorrt.gpu.builds == 2 and again.engine_path == first.engine_path
+    frame = model_inputs(tiny_model, 1)[0]
+    assert_same_outputs(again.infer(frame), OnnxRuntimeBackend(str(tiny_model)).infer(frame))
 
 
-def test_an_unwritable_cache_directory_is_named(fakes, tiny, tmp_path):
+def test_an_unwritable_cache_directory_is_named(fake_tensorrt, tiny_model, tmp_path):
     (tmp_path / "a-file").write_text("not a directory")
     folder = tmp_path / "a-file" / "engines"
     with pytest.raises(ConfigError, match=f"engine cache directory {folder} is not writable"):
-        TensorRTBackend(str(tiny), engine_cache_dir=folder)
+        TensorRTBackend(str(tiny_model), engine_cache_dir=folder)
 
 
-def test_an_engine_file_loads_directly_and_is_refused_elsewhere(install, tiny, tmp_path):
-    install()
+def test_an_engine_file_loads_directly_and_is_refused_elsewhere(install_fake_tensorrt, tiny_model,
+                                                                tmp_path):
+    install_fake_tensorrt()
     engine = tmp_path / "tiny.engine"
-    key = build_engine_file(tiny, engine, "fp16")
+    key = build_engine_file(tiny_model, engine, "fp16")
     assert read_key(engine) == key and key.precision == "fp16"
-    frame = model_inputs(tiny, 1)[0]
+    frame = model_inputs(tiny_model, 1)[0]
     assert_same_outputs(TensorRTBackend(str(engine)).infer(frame),
-                        OnnxRuntimeBackend(str(tiny)).infer(frame))
-    install(version="10.3.0")
+                        OnnxRuntimeBackend(str(tiny_model)).infer(frame))
+    install_fake_tensorrt(version="10.3.0")
     with pytest.raises(ConfigError) as error:
         TensorRTBackend(str(engine))
     message = str(error.value)
     assert str(engine) in message and "'8.6.1' != '10.3.0'" in message
     assert "tao-pointpillars build-engine" in message
-    install(name="Jetson AGX Thor")
+    install_fake_tensorrt(name="Jetson AGX Thor")
     with pytest.raises(ConfigError, match="device_name: 'Orin' != 'Jetson AGX Thor'"):
         TensorRTBackend(str(engine))
 
 
-def test_an_unloadable_engine_file_without_sidecar_is_a_clear_error(install, tiny, tmp_path):
-    install()
+def test_an_unloadable_engine_file_without_sidecar_is_a_clear_error(install_fake_tensorrt,
+                                                                    tiny_model, tmp_path):
+    install_fake_tensorrt()
     engine = tmp_path / "tiny.plan"
-    build_engine_file(tiny, engine, "fp32")
+    build_engine_file(tiny_model, engine, "fp32")
     Path(str(engine) + ".json").unlink()
-    install(version="10.3.0")
+    install_fake_tensorrt(version="10.3.0")
     with pytest.raises(ModelLoadError, match=f"cannot load {engine}"):
         TensorRTBackend(str(engine))
     with pytest.raises(ModelLoadError, match="does not exist"):
         TensorRTBackend(str(tmp_path / "missing.engine"))
 
 
-def test_timing_cache_is_reused_and_a_foreign_one_replaced(install, tiny, tmp_path):
-    install()
+def test_timing_cache_is_reused_and_a_foreign_one_replaced(install_fake_tensorrt, tiny_model,
+                                                           tmp_path):
+    install_fake_tensorrt()
     cache = tmp_path / "timing.cache"
-    build_engine(tiny, "fp32", timing_cache_path=cache)
-    build_engine(tiny, "fp32", timing_cache_path=cache)
+    build_engine(tiny_model, "fp32", timing_cache_path=cache)
+    build_engine(tiny_model, "fp32", timing_cache_path=cache)
     assert json.loads(cache.read_bytes())["entries"] == 2
-    install(name="NVIDIA H100")
-    build_engine(tiny, "fp32", timing_cache_path=cache)
+    install_fake_tensorrt(name="NVIDIA H100")
+    build_engine(tiny_model, "fp32", timing_cache_path=cache)
     assert json.loads(cache.read_bytes()) == {"magic": "fake-timing-cache",
                                               "device": "NVIDIA H100", "entries": 1}
     cache.write_bytes(b"garbage")
-    build_engine(tiny, "fp32", timing_cache_path=cache)
+    build_engine(tiny_model, "fp32", timing_cache_path=cache)
     assert json.loads(cache.read_bytes())["entries"] == 1
 
 
 # --- int8 ------------------------------------------------------------------------------------
 
-def test_explicit_int8_needs_no_calibrator(fakes, qdq, tmp_path):
+def test_explicit_int8_needs_no_calibrator(fake_tensorrt, qdq, tmp_path):
     backend = TensorRTBackend(str(qdq), precision="int8", engine_cache_dir=tmp_path)
-    assert fakes.gpu.last_flags == {"INT8"} and fakes.gpu.calibration_batches == []
+    assert fake_tensorrt.gpu.last_flags == {"INT8"} and fake_tensorrt.gpu.calibration_batches == []
     assert read_key(backend.engine_path).calibration_sha256 == ""
     frame = model_inputs(qdq, 1)[0]
     assert_same_outputs(backend.infer(frame), OnnxRuntimeBackend(str(qdq)).infer(frame))
@@ -406,9 +392,9 @@ def test_explicit_int8_needs_no_calibrator(fakes, qdq, tmp_path):
         TensorRTBackend(str(qdq), precision="fp16", engine_cache_dir=tmp_path)
 
 
-def test_calibrator_callbacks_hand_tensorrt_the_padded_frames(fakes, tiny, tmp_path):
-    frames = model_inputs(tiny, 3)
-    shapes = calibration_shapes(load_model_info(str(tiny)))
+def test_calibrator_callbacks_hand_tensorrt_the_padded_frames(fake_tensorrt, tiny_model, tmp_path):
+    frames = model_inputs(tiny_model, 3)
+    shapes = calibration_shapes(load_model_info(str(tiny_model)))
     cache = tmp_path / "calib" / "tiny.calib"
     calibrator = make_calibrator(frames, cache, shapes)
     names = ["num_pillars", "pillar_coords", "pillar_features"]  # TensorRT's order
@@ -418,7 +404,7 @@ def test_calibrator_callbacks_hand_tensorrt_the_padded_frames(fakes, tiny, tmp_p
         for frame in frames:
             pointers = calibrator.get_batch(names)
             for name, pointer in zip(names, pointers):
-                on_device = fakes.gpu.read(pointer, shapes[name], frame[name].dtype)
+                on_device = fake_tensorrt.gpu.read(pointer, shapes[name], frame[name].dtype)
                 np.testing.assert_array_equal(on_device, pad_to_shape(frame[name],
                                                                       shapes[name]))
         assert calibrator.get_batch(names) is None
@@ -429,9 +415,9 @@ def test_calibrator_callbacks_hand_tensorrt_the_padded_frames(fakes, tiny, tmp_p
     assert reader.get_batch(names) is None and reader.errors == []
 
 
-def test_calibrator_exceptions_are_counted_not_raised(fakes, tiny, tmp_path):
-    frames = model_inputs(tiny, 1)
-    shapes = calibration_shapes(load_model_info(str(tiny)))
+def test_calibrator_exceptions_are_counted_not_raised(fake_tensorrt, tiny_model, tmp_path):
+    frames = model_inputs(tiny_model, 1)
+    shapes = calibration_shapes(load_model_info(str(tiny_model)))
     broken = make_calibrator([{"pillar_features": frames[0]["pillar_features"]}], None, shapes)
     with cuda_context():
         assert broken.get_batch(["pillar_features", "num_pillars"]) is None
@@ -446,101 +432,104 @@ def test_calibrator_exceptions_are_counted_not_raised(fakes, tiny, tmp_path):
     assert unwritable.errors[0].startswith("write_calibration_cache: ")
 
 
-def test_implicit_int8_calibrates_once_then_builds_from_the_cache(fakes, tiny, tmp_path):
-    frames = model_inputs(tiny, 3)
-    shapes = calibration_shapes(load_model_info(str(tiny)))
+def test_implicit_int8_calibrates_once_then_builds_from_the_cache(fake_tensorrt, tiny_model,
+                                                                  tmp_path):
+    frames = model_inputs(tiny_model, 3)
+    shapes = calibration_shapes(load_model_info(str(tiny_model)))
     cache = tmp_path / "tiny.calib"
-    key = build_engine_file(tiny, tmp_path / "tiny.engine", "int8",
+    key = build_engine_file(tiny_model, tmp_path / "tiny.engine", "int8",
                             calibrator=make_calibrator(frames, cache, shapes))
-    assert fakes.gpu.last_flags == {"INT8"} and key.calibration_sha256 == file_sha256(cache)
-    assert len(fakes.gpu.calibration_batches) == 3
-    for batch, frame in zip(fakes.gpu.calibration_batches, frames):
+    assert fake_tensorrt.gpu.last_flags == {"INT8"}
+    assert key.calibration_sha256 == file_sha256(cache)
+    assert len(fake_tensorrt.gpu.calibration_batches) == 3
+    for batch, frame in zip(fake_tensorrt.gpu.calibration_batches, frames):
         for name in frame:
             np.testing.assert_array_equal(batch[name], pad_to_shape(frame[name], shapes[name]))
     amax = max(float(np.abs(f["pillar_features"]).max()) for f in frames)
     assert f"pillar_features: {amax:.6g}" in cache.read_text()
-    fakes.gpu.calibration_batches = []
-    backend = TensorRTBackend(str(tiny), precision="int8", calibration_cache=str(cache),
+    fake_tensorrt.gpu.calibration_batches = []
+    backend = TensorRTBackend(str(tiny_model), precision="int8", calibration_cache=str(cache),
                               engine_cache_dir=tmp_path / "engines")
-    assert fakes.gpu.builds == 2 and fakes.gpu.calibration_batches == []
+    assert fake_tensorrt.gpu.builds == 2 and fake_tensorrt.gpu.calibration_batches == []
     assert read_key(backend.engine_path).calibration_sha256 == file_sha256(cache)
-    frame = model_inputs(tiny, 1, seed=5)[0]
-    assert_same_outputs(backend.infer(frame), OnnxRuntimeBackend(str(tiny)).infer(frame))
+    frame = model_inputs(tiny_model, 1, seed=5)[0]
+    assert_same_outputs(backend.infer(frame), OnnxRuntimeBackend(str(tiny_model)).infer(frame))
     with pytest.raises(ConfigError, match="needs an existing calibration cache"):
-        TensorRTBackend(str(tiny), precision="int8", engine_cache_dir=tmp_path / "engines")
+        TensorRTBackend(str(tiny_model), precision="int8", engine_cache_dir=tmp_path / "engines")
 
 
-def test_a_calibrator_failure_fails_the_build(fakes, tiny, tmp_path):
-    frames = model_inputs(tiny, 2)
-    shapes = calibration_shapes(load_model_info(str(tiny)))
+def test_a_calibrator_failure_fails_the_build(fake_tensorrt, tiny_model, tmp_path):
+    frames = model_inputs(tiny_model, 2)
+    shapes = calibration_shapes(load_model_info(str(tiny_model)))
     partial = [{"pillar_features": f["pillar_features"]} for f in frames]
     with pytest.raises(ModelLoadError, match="int8 calibrator: get_batch: .*no input"):
-        build_engine(tiny, "int8", calibrator=make_calibrator(partial, None, shapes))
+        build_engine(tiny_model, "int8", calibrator=make_calibrator(partial, None, shapes))
     (tmp_path / "a-directory").mkdir()
     unwritable = make_calibrator(frames, tmp_path / "a-directory", shapes)
     with pytest.raises(ModelLoadError, match="write_calibration_cache"):
-        build_engine(tiny, "int8", calibrator=unwritable)
+        build_engine(tiny_model, "int8", calibrator=unwritable)
     with pytest.raises(ConfigError, match="needs a calibrator"):
-        build_engine(tiny, "int8")
+        build_engine(tiny_model, "int8")
 
 
 def test_tensorrt_11_builds_fp32_and_qdq_int8_without_flags_and_refuses_the_rest(
-        install, tiny, qdq, tmp_path):
-    fakes = install(version="11.0.0")
-    for model, precision in ((tiny, "fp32"), (qdq, "int8")):
+        install_fake_tensorrt, tiny_model, qdq, tmp_path):
+    fake_tensorrt = install_fake_tensorrt(version="11.0.0")
+    for model, precision in ((tiny_model, "fp32"), (qdq, "int8")):
         backend = TensorRTBackend(str(model), precision=precision, engine_cache_dir=tmp_path)
-        assert fakes.gpu.last_flags == set()
+        assert fake_tensorrt.gpu.last_flags == set()
         frame = model_inputs(model, 1)[0]
         assert_same_outputs(backend.infer(frame), OnnxRuntimeBackend(str(model)).infer(frame))
     with pytest.raises(ConfigError, match="TensorRT 11.0.0 .*fp16 .*tensorrt<11"):
-        TensorRTBackend(str(tiny), precision="fp16", engine_cache_dir=tmp_path)
+        TensorRTBackend(str(tiny_model), precision="fp16", engine_cache_dir=tmp_path)
     cache = tmp_path / "tiny.calib"
     cache.write_bytes(b"TRT-8601-EntropyCalibration2\n")
     with pytest.raises(ConfigError, match="removed implicit int8 calibration"):
-        TensorRTBackend(str(tiny), precision="int8", calibration_cache=str(cache),
+        TensorRTBackend(str(tiny_model), precision="int8", calibration_cache=str(cache),
                         engine_cache_dir=tmp_path)
-    assert fakes.gpu.builds == 2
+    assert fake_tensorrt.gpu.builds == 2
 
 
 # --- tao-pointpillars build-engine -----------------------------------------------------------
 
-def test_cli_builds_an_engine_with_its_key(fakes, tiny, tmp_path):
+def test_cli_builds_an_engine_with_its_key(fake_tensorrt, tiny_model, tmp_path):
     out = tmp_path / "tiny.fp16.engine"
-    assert cli.main(["build-engine", str(tiny), "--precision", "fp16", "--out", str(out),
+    assert cli.main(["build-engine", str(tiny_model), "--precision", "fp16", "--out", str(out),
                      "--timing-cache", str(tmp_path / "timing.cache")]) == 0
     assert read_key(out).precision == "fp16" and (tmp_path / "timing.cache").is_file()
-    frame = model_inputs(tiny, 1)[0]
+    frame = model_inputs(tiny_model, 1)[0]
     assert_same_outputs(TensorRTBackend(str(out)).infer(frame),
-                        OnnxRuntimeBackend(str(tiny)).infer(frame))
+                        OnnxRuntimeBackend(str(tiny_model)).infer(frame))
 
 
-def test_cli_implicit_int8_draws_frames_from_bags_then_reuses_the_cache(fakes, tiny, tmp_path):
+def test_cli_implicit_int8_draws_frames_from_bags_then_reuses_the_cache(fake_tensorrt, tiny_model,
+                                                                        tmp_path):
     frames = [(10**18 + i * 100_000_000, c) for i, c in enumerate(clouds(6, seed=3))]
     write_cloud_bag(tmp_path / "bag", frames)
     out, cache = tmp_path / "tiny.int8.engine", tmp_path / "tiny.calib"
-    assert cli.main(["build-engine", str(tiny), "--precision", "int8", "--out", str(out),
+    assert cli.main(["build-engine", str(tiny_model), "--precision", "int8", "--out", str(out),
                      "--calib-bag", str(tmp_path / "bag"), "--calib-frames", "4",
                      "--calib-cache", str(cache)]) == 0
-    detector = Detector.from_model(str(tiny))
-    shapes = calibration_shapes(load_model_info(str(tiny)))
+    detector = Detector.from_model(str(tiny_model))
+    shapes = calibration_shapes(load_model_info(str(tiny_model)))
     chosen = [frames[i][1] for i in (0, 2, 3, 5)]  # spread_indices(6, 4)
-    assert len(fakes.gpu.calibration_batches) == 4
-    for batch, points in zip(fakes.gpu.calibration_batches, chosen):
+    assert len(fake_tensorrt.gpu.calibration_batches) == 4
+    for batch, points in zip(fake_tensorrt.gpu.calibration_batches, chosen):
         expected = detector.model_inputs(points)
         for name in expected:
             np.testing.assert_array_equal(batch[name], pad_to_shape(expected[name],
                                                                     shapes[name]))
     assert read_key(out).calibration_sha256 == file_sha256(cache)
-    fakes.gpu.calibration_batches = []
-    assert cli.main(["build-engine", str(tiny), "--precision", "int8", "--out", str(out),
+    fake_tensorrt.gpu.calibration_batches = []
+    assert cli.main(["build-engine", str(tiny_model), "--precision", "int8", "--out", str(out),
                      "--calib-cache", str(cache)]) == 0
-    assert fakes.gpu.calibration_batches == [] and fakes.gpu.builds == 2
+    assert fake_tensorrt.gpu.calibration_batches == [] and fake_tensorrt.gpu.builds == 2
 
 
-def test_cli_explicit_int8_needs_no_calibration(fakes, qdq, tmp_path):
+def test_cli_explicit_int8_needs_no_calibration(fake_tensorrt, qdq, tmp_path):
     out = tmp_path / "tiny.int8.plan"
     assert cli.main(["build-engine", str(qdq), "--precision", "int8", "--out", str(out)]) == 0
-    assert fakes.gpu.last_flags == {"INT8"} and fakes.gpu.calibration_batches == []
+    assert fake_tensorrt.gpu.last_flags == {"INT8"} and fake_tensorrt.gpu.calibration_batches == []
 
 
 @pytest.mark.parametrize("args,out_name,message", [
@@ -549,27 +538,31 @@ def test_cli_explicit_int8_needs_no_calibration(fakes, qdq, tmp_path):
     (["--workspace-mb", "0"], "tiny.engine", "--workspace-mb"),
     (["--precision", "fp16", "--calib-frames", "0"], "tiny.engine", "--calib-frames"),
 ])
-def test_cli_says_what_is_wrong(fakes, tiny, tmp_path, capsys, args, out_name, message):
-    assert cli.main(["build-engine", str(tiny), *args, "--out", str(tmp_path / out_name)]) == 2
+def test_cli_says_what_is_wrong(fake_tensorrt, tiny_model, tmp_path, capsys, args, out_name,
+                                message):
+    assert cli.main(["build-engine", str(tiny_model), *args, "--out",
+                     str(tmp_path / out_name)]) == 2
     assert message in capsys.readouterr().err
-    assert fakes.gpu.builds == 0
+    assert fake_tensorrt.gpu.builds == 0
 
 
-def test_cli_on_tensorrt_11_refuses_implicit_int8_first(install, tiny, tmp_path, capsys):
-    install(version="11.0.0")
-    assert cli.main(["build-engine", str(tiny), "--precision", "int8", "--out",
+def test_cli_on_tensorrt_11_refuses_implicit_int8_first(
+        install_fake_tensorrt, tiny_model, tmp_path, capsys):
+    install_fake_tensorrt(version="11.0.0")
+    assert cli.main(["build-engine", str(tiny_model), "--precision", "int8", "--out",
                      str(tmp_path / "tiny.engine"), "--calib-bag", str(tmp_path / "none")]) == 2
     assert "removed implicit int8 calibration" in capsys.readouterr().err
 
 
-def test_without_tensorrt_build_engine_says_what_it_needs(monkeypatch, install, tiny,
+def test_without_tensorrt_build_engine_says_what_it_needs(monkeypatch, install_fake_tensorrt,
+                                                          tiny_model,
                                                           tmp_path, capsys):
-    install(count=0)
+    install_fake_tensorrt(count=0)
     assert not tensorrt_available()
-    install()
+    install_fake_tensorrt()
     assert tensorrt_available()
     remove_gpu_stack(monkeypatch)
     assert not tensorrt_available()
-    assert cli.main(["build-engine", str(tiny), "--out", str(tmp_path / "tiny.engine")]) == 2
+    assert cli.main(["build-engine", str(tiny_model), "--out", str(tmp_path / "tiny.engine")]) == 2
     assert "build-engine needs TensorRT and pycuda" in capsys.readouterr().err
     assert not (tmp_path / "tiny.engine").exists()

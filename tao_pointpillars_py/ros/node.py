@@ -58,7 +58,7 @@ from vision_msgs.msg import Detection3DArray, LabelInfo
 from visualization_msgs.msg import MarkerArray
 
 from .cloud_slots import LatestClouds, Waiting
-from .health import StreamHealth
+from .health import StreamHealth, StreamStatus
 from .messages import detection_array, diagnostic_array, label_info, marker_array
 from .parameters import (NodeSettings, PARAMETERS, ParameterSpec, post_process_settings,
                          RUNTIME_PARAMETERS)
@@ -326,10 +326,18 @@ class PointPillarsNode(Node):
         return Extrinsic.from_quaternion(frame_id, (t.x, t.y, t.z), (q.x, q.y, q.z, q.w))
 
     def _publish_diagnostics(self) -> None:
-        now = time.monotonic()
-        statuses = [health.status(now, f"{self.get_name()}: {topic}", self._status_values)
-                    for topic, health in self._health.items()]
+        statuses = [self.stream_status(topic) for topic in self._health]
         self._diagnostics.publish(diagnostic_array(statuses, self.get_clock().now().to_msg()))
+
+    def stream_status(self, topic: str) -> StreamStatus:
+        """Give the health of input ``topic`` now, as /diagnostics publishes it."""
+        return self._health[topic].status(time.monotonic(), f"{self.get_name()}: {topic}",
+                                          self._status_values)
+
+    @property
+    def inference_alive(self) -> bool:
+        """Tell whether the inference thread is running (it answers the clouds)."""
+        return self._inference is not None and self._inference.is_alive()
 
     def totals(self) -> Counter[str]:
         """Clouds received, answered, dropped and skipped over every input topic."""
