@@ -29,7 +29,7 @@
 #               runs on it need no ROS_WHEELS, and another distro is refused (one ROS per venv).
 # The second CI leg (.ci/run), locally:
 #   VENV=.venv-jazzy PYTHON=python3.10 ROS_WHEELS=jazzy EXTRAS=test bash scripts/test.sh \
-#     test/test_node.py
+#     test/ros/test_node.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${VENV:-.venv}"

@@ -14,7 +14,7 @@
 # limitations under the License.
 
 # The real TensorRT Python bindings of several versions, importable without a GPU, for
-# test/test_tensorrt_bindings.py: downloads the small `-bindings` wheels from PyPI (no native
+# test/inference/test_tensorrt_bindings.py: downloads the small `-bindings` wheels from PyPI (no native
 # TensorRT libraries: those are not on PyPI), unpacks each as a `tensorrt` package and builds
 # stub libnvinfer / libnvonnxparser / libnvinfer_plugin (/ libnvparsers on 8.6) that define
 # the C factory functions the bindings import (`nm -D --undefined-only tensorrt.so`): each
@@ -30,7 +30,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Keep in step with VERSIONS in test/test_tensorrt_bindings.py.
+# Keep in step with VERSIONS in test/inference/test_tensorrt_bindings.py.
 SPECS="tensorrt-bindings==8.6.1 tensorrt-cu12-bindings==10.3.0
 tensorrt-cu12-bindings==10.13.0.35 tensorrt-cu12-bindings==11.4.0.106"
 
@@ -48,7 +48,7 @@ give_up() {
     say "error: $* (CI=true: the TensorRT bindings checks must run in CI)"
     exit 1
   fi
-  say "$*; test/test_tensorrt_bindings.py will skip (run scripts/setup-tensorrt-bindings.sh)"
+  say "$*; test/inference/test_tensorrt_bindings.py will skip (run scripts/setup-tensorrt-bindings.sh)"
   exit 0
 }
 

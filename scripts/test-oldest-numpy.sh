@@ -21,7 +21,7 @@
 # Idempotent: the virtualenv is built once per requirements file, setup.py and interpreter
 # (a stamp); later runs only run the tests.
 # Usage: scripts/test-oldest-numpy.sh [PYTEST ARGS]   no file arguments: every test (setup.cfg's
-# testpaths), e.g. test/test_cloud.py -x for one file
+# testpaths), e.g. test/core/test_pointcloud2.py -x for one file
 # Environment:
 #   VENV    the virtualenv (default .venv-numpy121)
 #   PYTHON  the interpreter that creates it (default python3.10); a pythonX.Y that does not

@@ -5,7 +5,7 @@
 # Environment: EXTRAS (default test,train,viz), and VENV, PYTHON, ROS_WHEELS as for
 # scripts/setup-ros.sh; e.g. the Jazzy / Python 3.10 leg of .ci/run:
 #   VENV=.venv-jazzy PYTHON=python3.10 ROS_WHEELS=jazzy EXTRAS=test bash scripts/test.sh \
-#     test/test_node.py
+#     test/ros/test_node.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-ros.sh "${EXTRAS:-test,train,viz}"

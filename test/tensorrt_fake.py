@@ -18,8 +18,9 @@ A small fake of the ``tensorrt`` and ``pycuda`` Python APIs, for CI machines wit
 It exposes only the names the tensorrt backend may use, as the real bindings of its version
 have them (8.6.1, 10.x and, from 11, the strongly typed API without precision flags and
 calibrators): class names, methods, properties, keyword names, enum members and their
-values. test/test_tensorrt_bindings.py compares this surface with the real bindings wheels of
-TensorRT 8.6.1, 10.3.0, 10.13.0.35 and 11.4.0.106 (imported on stub libraries, without a GPU).
+values. test/inference/test_tensorrt_bindings.py compares this surface with the real bindings
+wheels of TensorRT 8.6.1, 10.3.0, 10.13.0.35 and 11.4.0.106 (imported on stub libraries,
+without a GPU).
 Modules raise AttributeError for any other name and the fake objects have ``__slots__``, so
 reading a call that does not exist or setting a removed property fails; arguments are checked
 as pybind11 converts them (a wrong type or keyword is a TypeError), enums are not ints and

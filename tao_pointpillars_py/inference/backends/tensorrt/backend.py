@@ -21,7 +21,7 @@ imports without either; the TensorRT-free planning (routes, shapes, files) is in
 (python/src/infer/pyCore.cpp, pyInt8.cpp, parsers/onnx/pyOnnx.cpp of NVIDIA/TensorRT). CI runs
 it against a fake of that API (test/tensorrt_fake.py) and checks every call it makes (name,
 kind, argument conversion) against the real Python bindings of TensorRT 8.6.1, 10.3.0,
-10.13.0.35 and 11.4.0.106 without a GPU (test/test_tensorrt_bindings.py); never on a GPU.
+10.13.0.35 and 11.4.0.106 without a GPU (test/inference/test_tensorrt_bindings.py); never on a GPU.
 
 TensorRT names used (all present in 8.5, 8.6 and 10.x): ``__version__``, ``Logger``,
 ``init_libnvinfer_plugins``, ``Builder`` (``create_network``, ``create_builder_config``,

@@ -27,7 +27,7 @@ from tao_pointpillars_py.inference.backends import tensorrt_available
 from tao_pointpillars_py.tools.benchmark import BenchReport, STAGES
 from tao_pointpillars_py.tools.variants import NO_TENSORRT
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 FP32 = MODELS / "pointpillars_zvision.onnx"
 ONNXRUNTIME_ROWS = ["ONNX Runtime fp32 (CPU)", "ONNX Runtime int8 (CPU)",
                     "ONNX Runtime int8, Q/DQ as stored (CPU)"]

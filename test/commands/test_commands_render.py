@@ -38,7 +38,7 @@ from tao_pointpillars_py.tools.render.drawing import BevView, edge_midpoints, he
 from tao_pointpillars_py.tools.render.frames import default_range, UNMEASURED_NOTE
 from vision_fixtures import detection_array_message
 
-MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
+MODEL = Path(__file__).resolve().parents[2] / "models" / "pointpillars_zvision.onnx"
 TOPIC = "/ns1/zvision_lidar_points"
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 CLASS_RGB = np.array([CLASS_COLOURS[name][:3] for name in NAMES]) * 255.0

@@ -31,7 +31,7 @@ from tao_pointpillars_py.tools.benchmark import (bag_frames, BenchReport, BenchR
 from tao_pointpillars_py.tools.torch_baseline import torch_detector
 from tao_pointpillars_py.tools.variants import build_variants, interleaved, NO_TENSORRT
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 FP32 = MODELS / "pointpillars_zvision.onnx"
 
 

@@ -22,7 +22,7 @@ from tao_pointpillars_py.ros.dds_environment import (fastdds_profile_environment
                                                      localhost_discovery_environment,
                                                      loopback_environment)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_fastdds_profile_sets_both_variables_to_the_same_file():

@@ -30,7 +30,7 @@ from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import file_sha256
 from tao_pointpillars_py.sim import simulate_frame
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 SCALE = 0.05
 
 

@@ -185,7 +185,7 @@ def _organized_short_row_step(msg):
     msg.row_step = msg.width * msg.point_step - 1
 
 
-#: One cloud of every malformed class test_cloud_fuzz.py covers that a PointCloud2 can carry
+#: One cloud of every malformed class test_pointcloud2_fuzz.py covers that a PointCloud2 can carry
 #: (offsets and sizes are uint32 on the wire, data is uint8[]), with the warning it draws.
 MALFORMED = {
     "data shorter than height x width x point_step":

@@ -27,7 +27,7 @@ from tao_pointpillars_py.inference.model_file import (default_model_path, int8_m
 from tao_pointpillars_py.inference.runtime import (build_detector, check_class_names,
                                                    RuntimeRequest, select_runtime)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_class_names_must_match_the_model_in_order():

@@ -19,7 +19,7 @@ from pathlib import Path
 from tao_pointpillars_py.ros.rviz_config import fitted_rviz_config
 import yaml
 
-TEMPLATE = (Path(__file__).resolve().parents[1] / "rviz" / "pointpillars.rviz").read_text()
+TEMPLATE = (Path(__file__).resolve().parents[2] / "rviz" / "pointpillars.rviz").read_text()
 
 
 def _displays(text):

@@ -51,9 +51,9 @@ from tensorrt_bindings_probe import BUILTINS, invoke, outcome
 from tensorrt_fake import describe, FakeEnum, Fakes, Interface, Use
 from tensorrt_models import clouds, model_inputs, qdq_model
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SETUP = "scripts/setup-tensorrt-bindings.sh"
-PROBE = Path(__file__).with_name("tensorrt_bindings_probe.py")
+PROBE = Path(__file__).resolve().parents[1] / "tensorrt_bindings_probe.py"
 #: keep in step with SPECS in scripts/setup-tensorrt-bindings.sh
 VERSIONS = ("8.6.1", "10.3.0", "10.13.0.35", "11.4.0.106")
 #: the modules that call TensorRT

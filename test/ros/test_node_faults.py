@@ -56,7 +56,7 @@ from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 
-FAKE_TENSORRT_NODE = Path(__file__).with_name("fake_tensorrt_node.py")
+FAKE_TENSORRT_NODE = Path(__file__).resolve().parents[1] / "fake_tensorrt_node.py"
 
 #: kind of bad model file -> words of the node's message after the file name
 MODEL_FAULTS = {

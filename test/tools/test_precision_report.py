@@ -27,7 +27,7 @@ from tao_pointpillars_py.tools.precision_report import (BEGIN, END, interleaved_
                                                         VariantResult)
 from tao_pointpillars_py.tools.variants import Variant
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 FP32, INT8 = MODELS / "pointpillars_zvision.onnx", MODELS / "pointpillars_zvision.int8.onnx"
 CAR = [10.0, 0.0, -1.0, 4.0, 2.0, 1.5, 0.0]
 

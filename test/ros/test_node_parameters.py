@@ -28,7 +28,7 @@ from tao_pointpillars_py.errors import ConfigError  # noqa: E402
 from tao_pointpillars_py.ros.node import declare_parameters, PointPillarsNode  # noqa: E402
 from tao_pointpillars_py.ros.parameters import NodeSettings, PARAMETERS  # noqa: E402
 
-REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
+REFERENCE_MODEL = Path(__file__).resolve().parents[2] / "models" / "pointpillars_zvision.onnx"
 
 
 @pytest.fixture()

@@ -27,7 +27,7 @@ from tao_pointpillars_py.quantization.onnx_rewrites import (channel_ranges,
                                                             equalization_pairs, equalize_channels)
 from tao_pointpillars_py.quantization.quantize import prepare_for_quantization
 
-REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "pointpillars_zvision.onnx"
+REFERENCE_MODEL = Path(__file__).resolve().parents[2] / "models" / "pointpillars_zvision.onnx"
 
 
 def _model(nodes, weights, output_channels=2):

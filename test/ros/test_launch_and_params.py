@@ -20,7 +20,7 @@ from pathlib import Path
 from tao_pointpillars_py.ros.parameters import DEFAULTS, NodeSettings
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_params_file_lists_every_parameter_with_its_default():
