@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Tests of the scene simulator (tao_pointpillars_py.sim)."""
+"""Tests of one simulated frame (sim.frame.simulate_frame), its ground and its scene."""
 
 import dataclasses
 import math
