@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 import threading
 
+from bag_fixtures import bag_information, offered_profiles
 import numpy as np
 import pytest
 
@@ -41,7 +42,6 @@ from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray, LabelInfo  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
-import yaml  # noqa: E402
 
 STAMP0 = 1_700_000_000_000_000_000
 PERIOD = 100_000_000
@@ -109,13 +109,9 @@ def test_output_bag_holds_the_answers_on_the_nodes_topics(clouds, tmp_path, caps
 
 def _offered_qos(bag: Path) -> dict[str, list[tuple[int, int, int, int]]]:
     """(history, depth, reliability, durability) offered per topic, as metadata.yaml has them."""
-    metadata = yaml.safe_load((bag / "metadata.yaml").read_text(encoding="utf-8"))
-    information = metadata["rosbag2_bagfile_information"]
-    assert information["version"] == 8
-    return {topic["topic_metadata"]["name"]: [
-        (q["history"], q["depth"], q["reliability"], q["durability"])
-        for q in yaml.safe_load(topic["topic_metadata"]["offered_qos_profiles"])]
-        for topic in information["topics_with_message_count"]}
+    assert bag_information(bag)["version"] == 8
+    return {topic: [(q["history"], q["depth"], q["reliability"], q["durability"]) for q in offered]
+            for topic, offered in offered_profiles(bag).items()}
 
 
 def test_label_info_is_offered_latched_so_a_replay_reaches_a_late_subscriber(clouds, tmp_path):

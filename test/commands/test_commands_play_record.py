@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 
+from bag_fixtures import bag_information, offered_profiles
 from cloud_fixtures import XYZI_16
 import numpy as np
 import pytest
@@ -40,7 +41,6 @@ from tao_pointpillars_py.data.detection_messages import vision_typestore  # noqa
 from tao_pointpillars_py.ros.bag_io import replay_qos  # noqa: E402
 from tao_pointpillars_py.ros.messages import label_info  # noqa: E402
 from vision_msgs.msg import LabelInfo  # noqa: E402
-import yaml  # noqa: E402
 
 TOPIC = "/ns1/zvision_lidar_points"
 STAMP0 = 1_700_000_000_000_000_000
@@ -131,8 +131,7 @@ def test_record_stopped_by_a_signal_writes_the_bag_and_exits_cleanly(tmp_path, s
     # sqlite3 by default: every distribution's rosbag2 reads it without a storage plugin
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["metadata.yaml", "out.db3"]
-    metadata = yaml.safe_load((tmp_path / "out" / "metadata.yaml").read_text(encoding="utf-8"))
-    assert metadata["rosbag2_bagfile_information"]["version"] == 8
+    assert bag_information(tmp_path / "out")["version"] == 8
     recorded = list(read_clouds(tmp_path / "out", [TOPIC]))
     assert len(recorded) == len(clouds)
     for (_, points), cloud in zip(clouds, recorded):
@@ -304,17 +303,13 @@ def test_record_gets_label_info_latched_before_it_started_and_replays_it_latched
         ((_, _, raw),) = list(reader.messages())
         got = reader.deserialize(raw, "vision_msgs/msg/LabelInfo")
     assert [c.class_name for c in got.class_map] == ["Vehicle", "Pedestrian", "Cyclist"]
-    assert got.header.stamp.sec * 1_000_000_000 + got.header.stamp.nanosec == STAMP0
+    assert stamp_of(got) == STAMP0
     # played back, it is latched again for late subscribers
     assert replay_qos([connection]).durability == DurabilityPolicy.TRANSIENT_LOCAL
-    metadata = yaml.safe_load((tmp_path / "out" / "metadata.yaml").read_text(encoding="utf-8"))
-    information = metadata["rosbag2_bagfile_information"]
-    assert information["version"] == 8
-    (recorded_topic,) = information["topics_with_message_count"]
-    # a string of YAML, as Humble's rosbag2 reads it; rmw's numbers: 1 reliable, 1 transient
-    offered = recorded_topic["topic_metadata"]["offered_qos_profiles"]
-    assert isinstance(offered, str)
-    assert [(q["reliability"], q["durability"]) for q in yaml.safe_load(offered)] == [(1, 1)]
+    assert bag_information(tmp_path / "out")["version"] == 8
+    # rmw's numbers: 1 reliable, 1 transient local
+    (offered,) = offered_profiles(tmp_path / "out").values()
+    assert [(q["reliability"], q["durability"]) for q in offered] == [(1, 1)]
     assert f"record: {topic} subscribed reliable, transient local" in output
 
 

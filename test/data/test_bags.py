@@ -14,6 +14,7 @@
 
 """Tests of data.bags: rosbag2 round trips of PointCloud2 (sqlite3 and mcap)."""
 
+from bag_fixtures import bag_information, offered_profiles
 import numpy as np
 import pytest
 from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness, QosReliability,
@@ -24,7 +25,6 @@ from rosbags.typesys import get_typestore, Stores
 from tao_pointpillars_py.data.bags import (BAG_VERSION, count_clouds, offered_qos, read_clouds,
                                            STORAGES, write_cloud_bag)
 from tao_pointpillars_py.errors import CloudFormatError
-import yaml
 
 T0 = 1_700_000_000_000_000_000
 
@@ -70,16 +70,11 @@ def test_cloud_bag_uses_requested_storage_and_zvision_message(tmp_path, storage,
 @pytest.mark.parametrize("storage", STORAGES)
 def test_written_bags_have_the_metadata_humbles_rosbag2_reads(tmp_path, storage):
     write_cloud_bag(tmp_path / "bag", frames(1), storage=storage)
-    metadata = yaml.safe_load((tmp_path / "bag" / "metadata.yaml").read_text(encoding="utf-8"))
-    information = metadata["rosbag2_bagfile_information"]
-    assert information["version"] == 8
-    (topic,) = information["topics_with_message_count"]
-    offered = topic["topic_metadata"]["offered_qos_profiles"]
-    # Humble reads offered_qos_profiles as a string of YAML (version 9 writes a YAML list),
-    # with rmw's numbers: history 1 keep last, reliability 1 reliable, durability 2 volatile
-    assert isinstance(offered, str)
+    assert bag_information(tmp_path / "bag")["version"] == 8
+    # rmw's numbers: history 1 keep last, reliability 1 reliable, durability 2 volatile
+    (offered,) = offered_profiles(tmp_path / "bag").values()
     assert [(q["history"], q["depth"], q["reliability"], q["durability"])
-            for q in yaml.safe_load(offered)] == [(1, 10, 1, 2)]
+            for q in offered] == [(1, 10, 1, 2)]
 
 
 def write_two_topic_bag(path, storage):
@@ -169,11 +164,8 @@ def test_offered_qos_keeps_a_discovered_offer_as_rosbag2_records_it(tmp_path):
     with Reader(tmp_path / "bag") as reader:
         (connection,) = reader.connections
     assert connection.ext.offered_qos_profiles == [lidar, latched]
-    metadata = yaml.safe_load((tmp_path / "bag" / "metadata.yaml").read_text(encoding="utf-8"))
-    (topic,) = metadata["rosbag2_bagfile_information"]["topics_with_message_count"]
-    offered = topic["topic_metadata"]["offered_qos_profiles"]
-    assert isinstance(offered, str)  # Humble's rosbag2 reads a string of YAML
-    assert yaml.safe_load(offered)[0] == {
+    (offered,) = offered_profiles(tmp_path / "bag").values()
+    assert offered[0] == {
         "history": 3, "depth": 0, "reliability": 2, "durability": 2,
         "deadline": {"sec": 9_223_372_036, "nsec": 854_775_807},
         "lifespan": {"sec": 9_223_372_036, "nsec": 854_775_807}, "liveliness": 1,
