@@ -47,6 +47,18 @@ def tiny_network_clouds(count: int, seed: int = 0) -> list[np.ndarray]:
             for _ in range(count)]
 
 
+def export_tiny_network(path: Path, metadata: dict[str, str] | None = None) -> Path:
+    """Export the tiny PointPillarsNet (seeded weights) to ``path``; needs the train extra."""
+    import torch
+
+    from tao_pointpillars_py.training.export import export_model
+    from tao_pointpillars_py.training.network import PointPillarsNet
+
+    torch.manual_seed(0)
+    export_model(PointPillarsNet(TINY_NETWORK_CONFIG).eval(), path, metadata)
+    return path
+
+
 def fired_anchor_model(path, config: ModelConfig = TINY_CONFIG, anchor_index: int = 100,
                        class_index: int = 1, logit: float = 2.0, with_metadata: bool = True,
                        input_names=("pillar_features", "pillar_coords", "num_pillars"),

@@ -16,17 +16,15 @@
 
 import onnx
 from onnx import numpy_helper
-from onnx_fixtures import tiny_network_clouds, TINY_NETWORK_CONFIG
+from onnx_fixtures import export_tiny_network, tiny_network_clouds, TINY_NETWORK_CONFIG
 import pytest
 
-torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
+pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
 
 from tao_pointpillars_py.cli import main  # noqa: E402
 from tao_pointpillars_py.data.bags import write_cloud_bag  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
 from tao_pointpillars_py.quantization.quantize import qdq_problems, quantize_model  # noqa: E402
-from tao_pointpillars_py.training.export import export_model  # noqa: E402
-from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 from tensorrt_fake import Fakes  # noqa: E402
 
 CONFIG = TINY_NETWORK_CONFIG
@@ -36,9 +34,7 @@ _clouds = tiny_network_clouds
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     folder = tmp_path_factory.mktemp("calibrate")
-    torch.manual_seed(0)
-    model = folder / "tiny.onnx"
-    export_model(PointPillarsNet(CONFIG).eval(), model)
+    model = export_tiny_network(folder / "tiny.onnx")
     bag = folder / "calib_bag"
     write_cloud_bag(bag, [(10**18 + i * 100_000_000, c) for i, c in enumerate(_clouds(6))])
     return model, bag

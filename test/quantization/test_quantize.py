@@ -17,19 +17,17 @@
 import numpy as np
 import onnx
 from onnx import numpy_helper, TensorProto
-from onnx_fixtures import tiny_network_clouds, TINY_NETWORK_CONFIG
+from onnx_fixtures import export_tiny_network, tiny_network_clouds, TINY_NETWORK_CONFIG
 import onnxruntime as ort
 import pytest
 
-torch = pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
+pytest.importorskip("torch", reason="the tiny network is exported with the [train] extra")
 
 from tao_pointpillars_py.errors import ConfigError  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
 from tao_pointpillars_py.quantization.quantize import (layer_sensitivity,  # noqa: E402
                                                        prepare_for_quantization, qdq_problems,
                                                        quantizable_nodes, quantize_model)
-from tao_pointpillars_py.training.export import export_model  # noqa: E402
-from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 
 CONFIG = TINY_NETWORK_CONFIG
 _clouds = tiny_network_clouds
@@ -38,9 +36,7 @@ _clouds = tiny_network_clouds
 @pytest.fixture(scope="module")
 def quantized(tmp_path_factory):
     folder = tmp_path_factory.mktemp("quantize")
-    torch.manual_seed(0)
-    fp32 = folder / "tiny.onnx"
-    export_model(PointPillarsNet(CONFIG).eval(), fp32, {"training.seed": "7"})
+    fp32 = export_tiny_network(folder / "tiny.onnx", {"training.seed": "7"})
     detector = Detector.from_model(str(fp32))
     feeds = [{k: v.copy() for k, v in detector.model_inputs(c).items()} for c in _clouds(8)]
     int8 = folder / "tiny.int8.onnx"
