@@ -90,6 +90,12 @@ def test_sourced_environment_imports_the_installed_package(tmp_path):
         f"'{PACKAGE}'))", tmp_path).splitlines()
     assert Path(found[0]).resolve().is_relative_to(PREFIX.resolve()), found[0]
     assert Path(found[1]).resolve() == SHARE.resolve()
+    installed = Path(found[0]).parent
+    # every layer is installed, and py.typed tells type checkers the package has hints
+    assert all((installed / layer / "__init__.py").is_file() for layer in (
+        "core", "inference", "inference/backends/tensorrt", "quantization", "data", "ros",
+        "tools", "tools/render", "sim", "training", "commands")), sorted(installed.iterdir())
+    assert (installed / "py.typed").is_file()
 
 
 def test_installed_node_answers_a_cloud(tmp_path):
