@@ -44,9 +44,7 @@ from tao_pointpillars_py.inference.backends.tensorrt.backend import (build_engin
                                                                      strongly_typed_only,
                                                                      TensorRTBackend)
 from tao_pointpillars_py.inference.backends.tensorrt.engine_cache import read_key
-from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_shapes, check_route,
-                                                                  has_qdq_nodes, pad_to_shape,
-                                                                  profile_shapes)
+from tao_pointpillars_py.inference.backends.tensorrt.plan import calibration_shapes, pad_to_shape
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info
 from tensorrt_fake import remove_gpu_stack
@@ -72,58 +70,6 @@ def test_the_module_imports_without_tensorrt_or_pycuda(monkeypatch):
     monkeypatch.delitem(sys.modules, "tao_pointpillars_py.inference.backends.tensorrt.backend")
     module = importlib.import_module("tao_pointpillars_py.inference.backends.tensorrt.backend")
     assert module.pad_to_shape(np.ones((1, 2)), (1, 3)).tolist() == [[1.0, 1.0, 0.0]]
-
-
-def test_dynamic_pillar_axis_gets_a_profile_up_to_max_pillars(tiny_model, tmp_path):
-    info = load_model_info(str(tiny_model))
-    assert profile_shapes(info) == {
-        "pillar_features": ((1, 1, 8, 10), (1, 64, 8, 10), (1, 64, 8, 10)),
-        "pillar_coords": ((1, 1, 2), (1, 64, 2), (1, 64, 2))}
-    assert calibration_shapes(info) == {"pillar_features": (1, 64, 8, 10),
-                                        "pillar_coords": (1, 64, 2), "num_pillars": (1,)}
-    fixed = tmp_path / "fixed.onnx"
-    fired_anchor_model(fixed)
-    assert profile_shapes(load_model_info(str(fixed))) == {}
-
-
-def test_reference_model_profile_spans_its_max_pillars():
-    info = load_model_info(str(REFERENCE_MODEL))
-    low, opt, high = profile_shapes(info)["pillar_features"]
-    assert low == (1, 1, 32, 10) and opt == high == (1, 12000, 32, 10)
-
-
-def test_pad_to_shape_zero_pads_and_refuses_to_truncate():
-    padded = pad_to_shape(np.arange(6, dtype=np.int32).reshape(1, 3, 2), (1, 5, 2))
-    assert padded.dtype == np.int32 and padded[0, :3].ravel().tolist() == list(range(6))
-    assert not padded[0, 3:].any()
-    with pytest.raises(ConfigError, match="cannot pad"):
-        pad_to_shape(np.zeros((1, 6, 2)), (1, 5, 2))
-
-
-@pytest.mark.parametrize("precision,explicit,strongly_typed,message", [
-    ("fp32", False, False, None), ("fp16", False, False, None), ("int8", False, False, None),
-    ("int8", True, False, None), ("fp32", False, True, None), ("int8", True, True, None),
-    ("fp16", False, True, "BuilderFlag.FP16 was removed"),
-    ("int8", False, True, "removed implicit int8 calibration"),
-    ("fp16", True, False, "QuantizeLinear/DequantizeLinear"),
-    ("int4", False, False, "precision must be one of")])
-def test_routes_that_cannot_build_are_refused_with_what_to_do(precision, explicit,
-                                                              strongly_typed, message):
-    def check():
-        check_route(precision, explicit_int8=explicit, strongly_typed=strongly_typed,
-                    tensorrt_version="11.0.0")
-    if message is None:
-        check()
-    else:
-        with pytest.raises(ConfigError, match=message) as error:
-            check()
-        if strongly_typed:
-            assert "tao-pointpillars calibrate" in str(error.value)
-            assert "tensorrt<11" in str(error.value)
-
-
-def test_qdq_models_are_recognised(tiny_model, qdq):
-    assert not has_qdq_nodes(tiny_model) and has_qdq_nodes(qdq)
 
 
 # --- the fake itself -------------------------------------------------------------------------

@@ -1,0 +1,203 @@
+# Copyright 2026 tao_pointpillars_py developers
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Tests of inference.backends.tensorrt.plan: planning a TensorRT build without TensorRT."""
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx_fixtures import fired_anchor_model, REFERENCE_MODEL
+import pytest
+
+from tao_pointpillars_py.errors import ConfigError, ModelLoadError
+from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_shapes,
+                                                                  check_cache_dir, check_route,
+                                                                  default_cache_dir,
+                                                                  has_qdq_nodes, is_engine_file,
+                                                                  pad_to_shape, profile_shapes,
+                                                                  write_atomic)
+from tao_pointpillars_py.inference.model_file import load_model_info, ModelContract
+from tensorrt_models import qdq_model
+
+
+def with_dims(path: Path, name: str, dims: dict[int, str]) -> Path:
+    """Rewrite ``path`` so that input ``name`` has named (dynamic) dimensions ``dims``."""
+    model = onnx.load(str(path))
+    tensor, = [i for i in model.graph.input if i.name == name]
+    for axis, param in dims.items():
+        tensor.type.tensor_type.shape.dim[axis].dim_param = param
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.mark.parametrize("name,engine", [
+    ("m.engine", True), ("m.plan", True), ("M.ENGINE", True), ("dir/m.int8.plan", True),
+    ("m.onnx", False), ("m.trt", False), ("engine", False), ("m.engine.onnx", False)])
+def test_engine_files_are_told_by_their_suffix(name, engine):
+    assert is_engine_file(name) is engine
+    assert is_engine_file(Path(name)) is engine
+
+
+def test_qdq_models_are_recognised(tiny_model, tmp_path):
+    assert not has_qdq_nodes(tiny_model)
+    assert has_qdq_nodes(qdq_model(tmp_path / "tiny.int8.onnx"))
+
+
+def test_dynamic_pillar_axis_gets_a_profile_up_to_max_pillars(tiny_model, tmp_path):
+    info = load_model_info(str(tiny_model))
+    assert profile_shapes(info) == {
+        "pillar_features": ((1, 1, 8, 10), (1, 64, 8, 10), (1, 64, 8, 10)),
+        "pillar_coords": ((1, 1, 2), (1, 64, 2), (1, 64, 2))}
+    assert calibration_shapes(info) == {"pillar_features": (1, 64, 8, 10),
+                                        "pillar_coords": (1, 64, 2), "num_pillars": (1,)}
+    fixed = tmp_path / "fixed.onnx"
+    fired_anchor_model(fixed)
+    assert profile_shapes(load_model_info(str(fixed))) == {}
+    assert calibration_shapes(load_model_info(str(fixed))) == calibration_shapes(info)
+
+
+def test_reference_model_profile_spans_its_max_pillars():
+    info = load_model_info(str(REFERENCE_MODEL))
+    low, opt, high = profile_shapes(info)["pillar_features"]
+    assert low == (1, 1, 32, 10) and opt == high == (1, 12000, 32, 10)
+
+
+def test_a_dynamic_batch_axis_is_fixed_to_one(tmp_path):
+    path = tmp_path / "batch.onnx"
+    fired_anchor_model(path, pillar_axis="pillars")
+    info = load_model_info(str(with_dims(path, "num_pillars", {0: "batch"})))
+    assert profile_shapes(info)["num_pillars"] == ((1,), (1,), (1,))
+    assert calibration_shapes(info)["num_pillars"] == (1,)
+
+
+def test_another_dynamic_dimension_is_refused_with_the_fix(tiny_model):
+    info = load_model_info(str(tiny_model))
+    points = dataclasses.replace(info, input_shapes={
+        **info.input_shapes, "pillar_features": (1, "pillars", "points", 10)})
+    with pytest.raises(ModelLoadError, match=r"input pillar_features has a dynamic dimension 2 "
+                                             r"\('points'\) with no known bound; .*re-export"):
+        profile_shapes(points)
+    tao = dataclasses.replace(info, contract=ModelContract.TAO)  # its pillar axis has no bound
+    with pytest.raises(ModelLoadError, match="dynamic dimension 1 \\('pillars'\\)"):
+        profile_shapes(tao)
+
+
+def test_pad_to_shape_zero_pads_and_refuses_to_truncate():
+    padded = pad_to_shape(np.arange(6, dtype=np.int32).reshape(1, 3, 2), (1, 5, 2))
+    assert padded.dtype == np.int32 and padded[0, :3].ravel().tolist() == list(range(6))
+    assert not padded[0, 3:].any()
+    with pytest.raises(ConfigError, match="cannot pad"):
+        pad_to_shape(np.zeros((1, 6, 2)), (1, 5, 2))
+    with pytest.raises(ConfigError, match="cannot pad"):
+        pad_to_shape(np.zeros((1, 2)), (1, 2, 1))
+
+
+def test_pad_to_its_own_shape_gives_a_contiguous_copy_of_the_same_values():
+    strided = np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::2]
+    same = pad_to_shape(strided, (3, 2))
+    assert same.flags.c_contiguous and same.dtype == np.float32
+    np.testing.assert_array_equal(same, strided)
+
+
+@pytest.mark.parametrize("precision,explicit,strongly_typed,message", [
+    ("fp32", False, False, None), ("fp16", False, False, None), ("int8", False, False, None),
+    ("int8", True, False, None), ("fp32", False, True, None), ("int8", True, True, None),
+    ("fp16", False, True, "BuilderFlag.FP16 was removed"),
+    ("int8", False, True, "removed implicit int8 calibration"),
+    ("fp16", True, False, "QuantizeLinear/DequantizeLinear"),
+    ("int4", False, False, "precision must be one of")])
+def test_routes_that_cannot_build_are_refused_with_what_to_do(precision, explicit,
+                                                              strongly_typed, message):
+    def check():
+        check_route(precision, explicit_int8=explicit, strongly_typed=strongly_typed,
+                    tensorrt_version="11.0.0")
+    if message is None:
+        check()
+    else:
+        with pytest.raises(ConfigError, match=message) as error:
+            check()
+        if strongly_typed:
+            assert "tao-pointpillars calibrate" in str(error.value)
+            assert "tensorrt<11" in str(error.value)
+
+
+def test_the_default_cache_dir_follows_xdg_cache_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_cache_dir() == tmp_path / "tao_pointpillars" / "engines"
+    for unset in ("", None):
+        if unset is None:
+            monkeypatch.delenv("XDG_CACHE_HOME")
+        else:
+            monkeypatch.setenv("XDG_CACHE_HOME", unset)
+        monkeypatch.setenv("HOME", str(tmp_path / "home"))
+        assert default_cache_dir() == tmp_path / "home" / ".cache" / "tao_pointpillars" / "engines"
+
+
+def test_a_missing_cache_dir_is_created_and_left_empty(tmp_path):
+    folder = tmp_path / "a" / "b" / "engines"
+    check_cache_dir(folder, explicit=True)
+    assert folder.is_dir() and list(folder.iterdir()) == []
+    check_cache_dir(folder, explicit=False)  # again: it exists now
+    assert list(folder.iterdir()) == []
+
+
+def test_an_engine_cache_dir_under_a_file_names_the_parameter(tmp_path):
+    (tmp_path / "a-file").write_text("not a directory")
+    folder = tmp_path / "a-file" / "engines"
+    with pytest.raises(ConfigError) as raised:
+        check_cache_dir(folder, explicit=True)
+    message = str(raised.value)
+    assert message.startswith(f"engine cache directory {folder} is not writable (")
+    assert ("so no TensorRT engine can be built into it: set engine_cache_dir to a writable "
+            "directory, or load an engine prebuilt with `tao-pointpillars build-engine "
+            "MODEL.onnx --out ENGINE` (node: engine_path)") in message
+
+
+def test_the_default_cache_dir_under_a_file_names_xdg_cache_home(tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("not a directory")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    with pytest.raises(ConfigError, match=r"set the environment variable XDG_CACHE_HOME \(now "
+                                          r"unset, so ~/.cache\) to a writable directory"):
+        check_cache_dir(tmp_path / "a-file" / "engines", explicit=False)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0o500 directory anyway")
+def test_a_read_only_engine_cache_dir_is_named(tmp_path):
+    folder = tmp_path / "engines"
+    folder.mkdir(mode=0o500)
+    try:
+        with pytest.raises(ConfigError, match=f"engine cache directory {folder} is not "
+                                              "writable \\(PermissionError"):
+            check_cache_dir(folder, explicit=True)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_write_atomic_replaces_the_file_whole_and_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "new" / "m.engine"
+    write_atomic(target, b"first")
+    write_atomic(target, b"second, longer")
+    assert target.read_bytes() == b"second, longer"
+    assert [p.name for p in target.parent.iterdir()] == ["m.engine"]
+
+
+def test_write_atomic_that_fails_keeps_the_old_file_and_no_partial(tmp_path):
+    target = tmp_path / "m.engine"
+    target.mkdir()  # os.replace cannot put a file over a directory
+    with pytest.raises(OSError):
+        write_atomic(target, b"data")
+    assert target.is_dir() and [p.name for p in tmp_path.iterdir()] == ["m.engine"]
