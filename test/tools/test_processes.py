@@ -37,6 +37,7 @@ time.sleep(60)
 def start_child(mode: str) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-c", CHILD, mode], stdout=subprocess.PIPE)
     assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    process.stdout.close()  # it writes nothing more
     return process
 
 
