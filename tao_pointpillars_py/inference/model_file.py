@@ -132,6 +132,11 @@ def read_onnx(path: str) -> onnx.ModelProto:
     return proto
 
 
+def is_qdq_model(model: onnx.ModelProto) -> bool:
+    """Tell whether a model is explicitly quantized (it holds QuantizeLinear nodes)."""
+    return any(node.op_type == "QuantizeLinear" for node in model.graph.node)
+
+
 def _unreadable(file: Path, exc: Exception) -> str:
     """Say what a file that protobuf cannot parse as a ModelProto most likely is."""
     size = file.stat().st_size

@@ -25,9 +25,9 @@ import pytest
 
 from tao_pointpillars_py.inference.backends import ort_int8 as cpu_int8
 from tao_pointpillars_py.inference.backends.onnxruntime_backend import OnnxRuntimeBackend
-from tao_pointpillars_py.inference.backends.ort_int8 import is_qdq_model, lower_for_cpu
+from tao_pointpillars_py.inference.backends.ort_int8 import lower_for_cpu
 from tao_pointpillars_py.inference.detector import Detector
-from tao_pointpillars_py.inference.model_file import file_sha256
+from tao_pointpillars_py.inference.model_file import file_sha256, is_qdq_model
 from tao_pointpillars_py.sim import simulate_frame
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

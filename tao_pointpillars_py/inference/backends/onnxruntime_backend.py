@@ -21,7 +21,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .ort_int8 import CpuLowering, is_qdq_model, lower_for_cpu
+from .ort_int8 import CpuLowering, lower_for_cpu
+from ..model_file import is_qdq_model
 from ...errors import ModelLoadError
 
 LOG = logging.getLogger(__name__)

@@ -63,11 +63,6 @@ class CpuLowering:
                 f"DepthToSpace in uint8, {self.int8_heads} 1x1 heads as int8 matmuls")
 
 
-def is_qdq_model(model: Any) -> bool:
-    """Tell whether an ``onnx.ModelProto`` holds QuantizeLinear nodes."""
-    return any(node.op_type == "QuantizeLinear" for node in model.graph.node)
-
-
 def lower_for_cpu(model: Any) -> CpuLowering:
     """Rewrite a symmetric Q/DQ ``onnx.ModelProto`` in place for ONNX Runtime's CPU kernels."""
     graph = _Graph(model)

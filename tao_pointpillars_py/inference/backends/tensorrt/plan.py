@@ -28,11 +28,10 @@ from typing import Sequence
 import numpy as np
 
 from .engine_cache import ENGINE_PRECISIONS
-from ...model_file import ModelContract, ModelInfo, read_onnx
+from ...model_file import is_qdq_model, ModelContract, ModelInfo, read_onnx
 from ....errors import ConfigError, ModelLoadError
 
 ENGINE_SUFFIXES = (".engine", ".plan")
-QDQ_OPS = ("QuantizeLinear", "DequantizeLinear")
 PILLAR_INPUTS = ("pillar_features", "pillar_coords")  # axis 1 is the (dynamic) pillar axis
 
 Shape = tuple[int, ...]
@@ -46,7 +45,7 @@ def is_engine_file(path: str | Path) -> bool:
 
 def has_qdq_nodes(onnx_path: str | Path) -> bool:
     """Whether an ONNX model is explicitly quantized (QuantizeLinear / DequantizeLinear)."""
-    return any(node.op_type in QDQ_OPS for node in read_onnx(str(onnx_path)).graph.node)
+    return is_qdq_model(read_onnx(str(onnx_path)))
 
 
 def profile_shapes(info: ModelInfo) -> ProfileShapes:
