@@ -23,7 +23,7 @@ from onnx import helper, numpy_helper, TensorProto
 import onnxruntime as ort
 import pytest
 
-from tao_pointpillars_py.inference.backends import ort_int8 as cpu_int8
+from tao_pointpillars_py.inference.backends import ort_int8
 from tao_pointpillars_py.inference.backends.onnxruntime_backend import OnnxRuntimeBackend
 from tao_pointpillars_py.inference.backends.ort_int8 import lower_for_cpu
 from tao_pointpillars_py.inference.detector import Detector
@@ -219,7 +219,7 @@ def test_backend_runs_the_stored_model_when_the_rewrite_fails(monkeypatch, caplo
     def broken(model):
         raise ValueError("unexpected graph")
 
-    monkeypatch.setattr(cpu_int8, "lower_for_cpu", broken)
+    monkeypatch.setattr(ort_int8, "lower_for_cpu", broken)
     monkeypatch.setattr(
         "tao_pointpillars_py.inference.backends.onnxruntime_backend.lower_for_cpu", broken)
     path = MODELS / "pointpillars_zvision.int8.onnx"

@@ -35,7 +35,7 @@ class OnnxRuntimeBackend:
     """
     One ``onnxruntime.InferenceSession`` on the CPU execution provider.
 
-    A Q/DQ int8 model runs in its CPU form (:mod:`..cpu_int8`) unless ``int8_lowering`` is
+    A Q/DQ int8 model runs in its CPU form (:mod:`.ort_int8`) unless ``int8_lowering`` is
     False, which runs it as stored (TensorRT's numerics, slower on CPU); ``int8_lowering``
     then tells what was rewritten (None: nothing).
     """
