@@ -121,9 +121,7 @@ def test_record_stopped_by_a_signal_writes_the_bag_and_exits_cleanly(tmp_path, s
         recorder.send_signal(stop)
         out, err = recorder.communicate(timeout=60)
     finally:
-        if recorder.poll() is None:
-            recorder.kill()
-            recorder.communicate()
+        _kill_if_running(recorder)
         publisher_node.close()
     assert recorder.returncode == 0, err
     assert "Traceback" not in err and "Exception" not in err, err
@@ -162,9 +160,7 @@ def test_play_waits_for_a_late_subscriber_which_then_gets_every_cloud(tmp_path):
         with arrived:
             arrived.wait_for(lambda: len(received) == len(clouds), timeout=10)
     finally:
-        if player.poll() is None:
-            player.kill()
-            player.communicate()
+        _kill_if_running(player)
         listener.close()
     assert player.returncode == 0, played
     assert received == [stamp for stamp, _ in clouds]
@@ -224,9 +220,14 @@ class Recording:
         return self.output
 
     def kill(self):
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        _kill_if_running(self.process)
+
+
+def _kill_if_running(process):
+    """Kill a command process a failed test left running, and reap it."""
+    if process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def _publish_paced(publisher, clouds, period_s=0.05):

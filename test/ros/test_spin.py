@@ -97,7 +97,10 @@ def test_other_nodes_of_the_context_are_spun_with_the_executor_asked_for(threads
         assert received[0][1].startswith("ThreadPoolExecutor")  # a worker of the executor
     finally:
         spinning.close()
-    assert new_threads(threads_before) == []
+    # the spin thread is gone; Jazzy's MultiThreadedExecutor.shutdown leaves its idle
+    # ThreadPoolExecutor workers until the process exits (Kilted's stops them)
+    assert [name for name in new_threads(threads_before)
+            if not name.startswith("ThreadPoolExecutor")] == []
     assert_destroyed(other)  # with the node that spun it
 
 
