@@ -206,6 +206,11 @@ def check_intensity_range(intensity_range: Any, name: str = "intensity_range",
     return lo, hi
 
 
+def check_driver_intensity_range(intensity_range: Any) -> tuple[float, float]:
+    """Validate the (min, max) intensity range of the incoming clouds (driver units)."""
+    return check_intensity_range(intensity_range, hint=DRIVER_RANGE_HINT)
+
+
 def map_intensity(points: np.ndarray, source_range: Sequence[float],
                   target_range: Sequence[float]) -> np.ndarray:
     """

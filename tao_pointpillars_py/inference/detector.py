@@ -24,13 +24,12 @@ import numpy as np
 
 from .backends import Backend, create_backend
 from .model_file import load_model_info, ModelContract
-from ..core import pointcloud2
 from ..core.anchors import generate_anchors
 from ..core.config import ModelConfig, PostProcessConfig
 from ..core.detections import Detections
 from ..core.pillars import PillarEncoder
-from ..core.pointcloud2 import (DRIVER_INTENSITY_RANGE, map_intensity, points_from_cloud,
-                                thin_points)
+from ..core.pointcloud2 import (check_driver_intensity_range, DRIVER_INTENSITY_RANGE,
+                                map_intensity, points_from_cloud, thin_points)
 from ..core.postprocess import decode_predictions, decode_tao_boxes
 from ..errors import PointPillarsError
 
@@ -46,12 +45,6 @@ class Timings:
     @property
     def total_ms(self) -> float:
         return self.preprocess_ms + self.inference_ms + self.postprocess_ms
-
-
-def check_intensity_range(intensity_range: Any) -> tuple[float, float]:
-    """Validate a (min, max) intensity range of the incoming clouds (driver units)."""
-    return pointcloud2.check_intensity_range(intensity_range,
-                                             hint=pointcloud2.DRIVER_RANGE_HINT)
 
 
 class Detector:
@@ -70,7 +63,7 @@ class Detector:
         self.config = config
         self.backend = backend
         self.post = post or PostProcessConfig()
-        self.intensity_range = check_intensity_range(intensity_range)
+        self.intensity_range = check_driver_intensity_range(intensity_range)
         self.contract = contract
         #: feed only the occupied pillars (models exported with a symbolic pillar axis); the
         #: pillar feature net then costs in proportion to the scene, not to max_pillars

@@ -56,10 +56,8 @@ class StreamHealth:
 
     def __init__(self, window_s: float = 5.0, latency_window_s: float = 0.0,
                  start_s: float | None = None) -> None:
-        if window_s <= 0:
-            raise ValueError(f"window_s must be > 0, got {window_s}")
-        self.window_s = window_s
         self._events = {k: TimedWindow(window_s) for k in ("received", "dropped", "skipped")}
+        self.window_s = window_s  # TimedWindow refused a window_s <= 0
         #: latency [ms] of each answer, from the cloud's arrival
         self.latencies = TimedWindow(max(window_s, latency_window_s), start_s)
         self._totals = {"received": 0, "dropped": 0, "skipped": 0, "answered": 0}

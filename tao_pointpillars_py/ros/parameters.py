@@ -28,9 +28,8 @@ from typing import Any, Mapping, Sequence
 from ..core.boxes import Extrinsic
 from ..core.config import PostProcessConfig
 from ..core.fusion import parse_extrinsics
-from ..core.pointcloud2 import DRIVER_INTENSITY_RANGE
+from ..core.pointcloud2 import check_driver_intensity_range, DRIVER_INTENSITY_RANGE
 from ..errors import ConfigError
-from ..inference.detector import check_intensity_range
 from ..inference.runtime import BACKENDS, PRECISIONS, RuntimeRequest
 
 CLASS_ID_FORMATS = ("name", "index")
@@ -157,7 +156,7 @@ class NodeSettings:
             threads=_non_negative_int(merged, "threads"))
         return cls(
             runtime=runtime,
-            intensity_range=check_intensity_range(merged["intensity_range"]),
+            intensity_range=check_driver_intensity_range(merged["intensity_range"]),
             class_names=_class_names(merged["class_names"]),
             post=post_process_settings(merged),
             class_id_format=_choice(merged, "class_id_format", CLASS_ID_FORMATS),

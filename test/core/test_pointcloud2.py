@@ -21,9 +21,10 @@ from cloud_fixtures import CloudLayout, POINT_FIELD_CODES, point_records, XYZI_1
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.core.pointcloud2 import (drop_non_finite, encode_zvision_cloud_data,
-                                                  map_intensity, points_from_cloud, thin_points,
-                                                  zvision_fields, ZVISION_POINT_STEP)
+from tao_pointpillars_py.core.pointcloud2 import (check_driver_intensity_range, drop_non_finite,
+                                                  encode_zvision_cloud_data, map_intensity,
+                                                  points_from_cloud, thin_points, zvision_fields,
+                                                  ZVISION_POINT_STEP)
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError
 
 POINTS = np.array([[1.5, -2.0, 0.25, 7.0],
@@ -246,3 +247,9 @@ def test_points_from_cloud_agrees_with_sensor_msgs_py(layout, point_step, bigend
             ros_cloud(make_cloud(POINTS, layout, point_step, bigendian)), field_names=names,
             skip_nans=True)
         np.testing.assert_array_equal(ours, single.astype(np.float32))
+
+
+@pytest.mark.parametrize("bad", [(255.0, 0.0), (0.0, 0.0), (0.0, float("nan")), (1.0,)])
+def test_bad_driver_intensity_range_is_refused_with_the_driver_hint(bad):
+    with pytest.raises(ConfigError, match="intensity_range .*; use the driver's range"):
+        check_driver_intensity_range(bad)

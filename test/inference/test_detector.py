@@ -24,7 +24,7 @@ import pytest
 from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.inference.detector import answer_cloud, check_intensity_range, Detector
+from tao_pointpillars_py.inference.detector import answer_cloud, Detector
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +74,6 @@ def test_score_threshold_override_and_runtime_post_change(model):
     strict.set_post_process(dataclasses.replace(strict.post, score_threshold=0.5))
     assert len(strict.detect(cloud())) == 1
     assert strict.config == TINY_CONFIG
-
-
-@pytest.mark.parametrize("bad", [(255.0, 0.0), (0.0, 0.0), (0.0, float("nan")), (1.0,)])
-def test_bad_intensity_range_is_refused(bad):
-    with pytest.raises(ConfigError, match="intensity_range"):
-        check_intensity_range(bad)
 
 
 def test_bad_post_processing_values_are_refused():
