@@ -26,10 +26,10 @@ code, launch files or YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import json
 import math
-from typing import cast, Mapping
+from typing import cast, Mapping, Sequence
 
 from .pointcloud2 import check_intensity_range
 from ..errors import ConfigError, ModelMetadataError
@@ -182,6 +182,23 @@ class ModelConfig:
         """Head resolution (nx, ny) = canvas size / feature_stride."""
         nx, ny = self.pillars.grid_size
         return (nx // self.feature_stride, ny // self.feature_stride)
+
+    def with_class_names(self, names: Sequence[str]) -> ModelConfig:
+        """
+        Return a copy whose classes, and their anchors, are called ``names`` (in class order).
+
+        For models that carry no class names (a TAO export): the geometry stays, only the
+        names change, so ``names`` must have one name per class.
+        """
+        renamed = tuple(str(name) for name in names)
+        if len(renamed) != self.num_classes:
+            raise ConfigError(
+                f"{len(renamed)} class names {list(renamed)} for a model with "
+                f"{self.num_classes} classes {list(self.class_names)}; give {self.num_classes} "
+                "names, one per class in the order the model was trained with")
+        anchors = tuple(replace(anchor, class_name=name)
+                        for anchor, name in zip(self.anchors, renamed))
+        return replace(self, class_names=renamed, anchors=anchors)
 
     def to_metadata(self) -> dict[str, str]:
         """ONNX ``metadata_props`` entries (JSON-encoded values) describing this config."""
