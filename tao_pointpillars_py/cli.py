@@ -34,6 +34,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "precision-report": ("precision_report", "fp32 vs int8 (vs TensorRT) AP and speed, side "
                          "by side, into models/README.md"),
     "bench": ("bench", "side-by-side speed of every backend and precision on this machine"),
+    "export-tao": ("export_tao", "one of this package's models in TAO's deployable layout "
+                   "(TensorRT plugins)"),
+    "import-tao": ("import_tao", "a TAO-exported model as a plain-operator native model (runs "
+                   "on ONNX Runtime, calibrates, builds without plugins)"),
     "build-engine": ("build_engine", "TensorRT engine from an ONNX model (needs a GPU)"),
     "detect": ("detect", "the node's answers to every cloud of a bag, written to a new bag "
                "(no DDS)"),

@@ -32,6 +32,7 @@ and it assumes exactly two anchors (rotations) per class and two direction bins.
 
 from __future__ import annotations
 
+from dataclasses import replace
 import json
 from typing import Any, Sequence, TYPE_CHECKING
 
@@ -514,7 +515,8 @@ def _named_config(model: onnx.ModelProto, class_names: Sequence[str] | None,
 
 
 def import_tao(tao: onnx.ModelProto, class_names: Sequence[str] | None = None,
-               source: str = "model") -> onnx.ModelProto:
+               source: str = "model",
+               intensity_range: Sequence[float] | None = None) -> onnx.ModelProto:
     """
     Turn a TAO-layout model into a plain-operator model in this package's native contract.
 
@@ -522,11 +524,18 @@ def import_tao(tao: onnx.ModelProto, class_names: Sequence[str] | None = None,
     ``num_pillars`` (this package pillarizes on the host with the plugin's encoding and
     limits), PillarScatter standard operators, and DecodeBbox3D the native head outputs whose
     anchors, bottom heights, direction settings and range go into the metadata. The network
-    itself is kept bit-exact. ``class_names`` name the classes of a model that carries none.
+    itself is kept bit-exact. ``class_names`` name the classes of a model that carries none;
+    ``intensity_range`` is the model's own (default: its metadata, else
+    :data:`TAO_INTENSITY_RANGE`).
     """
     import onnx
 
     config = _named_config(tao, class_names, source)
+    if intensity_range is not None:
+        try:
+            config = replace(config, intensity_range=_floats(intensity_range, 2))  # type: ignore
+        except ConfigError as exc:
+            raise ConfigError(f"intensity_range {list(intensity_range)}: {exc}") from exc
     voxel_node = _plugin_node(tao, VOXEL_GENERATOR, source)
     scatter_node = _plugin_node(tao, PILLAR_SCATTER, source)
     decode_node = _plugin_node(tao, DECODE_BBOX_3D, source)
@@ -568,7 +577,7 @@ def import_tao(tao: onnx.ModelProto, class_names: Sequence[str] | None = None,
     metadata = {key: value for key, value in metadata.items()
                 if key not in (LAYOUT_KEY, PILLAR_AXIS_KEY)}
     metadata.update(config.to_metadata())
-    metadata[SCORE_THRESH_KEY] = json.dumps(float(decode["score_thresh"]))
+    metadata[SCORE_THRESH_KEY] = json.dumps(float(f"{decode['score_thresh']:.6g}"))
     metadata["tao_pointpillars.imported_from"] = "TAO deployable layout (import-tao)"
     _set_metadata(model, metadata)
     return model
