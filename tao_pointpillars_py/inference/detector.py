@@ -17,13 +17,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import logging
 import time
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TYPE_CHECKING
 
 import numpy as np
 
 from .backends import Backend, create_backend
-from .model_file import load_model_info, ModelContract
+from .backends.onnxruntime_backend import OnnxRuntimeBackend
+from .model_file import detect_contract, model_info, ModelContract, ModelInfo, read_onnx
+from .tao_layout import has_tao_plugins, import_tao
 from ..core.anchors import generate_anchors
 from ..core.config import ModelConfig, PostProcessConfig
 from ..core.detections import Detections
@@ -31,7 +34,12 @@ from ..core.pillars import PillarEncoder
 from ..core.pointcloud2 import (check_driver_intensity_range, DRIVER_INTENSITY_RANGE,
                                 map_intensity, points_from_cloud, thin_points)
 from ..core.postprocess import decode_predictions, decode_tao_boxes
-from ..errors import PointPillarsError
+from ..errors import ConfigError, ModelLoadError, PointPillarsError
+
+if TYPE_CHECKING:  # onnx is imported lazily at run time
+    import onnx
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,53 +55,110 @@ class Timings:
         return self.preprocess_ms + self.inference_ms + self.postprocess_ms
 
 
+def _fixed(dim: Any) -> bool:
+    """Tell whether a tensor axis has a fixed length (not symbolic, not -1)."""
+    return isinstance(dim, (int, np.integer)) and int(dim) > 0
+
+
 class Detector:
     """
     Runs a PointPillars model on (N, 4) clouds in driver intensity units.
 
     ``intensity_range`` is the range of the incoming clouds' intensity; it is mapped linearly
     (and clipped) onto the model's own range from its metadata before pillarization.
+
+    The contract (which tensors to feed) is the one of the model the backend runs, read from
+    ``backend.input_names``: a backend may run a converted model (a TAO file as a native
+    one). Input shapes are ``backend.input_shapes`` where the backend has them, else
+    ``input_shapes`` (the model file's); ``dynamic_pillars`` given overrides what they say,
+    ``contract`` given must agree with the backend's. ``class_names_known`` is False when the
+    model carries no class names (a TAO export): the config's are then placeholders
+    ("class_0", ...) or the caller's.
     """
 
     def __init__(self, config: ModelConfig, backend: Backend,
                  post: PostProcessConfig | None = None,
                  intensity_range: Sequence[float] = DRIVER_INTENSITY_RANGE,
-                 contract: ModelContract = ModelContract.NATIVE,
-                 dynamic_pillars: bool = False) -> None:
+                 contract: ModelContract | None = None,
+                 dynamic_pillars: bool | None = None,
+                 input_shapes: Mapping[str, Sequence[Any]] | None = None,
+                 class_names_known: bool = True) -> None:
         self.config = config
         self.backend = backend
         self.post = post or PostProcessConfig()
         self.intensity_range = check_driver_intensity_range(intensity_range)
-        self.contract = contract
+        self.contract = detect_contract(list(backend.input_names), list(backend.output_names),
+                                        source=f"the model the {backend.name} backend runs")
+        if contract is not None and contract is not self.contract:
+            raise ModelLoadError(
+                f"the {backend.name} backend runs a model with inputs "
+                f"{list(backend.input_names)} ({self.contract.value} contract), not the "
+                f"{contract.value} contract given; leave contract out, the backend decides it")
+        shapes = getattr(backend, "input_shapes", None) or input_shapes or {}
+        self.input_shapes: dict[str, tuple[Any, ...]] = {
+            name: tuple(shape) for name, shape in shapes.items()}
+        pillar_shape = self.input_shapes.get("pillar_features", ())
         #: feed only the occupied pillars (models exported with a symbolic pillar axis); the
         #: pillar feature net then costs in proportion to the scene, not to max_pillars
-        self.dynamic_pillars = dynamic_pillars
+        self.dynamic_pillars = (len(pillar_shape) > 1 and not _fixed(pillar_shape[1])
+                                if dynamic_pillars is None else dynamic_pillars)
+        points_shape = self.input_shapes.get("points", ())
+        #: rows of a TAO model's ``points`` input (0: symbolic, the cloud's own length)
+        self.point_capacity = (int(points_shape[1]) if self.contract is ModelContract.TAO
+                               and len(points_shape) > 1 and _fixed(points_shape[1]) else 0)
+        self.class_names_known = class_names_known
         self.last_timings = Timings()
         #: (K, 7) anchor boxes in the order of the head outputs
         self.anchors = generate_anchors(config).reshape(-1, 7)
         self._encoder = PillarEncoder(config.pillars)
+        self._points = np.zeros((1, self.point_capacity, 4), np.float32)
 
     @classmethod
     def from_model(cls, model_path: str, backend: str = "onnxruntime",
                    post: PostProcessConfig | None = None,
                    intensity_range: Sequence[float] = DRIVER_INTENSITY_RANGE,
                    backend_file: str | None = None,
-                   backend_options: Mapping[str, Any] | None = None) -> Detector:
+                   backend_options: Mapping[str, Any] | None = None,
+                   class_names: Sequence[str] | None = None) -> Detector:
         """
         Load a model file.
 
         ``backend_file`` is what the backend loads when it is not the model itself (a
         TensorRT engine built from it); ``backend_options`` go to the backend (``threads``,
-        ``precision``, ...).
+        ``precision``, ...). ``class_names`` name the classes of a model that carries none (a
+        TAO export); a model with its own names must be given those, in order. ONNX Runtime
+        runs a model with TAO's TensorRT plugins converted in memory, as ``tao-pointpillars
+        import-tao`` does (the plugins do not exist on the CPU).
         """
-        info = load_model_info(model_path)
-        return cls(info.config, create_backend(backend, backend_file or model_path,
-                                               **(backend_options or {})), post,
-                   intensity_range, info.contract, info.dynamic_pillars)
+        proto = read_onnx(model_path)
+        info = model_info(proto, model_path)
+        config = _named_config(info, class_names)
+        options = dict(backend_options or {})
+        runner: Backend
+        if backend == "onnxruntime" and has_tao_plugins(proto):
+            if backend_file and backend_file != model_path:
+                proto = read_onnx(backend_file)
+            # a model without names converts with the placeholders (or the caller's names)
+            runner, config = _converted_on_onnxruntime(
+                proto, backend_file or model_path,
+                None if info.class_names_known else config.class_names, options)
+        else:
+            runner = create_backend(backend, backend_file or model_path, **options)
+        return cls(config, runner, post, intensity_range, input_shapes=info.input_shapes,
+                   class_names_known=info.class_names_known)
 
     def set_post_process(self, post: PostProcessConfig) -> None:
         """Use new post-processing settings from the next frame on (one assignment)."""
         self.post = post
+
+    def point_limit(self, max_points: int) -> int:
+        """
+        Return how many points of a cloud the model can take: ``max_points`` (0: no limit).
+
+        A TAO model's fixed ``points`` capacity lowers it (0 when there is no limit at all).
+        """
+        limits = [n for n in (max_points, self.point_capacity) if n > 0]
+        return min(limits) if limits else 0
 
     def model_inputs(self, points: np.ndarray) -> dict[str, np.ndarray]:
         """
@@ -101,6 +166,8 @@ class Detector:
 
         The arrays are views of reused buffers, valid until the next call.
         """
+        if self.contract is ModelContract.TAO:
+            return self._tao_inputs(points)
         scaled = map_intensity(points, self.intensity_range, self.config.intensity_range)
         features, coords, count = self._encoder.encode(scaled)
         if self.dynamic_pillars:
@@ -109,6 +176,25 @@ class Detector:
             features, coords = features[:used], coords[:used]
         return {"pillar_features": features[None], "pillar_coords": coords[None],
                 "num_pillars": np.array([count], dtype=np.int32)}
+
+    def _tao_inputs(self, points: np.ndarray) -> dict[str, np.ndarray]:
+        """
+        Return ``points`` [1, capacity, 4] zero-padded and ``num_points`` [1] (the real count).
+
+        A cloud over the capacity is thinned (:func:`answer_cloud` counts it); a symbolic
+        point axis takes the cloud as it is (one zero row when it is empty).
+        """
+        scaled = map_intensity(thin_points(points, self.point_capacity), self.intensity_range,
+                               self.config.intensity_range)
+        count = scaled.shape[0]
+        if self.point_capacity:
+            buffer = self._points
+            buffer[0, :count] = scaled
+            buffer[0, count:] = 0.0
+        else:
+            buffer = np.zeros((1, max(count, 1), 4), np.float32)
+            buffer[0, :count] = scaled
+        return {"points": buffer, "num_points": np.array([count], dtype=np.int32)}
 
     def detect(self, points: np.ndarray) -> Detections:
         """Detect objects in one cloud (N, 4) float32 x, y, z, intensity (driver units)."""
@@ -131,13 +217,40 @@ class Detector:
         return detections
 
 
+def _named_config(info: ModelInfo, class_names: Sequence[str] | None) -> ModelConfig:
+    """Return the model's config, with ``class_names`` where the model carries no names."""
+    if class_names is None:
+        return info.config
+    if not info.class_names_known:
+        return info.config.with_class_names(class_names)
+    if tuple(class_names) != info.config.class_names:
+        raise ConfigError(
+            f"class_names {list(class_names)} do not match the classes of {info.path}: "
+            f"{list(info.config.class_names)}; give {list(info.config.class_names)} (same "
+            "order) or load the model trained for your classes")
+    return info.config
+
+
+def _converted_on_onnxruntime(proto: onnx.ModelProto, path: str, class_names: Sequence[str] | None,
+                              options: Mapping[str, Any]) -> tuple[Backend, ModelConfig]:
+    """Run a TAO-contract model on ONNX Runtime: converted in memory to the native contract."""
+    native = import_tao(proto, class_names=class_names, source=path)
+    metadata = {p.key: p.value for p in native.metadata_props}
+    config = ModelConfig.from_metadata(metadata, source=f"{path} (converted)")
+    LOG.info("%s is a TAO model (TensorRT plugins); ONNX Runtime runs it converted in memory "
+             "(as `tao-pointpillars import-tao` does)", path)
+    return OnnxRuntimeBackend(native.SerializeToString(), source=f"{path} (converted)",
+                              **options), config
+
+
 @dataclass(frozen=True)
 class CloudAnswer:
     """
     The detector's answer to one cloud, or why the cloud was skipped undecoded.
 
-    ``thinned_from`` is the count of finite points before thinning to ``max_points`` (0 when
-    the cloud was not thinned): a thinned cloud is a degraded input the caller warns about.
+    ``thinned_from`` is the count of finite points before thinning to ``max_points`` or to a
+    TAO model's point capacity (0 when the cloud was not thinned): a thinned cloud is a
+    degraded input the caller warns about.
     """
 
     detections: Detections | None
@@ -150,7 +263,8 @@ def answer_cloud(detector: Detector, cloud: Any, max_points: int) -> CloudAnswer
     Answer one PointCloud2 (or an object with its fields) as the node does.
 
     Decode it (:func:`~..core.pointcloud2.points_from_cloud` drops non-finite points), thin it
-    to ``max_points`` (0: no limit), detect. A cloud that does not decode is skipped with the
+    to ``max_points`` (0: no limit) or to a TAO model's point capacity when that is lower
+    (:meth:`Detector.point_limit`), detect. A cloud that does not decode is skipped with the
     reason; errors of the detector itself are raised.
     """
     try:
@@ -158,7 +272,8 @@ def answer_cloud(detector: Detector, cloud: Any, max_points: int) -> CloudAnswer
     except PointPillarsError as exc:
         return CloudAnswer(None, skipped=str(exc))
     thinned_from = 0
-    if 0 < max_points < points.shape[0]:
+    limit = detector.point_limit(max_points)
+    if 0 < limit < points.shape[0]:
         thinned_from = points.shape[0]
-        points = thin_points(points, max_points)
+        points = thin_points(points, limit)
     return CloudAnswer(detector.detect(points), thinned_from=thinned_from)

@@ -22,6 +22,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .tao_layout import tao_model_config
 from ..core.config import ModelConfig
 from ..errors import ConfigError, ModelLoadError
 from ..package_files import package_file
@@ -65,6 +66,9 @@ class ModelInfo:
     config: ModelConfig
     metadata: dict[str, str]
     input_shapes: dict[str, tuple[int | str, ...]]
+    #: False for a TAO export without this package's metadata: its class names are
+    #: placeholders ("class_0", ...) and the user's ``class_names`` name the classes
+    class_names_known: bool = True
 
     @property
     def dynamic_pillars(self) -> bool:
@@ -154,7 +158,17 @@ def _unreadable(file: Path, exc: Exception) -> str:
 
 def load_model_info(path: str) -> ModelInfo:
     """Read an ONNX model's contract and metadata; refuse models that lack metadata."""
-    proto = read_onnx(path)
+    return model_info(read_onnx(path), path)
+
+
+def model_info(proto: onnx.ModelProto, path: str) -> ModelInfo:
+    """
+    Tell what a loaded ONNX model is: contract, input shapes, config (``path`` names it).
+
+    A native model's config is its metadata; a TAO-contract model's comes from
+    :func:`~.tao_layout.tao_model_config` (this package's metadata when export-tao wrote it,
+    else the plugin attributes, with placeholder class names).
+    """
     graph = proto.graph
     initializers = {init.name for init in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]
@@ -167,10 +181,12 @@ def load_model_info(path: str) -> ModelInfo:
         shapes[tensor.name] = tuple(d.dim_value if d.HasField("dim_value") else d.dim_param
                                     for d in dims)
     metadata = {p.key: p.value for p in proto.metadata_props}
-    config = ModelConfig.from_metadata(metadata, source=path)
-    if contract is ModelContract.NATIVE:
+    if contract is ModelContract.TAO:
+        config, names_known = tao_model_config(proto, source=path)
+    else:
+        config, names_known = ModelConfig.from_metadata(metadata, source=path), True
         _check_native_shapes(path, shapes, config)
-    return ModelInfo(path, contract, config, metadata, shapes)
+    return ModelInfo(path, contract, config, metadata, shapes, names_known)
 
 
 def _check_native_shapes(path: str, shapes: dict[str, tuple[int | str, ...]],

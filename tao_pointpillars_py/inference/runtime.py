@@ -159,11 +159,32 @@ def check_class_names(configured: Sequence[str], model_classes: Sequence[str],
             "or load the model trained for your classes")
 
 
+def adopt_class_names(detector: Detector, class_names: Sequence[str],
+                      model_path: str | Path) -> None:
+    """Name the classes of a model that carries no names (a TAO export) ``class_names``."""
+    model_classes = detector.config.num_classes
+    if len(class_names) != model_classes:
+        raise ConfigError(
+            f"{model_path} carries no class names and has {model_classes} classes "
+            f"({', '.join(detector.config.class_names)}), but class_names has "
+            f"{len(class_names)}: {list(class_names)}; set class_names to {model_classes} names "
+            "in the order the model was trained with")
+    detector.config = detector.config.with_class_names(class_names)
+
+
 def build_detector(runtime: RuntimeChoice, post: PostProcessConfig,
                    intensity_range: Sequence[float], class_names: Sequence[str]) -> Detector:
-    """Load the chosen model on its backend; refuse class_names that are not the model's."""
+    """
+    Load the chosen model on its backend, with its classes named.
+
+    A model that carries class names must be given exactly those (:func:`check_class_names`);
+    one that carries none (a TAO export) takes ``class_names``, one name per class.
+    """
     detector = Detector.from_model(
         str(runtime.model_path), runtime.backend, post=post, intensity_range=intensity_range,
         backend_file=str(runtime.backend_file), backend_options=runtime.backend_options())
-    check_class_names(class_names, detector.config.class_names, runtime.model_path)
+    if detector.class_names_known:
+        check_class_names(class_names, detector.config.class_names, runtime.model_path)
+    else:
+        adopt_class_names(detector, class_names, runtime.model_path)
     return detector

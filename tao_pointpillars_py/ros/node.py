@@ -159,8 +159,10 @@ class PointPillarsNode(Node):
         self.detector = build_detector(runtime, self.settings.post,
                                        self.settings.intensity_range, self.settings.class_names)
         self.class_names = self.detector.config.class_names
+        named = ("" if self.detector.class_names_known
+                 else " from class_names: the model carries no class names")
         self.get_logger().info(
-            f"{runtime.describe()} ({', '.join(self.class_names)}), intensity range "
+            f"{runtime.describe()} ({', '.join(self.class_names)}{named}), intensity range "
             f"{list(self.settings.intensity_range)} -> "
             f"{list(self.detector.config.intensity_range)}")
         rewritten = self.detector.backend.describe()
@@ -266,10 +268,12 @@ class PointPillarsNode(Node):
                 f"{THROTTLE_NOTE}", throttle_duration_sec=WARN_THROTTLE_S)
             return
         if answer.thinned_from:
+            limit = self.detector.point_limit(self.settings.max_points)
+            what = (f"max_points {limit}" if limit == self.settings.max_points
+                    else f"the model's points capacity {limit}")
             self.get_logger().warning(
-                f"cloud has {answer.thinned_from} points, more than max_points "
-                f"{self.settings.max_points}; keeping every k-th point",
-                throttle_duration_sec=WARN_THROTTLE_S)
+                f"cloud has {answer.thinned_from} points, more than {what}; keeping every "
+                "k-th point", throttle_duration_sec=WARN_THROTTLE_S)
         detections = answer.detections
         outputs = self._outputs[topic]
         outputs.boxes.publish(detection_array(detections, msg.header, self.class_names,

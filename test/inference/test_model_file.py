@@ -16,14 +16,16 @@
 
 import json
 
+import numpy as np
 import onnx
-from onnx_fixtures import fired_anchor_model, TINY_CONFIG
+from onnx_fixtures import fired_anchor_model, REFERENCE_MODEL, TINY_CONFIG
 import pytest
 
 from tao_pointpillars_py.core.config import ModelConfig
 from tao_pointpillars_py.errors import ModelLoadError, ModelMetadataError
 from tao_pointpillars_py.inference.model_file import (detect_contract, load_model_info,
-                                                      ModelContract)
+                                                      model_info, ModelContract)
+from tao_pointpillars_py.inference.tao_layout import DEFAULT_MAX_POINTS, export_tao
 
 
 def test_load_model_info_reads_config_from_metadata(tmp_path):
@@ -31,7 +33,7 @@ def test_load_model_info_reads_config_from_metadata(tmp_path):
     fired_anchor_model(path)
     info = load_model_info(str(path))
     assert info.contract is ModelContract.NATIVE
-    assert info.config == TINY_CONFIG
+    assert info.config == TINY_CONFIG and info.class_names_known
     assert info.input_shapes["pillar_features"] == (1, 64, 8, 10)
 
 
@@ -100,3 +102,30 @@ def test_contract_is_detected_from_tensor_names(inputs, outputs, expected):
 def test_config_metadata_round_trip():
     config = ModelConfig()
     assert ModelConfig.from_metadata(config.to_metadata()) == config
+
+
+def test_tao_model_reads_its_config_and_class_names_from_package_metadata(tmp_path):
+    native = load_model_info(str(REFERENCE_MODEL))
+    path = tmp_path / "tao.onnx"
+    onnx.save(export_tao(onnx.load(str(REFERENCE_MODEL))), str(path))
+    info = load_model_info(str(path))
+    assert info.contract is ModelContract.TAO and info.class_names_known
+    assert info.config == native.config
+    assert info.input_shapes == {"points": (1, DEFAULT_MAX_POINTS, 4), "num_points": (1,)}
+
+
+def test_tao_model_without_package_metadata_has_placeholder_class_names():
+    tao = export_tao(onnx.load(str(REFERENCE_MODEL)))
+    del tao.metadata_props[:]  # as TAO writes it: the geometry is in the plugin attributes
+    native = load_model_info(str(REFERENCE_MODEL)).config
+    info = model_info(tao, "bare_tao.onnx")
+    assert info.contract is ModelContract.TAO and not info.class_names_known
+    assert info.config.class_names == ("class_0", "class_1", "class_2")
+    pillars = info.config.pillars  # plugin attributes are float32
+    np.testing.assert_allclose(pillars.point_cloud_range, native.pillars.point_cloud_range,
+                               rtol=1e-6)
+    np.testing.assert_allclose(pillars.voxel_size, native.pillars.voxel_size, rtol=1e-6)
+    assert (pillars.max_points_per_pillar, pillars.max_pillars) == (
+        native.pillars.max_points_per_pillar, native.pillars.max_pillars)
+    np.testing.assert_allclose([a.size for a in info.config.anchors],
+                               [a.size for a in native.anchors], rtol=1e-6)

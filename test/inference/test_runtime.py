@@ -17,6 +17,7 @@
 from pathlib import Path
 import shutil
 
+import onnx
 from onnx_fixtures import fired_anchor_model
 import pytest
 
@@ -26,6 +27,7 @@ from tao_pointpillars_py.inference.model_file import (default_model_path, int8_m
                                                       REFERENCE_MODEL)
 from tao_pointpillars_py.inference.runtime import (build_detector, check_class_names,
                                                    RuntimeRequest, select_runtime)
+from tao_pointpillars_py.inference.tao_layout import export_tao
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -113,3 +115,21 @@ def test_build_detector_loads_the_choice_and_checks_the_class_names(tmp_path):
     detector = build_detector(choice, post, (0.0, 100.0), ["Vehicle", "Pedestrian", "Cyclist"])
     assert detector.post == post and detector.intensity_range == (0.0, 100.0)
     assert detector.backend.name == "onnxruntime" and detector.backend.describe() == ""
+
+
+def test_a_model_without_class_names_takes_class_names_of_the_same_count(tmp_path):
+    tao = export_tao(onnx.load(str(REPO / "models" / REFERENCE_MODEL)))
+    del tao.metadata_props[:]  # as TAO writes it: no class names anywhere
+    path = tmp_path / "bare_tao.onnx"
+    onnx.save(tao, str(path))
+    choice = select_runtime(RuntimeRequest(model_path=str(path), threads=1), ["onnxruntime"])
+    names = ["Car", "Walker", "Bike"]
+    detector = build_detector(choice, PostProcessConfig(), (0.0, 255.0), names)
+    assert detector.config.class_names == tuple(names) and not detector.class_names_known
+    assert [a.class_name for a in detector.config.anchors] == names
+    with pytest.raises(ConfigError) as refused:
+        build_detector(choice, PostProcessConfig(), (0.0, 255.0), ["Car", "Walker"])
+    assert str(refused.value) == (
+        f"{path} carries no class names and has 3 classes (class_0, class_1, class_2), but "
+        "class_names has 2: ['Car', 'Walker']; set class_names to 3 names in the order the "
+        "model was trained with")

@@ -35,6 +35,8 @@ class OnnxRuntimeBackend:
     """
     One ``onnxruntime.InferenceSession`` on the CPU execution provider.
 
+    ``model`` is an ONNX file's path or a serialized model (bytes, e.g. a TAO model converted
+    in memory); ``source`` names it in messages (default: the path, or "the in-memory model").
     A Q/DQ int8 model runs in its CPU form (:mod:`.ort_int8`) unless ``int8_lowering`` is
     False, which runs it as stored (TensorRT's numerics, slower on CPU); ``int8_lowering``
     then tells what was rewritten (None: nothing).
@@ -42,10 +44,13 @@ class OnnxRuntimeBackend:
 
     name = "onnxruntime"
 
-    def __init__(self, model_path: str, threads: int | None = None,
-                 int8_lowering: bool = True) -> None:
+    def __init__(self, model: str | bytes, threads: int | None = None,
+                 int8_lowering: bool = True, source: str | None = None) -> None:
         import onnxruntime as ort  # lazily: the core imports without it
 
+        if not isinstance(model, bytes):
+            model = str(model)  # a Path works too
+        self.source = source or (model if isinstance(model, str) else "the in-memory model")
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if threads:
@@ -54,36 +59,40 @@ class OnnxRuntimeBackend:
         self.int8_lowering: CpuLowering | None = None
         self._session: Any = None
         if int8_lowering:
-            self._session = self._lowered_session(model_path, options)
+            self._session = self._lowered_session(model, options)
         if self._session is None:
             try:
-                self._session = ort.InferenceSession(model_path, sess_options=options,
+                self._session = ort.InferenceSession(model, sess_options=options,
                                                      providers=["CPUExecutionProvider"])
             except Exception as exc:  # ORT raises its own Fail/InvalidGraph/NoSuchFile types
-                raise ModelLoadError(f"ONNX Runtime cannot load {model_path!r}: {exc}") from exc
+                what = repr(model) if isinstance(model, str) else self.source
+                raise ModelLoadError(f"ONNX Runtime cannot load {what}: {exc}") from exc
         inputs = self._session.get_inputs()
         self.input_names = tuple(i.name for i in inputs)
         self.output_names = tuple(o.name for o in self._session.get_outputs())
         self._dtypes = {i.name: _NUMPY_OF_ORT.get(i.type, np.float32) for i in inputs}
-        self._shapes = {i.name: tuple(i.shape) for i in inputs}
+        #: input name -> shape; a symbolic (or unknown) axis is a string
+        self.input_shapes: dict[str, tuple[int | str, ...]] = {
+            i.name: tuple(d if isinstance(d, int) else str(d) for d in i.shape)
+            for i in inputs}
 
-    def _lowered_session(self, model_path: str, options: Any) -> Any:
+    def _lowered_session(self, model: str | bytes, options: Any) -> Any:
         """Open a session on the CPU form of a Q/DQ model; None for other models or on failure."""
         import onnx
         import onnxruntime as ort
         try:
-            model = onnx.load(model_path)
+            proto = onnx.load(model) if isinstance(model, str) else onnx.load_from_string(model)
         except Exception:  # not ONNX: the plain load below says so
             return None
-        if not is_qdq_model(model):
+        if not is_qdq_model(proto):
             return None
         try:
-            lowering = lower_for_cpu(model)
-            session = ort.InferenceSession(model.SerializeToString(), sess_options=options,
+            lowering = lower_for_cpu(proto)
+            session = ort.InferenceSession(proto.SerializeToString(), sess_options=options,
                                            providers=["CPUExecutionProvider"])
         except Exception as exc:  # a model the rewrites do not expect: run it as stored
             LOG.warning("%s: running the Q/DQ model as stored, its CPU int8 form failed (%s)",
-                        model_path, exc)
+                        self.source, exc)
             return None
         self.int8_lowering = lowering
         return session
@@ -96,7 +105,7 @@ class OnnxRuntimeBackend:
         feed = {}
         for name in self.input_names:
             value = np.ascontiguousarray(inputs[name], dtype=self._dtypes[name])
-            expected = self._shapes[name]
+            expected = self.input_shapes[name]
             if len(expected) != value.ndim or any(
                     isinstance(e, int) and e != g for e, g in zip(expected, value.shape)):
                 raise ModelLoadError(
