@@ -153,6 +153,31 @@ def test_two_workers_write_the_same_bytes_as_one(clouds, tmp_path):
     assert _messages(tmp_path / "one") == _messages(tmp_path / "two")
 
 
+def _box_rows(bag: Path) -> list[np.ndarray]:
+    rows = []
+    for _, raw in _messages(bag)["/ns1/bbox"]:
+        array = deserialize_message(raw, Detection3DArray)
+        rows.append(np.array([[d.bbox.center.position.x, d.bbox.center.position.y,
+                               d.bbox.size.x, d.results[0].hypothesis.score,
+                               ("Vehicle", "Pedestrian", "Cyclist").index(
+                                   d.results[0].hypothesis.class_id)]
+                              for d in array.detections]).reshape(-1, 5))
+    return rows
+
+
+def test_a_tao_layout_model_answers_as_the_native_one(clouds, tmp_path, capsys):
+    tao_file = tmp_path / "reference.tao.onnx"
+    assert main(["export-tao", str(REFERENCE_MODEL), "--out", str(tao_file)]) == 0
+    assert _detect(clouds, tmp_path / "native", "--workers", "1", "--no-clouds") == 0
+    assert main(["detect", str(clouds), str(tmp_path / "tao"), "--workers", "1", "--no-clouds",
+                 "--model", str(tao_file), "--backend", "onnxruntime"]) == 0
+    native, tao = _box_rows(tmp_path / "native"), _box_rows(tmp_path / "tao")
+    assert len(native) == len(tao) == 6 and sum(len(r) for r in native) > 6
+    for ours, theirs in zip(native, tao):
+        np.testing.assert_allclose(theirs, ours, atol=1e-4)
+    assert "| 6 | 6 | 0 |" in capsys.readouterr().out
+
+
 def test_each_topic_is_answered_in_its_own_namespace(tmp_path):
     topics = ("/ns1/zvision_lidar_points", "/ns2/zvision_lidar_points")
     bag = _sim_bag(tmp_path, 3, topics)

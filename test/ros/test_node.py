@@ -23,6 +23,7 @@ import re
 
 from cloud_fixtures import XYZI_16, ZVISION_DRIVER
 import numpy as np
+import onnx
 import pytest
 
 pytest.importorskip("rclpy", reason="ROS 2 not installed: run scripts/setup-ros.sh")
@@ -36,6 +37,7 @@ from tao_pointpillars_py.core.boxes import quaternion_yaw  # noqa: E402
 from tao_pointpillars_py.core.pointcloud2 import points_from_cloud  # noqa: E402
 from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
+from tao_pointpillars_py.inference.tao_layout import export_tao  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from visualization_msgs.msg import Marker  # noqa: E402
@@ -129,6 +131,27 @@ def test_int8_node_runs_the_shipped_qdq_model_and_says_so(tmp_path):
     assert "backend onnxruntime (ONNX Runtime on CPU), precision int8" in text
     assert "pointpillars_zvision.int8.onnx" in text
     assert "int8 on CPU: 15 ReLUs folded into uint8, 2 DepthToSpace in uint8, 3 1x1 heads" in text
+
+
+def test_node_answers_with_a_tao_layout_model_as_with_the_native_one(tmp_path):
+    tao_file = tmp_path / "reference.tao.onnx"
+    onnx.save(export_tao(onnx.load(str(REFERENCE_MODEL))), str(tao_file))
+    log = tmp_path / "node.log"
+    process = start_node("-r", "point_cloud:=/point_cloud", "-p", f"model_path:={tao_file}",
+                         "-p", "backend:=onnxruntime", log_path=log)
+    harness = Harness()
+    try:
+        harness.wait_for_node(process)
+        points = _points(seed=13)
+        stamp = 1_700_000_000_000_000_888
+        answer = harness.send(cloud_message(points, *ZVISION_DRIVER, stamp))
+        assert answer is not None, "no Detection3DArray from the node on the TAO-layout model"
+        _check_against_detector(answer, points, stamp)
+    finally:
+        harness.close()
+        stop_process(process, timeout_s=15)
+    text = log.read_text()
+    assert "import-tao" in text and str(tao_file) in text
 
 
 def test_fp16_without_tensorrt_stops_the_node_with_what_to_do(tmp_path):
