@@ -143,8 +143,8 @@ def tao_model_config(model: onnx.ModelProto, source: str = "model") -> tuple[Mod
                 max_pillars=int(voxels["max_voxels"])),
             anchors=_anchor_specs(decode, source),
             feature_stride=_feature_stride(model, voxels),
-            dir_offset=float(decode["dir_offset"]),
-            dir_limit_offset=float(decode["dir_limit_offset"]),
+            dir_offset=_decimal(decode["dir_offset"]),
+            dir_limit_offset=_decimal(decode["dir_limit_offset"]),
             num_dir_bins=int(decode["num_dir_bins"]),
             intensity_range=TAO_INTENSITY_RANGE)
     except ConfigError as exc:
@@ -153,15 +153,20 @@ def tao_model_config(model: onnx.ModelProto, source: str = "model") -> tuple[Mod
     return config, False
 
 
+def _decimal(value: float) -> float:
+    """Return a float32 attribute as the decimal it was written as (25.600000381 -> 25.6)."""
+    return float(f"{float(value):.7g}")
+
+
 def _floats(values: Sequence[float], count: int) -> tuple[float, ...]:
     if len(values) != count:
         raise ConfigError(f"expected {count} numbers, got {list(values)}")
-    return tuple(float(v) for v in values)
+    return tuple(_decimal(v) for v in values)
 
 
 def _anchor_specs(decode: dict[str, Any], source: str) -> tuple[AnchorSpec, ...]:
     """One AnchorSpec per class from DecodeBbox3D's anchors (dx, dy, dz, rot per anchor)."""
-    bottoms = [float(h) for h in decode["anchor_bottom_height"]]
+    bottoms = [_decimal(h) for h in decode["anchor_bottom_height"]]
     anchors = np.asarray(decode["anchors"], dtype=np.float64)
     if anchors.size != len(bottoms) * ANCHORS_PER_CLASS * 4:
         raise ModelLoadError(
@@ -173,8 +178,9 @@ def _anchor_specs(decode: dict[str, Any], source: str) -> tuple[AnchorSpec, ...]
         if not np.allclose(rows[:, :3], rows[0, :3]):
             raise ModelLoadError(f"{source}: class {index} has anchors of different sizes "
                                  f"{rows[:, :3].tolist()}; this package takes one size per class")
-        specs.append(AnchorSpec(f"class_{index}", (rows[0, 0], rows[0, 1], rows[0, 2]), bottom,
-                                tuple(float(r) for r in rows[:, 3])))
+        size = (_decimal(rows[0, 0]), _decimal(rows[0, 1]), _decimal(rows[0, 2]))
+        specs.append(AnchorSpec(f"class_{index}", size, bottom,
+                                tuple(_decimal(r) for r in rows[:, 3])))
     return tuple(specs)
 
 
@@ -577,7 +583,7 @@ def import_tao(tao: onnx.ModelProto, class_names: Sequence[str] | None = None,
     metadata = {key: value for key, value in metadata.items()
                 if key not in (LAYOUT_KEY, PILLAR_AXIS_KEY)}
     metadata.update(config.to_metadata())
-    metadata[SCORE_THRESH_KEY] = json.dumps(float(f"{decode['score_thresh']:.6g}"))
+    metadata[SCORE_THRESH_KEY] = json.dumps(_decimal(decode["score_thresh"]))
     metadata["tao_pointpillars.imported_from"] = "TAO deployable layout (import-tao)"
     _set_metadata(model, metadata)
     return model
