@@ -72,6 +72,8 @@ DEFAULT_MAX_POINTS = 204_800
 DEFAULT_SCORE_THRESH = 0.1
 #: what DecodeBbox3D assumes per class: two anchors (``anchors_bottom_height[ith_anchor / 2]``)
 ANCHORS_PER_CLASS = 2
+#: VoxelGenerator's feature kernel keeps a pillar's points in shared arrays of 64
+MAX_POINTS_PER_VOXEL = 64
 #: PillarScatter's kernel hard-codes 64 features per pillar (PILLAR_FEATURE_SIZE)
 PILLAR_FEATURE_SIZE = 64
 #: the model intensity range assumed for a TAO model without this package's metadata (KITTI
@@ -119,13 +121,22 @@ def tao_model_config(model: onnx.ModelProto, source: str = "model") -> tuple[Mod
     """
     Geometry of a TAO-layout model, and whether its class names are known.
 
-    This package's metadata (written by :func:`export_tao`) wins; a model exported by TAO has
-    none, so the geometry comes from the plugin attributes and the classes are named
+    The plugin attributes decide what TensorRT runs, so they are always read. This package's
+    metadata (written by :func:`export_tao`) adds class names and the intensity range, and
+    must agree with them; a model exported by TAO has none, so its classes are named
     ``class_0``, ``class_1``, ... until the caller supplies names (False).
     """
     metadata = {p.key: p.value for p in model.metadata_props}
-    if "class_names" in metadata:
-        return ModelConfig.from_metadata(metadata, source=source), True
+    if "class_names" not in metadata:
+        return _plugin_config(model, source), False
+    config = ModelConfig.from_metadata(metadata, source=source)
+    if has_tao_plugins(model):
+        _check_agreement(config, _plugin_config(model, source), source)
+    return config, True
+
+
+def _plugin_config(model: onnx.ModelProto, source: str) -> ModelConfig:
+    """Read the config from VoxelGenerator's and DecodeBbox3D's attributes (placeholder names)."""
     voxels = plugin_attributes(_plugin_node(model, VOXEL_GENERATOR, source))
     decode = plugin_attributes(_plugin_node(model, DECODE_BBOX_3D, source))
     if int(voxels["voxel_feature_num"]) != NUM_POINT_FEATURES:
@@ -134,7 +145,7 @@ def tao_model_config(model: onnx.ModelProto, source: str = "model") -> tuple[Mod
             f"point; this package's pillarization makes the plugin's {NUM_POINT_FEATURES} (x, y, "
             "z, r, offsets to the pillar mean and centre), so only those models convert")
     try:
-        config = ModelConfig(
+        return ModelConfig(
             class_names=tuple(f"class_{i}" for i in range(len(decode["anchor_bottom_height"]))),
             pillars=PillarConfig(
                 point_cloud_range=_floats(voxels["point_cloud_range"], 6),  # type: ignore
@@ -142,7 +153,7 @@ def tao_model_config(model: onnx.ModelProto, source: str = "model") -> tuple[Mod
                 max_points_per_pillar=int(voxels["max_num_points_per_voxel"]),
                 max_pillars=int(voxels["max_voxels"])),
             anchors=_anchor_specs(decode, source),
-            feature_stride=_feature_stride(model, voxels),
+            feature_stride=_feature_stride(model, voxels, source),
             dir_offset=_decimal(decode["dir_offset"]),
             dir_limit_offset=_decimal(decode["dir_limit_offset"]),
             num_dir_bins=int(decode["num_dir_bins"]),
@@ -150,7 +161,31 @@ def tao_model_config(model: onnx.ModelProto, source: str = "model") -> tuple[Mod
     except ConfigError as exc:
         raise ModelMetadataError(
             f"{source}: its plugin attributes are inconsistent: {exc}") from exc
-    return config, False
+
+
+def _check_agreement(config: ModelConfig, from_plugins: ModelConfig, source: str) -> None:
+    """Refuse metadata that says other than the plugin attributes TensorRT will use."""
+    p, q = config.pillars, from_plugins.pillars
+    pairs = {
+        "point_cloud_range": (p.point_cloud_range, q.point_cloud_range),
+        "voxel_size": (p.voxel_size, q.voxel_size),
+        "max_voxels": (p.max_pillars, q.max_pillars),
+        "max_num_points_per_voxel": (p.max_points_per_pillar, q.max_points_per_pillar),
+        "anchors": ([(*a.size, *a.rotations) for a in config.anchors],
+                    [(*a.size, *a.rotations) for a in from_plugins.anchors]),
+        "anchor_bottom_height": ([a.bottom_height for a in config.anchors],
+                                 [a.bottom_height for a in from_plugins.anchors]),
+        "dir_offset, dir_limit_offset, num_dir_bins": (
+            (config.dir_offset, config.dir_limit_offset, config.num_dir_bins),
+            (from_plugins.dir_offset, from_plugins.dir_limit_offset, from_plugins.num_dir_bins)),
+    }
+    for name, (ours, theirs) in pairs.items():
+        a, b = np.asarray(ours, dtype=np.float64), np.asarray(theirs, dtype=np.float64)
+        if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-6):
+            raise ModelLoadError(
+                f"{source}: its metadata says {name} {ours} but its plugins say {theirs}; "
+                "TensorRT runs what the plugins say: export the model again with "
+                "`tao-pointpillars export-tao` instead of editing it")
 
 
 def _decimal(value: float) -> float:
@@ -184,9 +219,9 @@ def _anchor_specs(decode: dict[str, Any], source: str) -> tuple[AnchorSpec, ...]
     return tuple(specs)
 
 
-def _feature_stride(model: onnx.ModelProto, voxels: dict[str, Any]) -> int:
+def _feature_stride(model: onnx.ModelProto, voxels: dict[str, Any], source: str) -> int:
     """Canvas cells per head cell: the canvas width over the head's (2 when not recorded)."""
-    decode = _plugin_node(model, DECODE_BBOX_3D, "model")
+    decode = _plugin_node(model, DECODE_BBOX_3D, source)
     dims = _known_shape(model, decode.input[0])
     range_, size = voxels["point_cloud_range"], voxels["voxel_size"]
     canvas_x = int(round((range_[3] - range_[0]) / size[0]))
@@ -236,6 +271,11 @@ def check_tao_compatible(config: ModelConfig, source: str = "model") -> None:
             f"{source} has {rotations} anchor rotations per class; DecodeBbox3DPlugin assumes "
             f"exactly {ANCHORS_PER_CLASS} (it reads anchor_bottom_height[anchor / 2]), so the "
             "model cannot be put in TAO's layout: train it with two rotations per class")
+    if config.pillars.max_points_per_pillar > MAX_POINTS_PER_VOXEL:
+        raise ConfigError(
+            f"{source} keeps {config.pillars.max_points_per_pillar} points per pillar; "
+            f"VoxelGeneratorPlugin's kernel holds at most {MAX_POINTS_PER_VOXEL} "
+            "(voxelGeneratorKernels.cu: shared arrays of 64 points per pillar)")
     if config.num_dir_bins != 2:
         raise ConfigError(f"{source} has {config.num_dir_bins} direction bins; DecodeBbox3DPlugin "
                           "reads exactly 2 per anchor")

@@ -492,3 +492,32 @@ def test_anchor_residual_shift_moves_tao_anchors_to_our_cell_centres(
     np.testing.assert_allclose(decoded_y, ours[:, 1], rtol=0, atol=1e-5)
     # the shift is real: corner-aligned and cell-centred anchors differ (half a cell at the ends)
     assert np.abs(tao_x - ours[:, 0]).max() > 0.1
+
+
+def _tao_with(attribute: str, value: int) -> onnx.ModelProto:
+    """Export the reference model (metadata kept), then edit one VoxelGenerator attribute."""
+    tao = export_tao(onnx.load(str(REFERENCE_MODEL)))
+    node = next(n for n in tao.graph.node if n.op_type == "VoxelGeneratorPlugin")
+    next(a for a in node.attribute if a.name == attribute).i = value
+    return tao
+
+
+def test_plugin_attributes_are_checked_even_where_metadata_is_present() -> None:
+    with pytest.raises(ModelLoadError, match="9 features per point"):
+        import_tao(_tao_with("voxel_feature_num", 9))
+
+
+def test_metadata_disagreeing_with_the_plugin_attributes_is_refused() -> None:
+    # TensorRT runs what the attributes say: an edited max_voxels must not pass unnoticed
+    with pytest.raises(ModelLoadError, match="metadata says max_voxels 12000 but its plugins "
+                                             "say 5000"):
+        tao_model_config(_tao_with("max_voxels", 5000))
+
+
+def test_more_than_64_points_per_pillar_is_refused() -> None:
+    # voxelGeneratorKernels.cu:287,291: shared arrays of 64 points per pillar
+    metadata = {p.key: p.value for p in onnx.load(str(REFERENCE_MODEL)).metadata_props}
+    config = ModelConfig.from_metadata(metadata)
+    big = replace(config, pillars=replace(config.pillars, max_points_per_pillar=100))
+    with pytest.raises(ConfigError, match="VoxelGeneratorPlugin's kernel holds at most 64"):
+        check_tao_compatible(big)
