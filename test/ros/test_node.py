@@ -154,6 +154,20 @@ def test_node_answers_with_a_tao_layout_model_as_with_the_native_one(tmp_path):
     assert "import-tao" in text and str(tao_file) in text
 
 
+def test_a_tao_export_without_class_names_needs_as_many_class_names(tmp_path):
+    model = export_tao(onnx.load(str(REFERENCE_MODEL)))
+    del model.metadata_props[:]  # as TAO exports it: no class names, no intensity range
+    tao_file = tmp_path / "bare.tao.onnx"
+    onnx.save(model, str(tao_file))
+    log = tmp_path / "node.log"
+    process = start_node("-p", f"model_path:={tao_file}", "-p", "backend:=onnxruntime",
+                         "-p", "class_names:=[Car, Pedestrian]", log_path=log)
+    assert process.wait(timeout=60) == 1
+    text = log.read_text()
+    assert f"{tao_file} carries no class names and has 3 classes" in text
+    assert "set class_names to 3 names in the order the model was trained with" in text
+
+
 def test_fp16_without_tensorrt_stops_the_node_with_what_to_do(tmp_path):
     log = tmp_path / "node.log"
     process = start_node("-p", "precision:=fp16", log_path=log)
