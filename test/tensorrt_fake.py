@@ -36,6 +36,15 @@ for every pycuda copy / allocation and for ``execute_async_v3`` (which returns F
 otherwise, as TensorRT does), the builder checks profiles, flags and calibration as TensorRT
 does and drives the calibrator's callbacks, and an engine embeds its ONNX model, which the
 execution context runs with ONNX Runtime on what the device buffers hold.
+
+TAO's plugins (VoxelGeneratorPlugin, PillarScatterPlugin, DecodeBbox3DPlugin, version "1"):
+``init_libnvinfer_plugins`` registers their creators in the plugin registry
+(``get_plugin_registry()``: ``get_plugin_creator`` on 8.x and 10.x, ``get_creator`` from 10.0,
+as the real bindings have them); the parser imports a plugin op (any domain) or a node of a
+custom domain only through a registered creator, else it fails with the real parser's message
+of that version; deserializing an engine with plugin layers needs their creators too; engines
+with plugin layers run with the numpy references of tao_plugins.py.
+``Fakes.remove_plugin_creators`` stands for a TensorRT whose plugin library lacks some of them.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import onnx
 import onnxruntime as ort
+from tao_plugins import PluginGraph
 
 ENGINE_MAGIC = b"FAKE-TRT-ENGINE\n"
 CACHE_MAGIC = "fake-timing-cache"
@@ -142,6 +152,12 @@ class FakeGpu:
         self.name, self.capability, self.count = name, capability, count
         self.initialized = False
         self.plugins_registered = False
+        #: (name, version, namespace) -> creator, filled by init_libnvinfer_plugins
+        self.plugin_creators: dict[tuple[str, str, str], Any] = {}
+        #: plugins init_libnvinfer_plugins does not register (a TensorRT without them)
+        self.withheld_plugins: set[str] = set()
+        #: plugin nodes the parser imported through a creator: (op type, node name)
+        self.plugin_layers: list[tuple[str, str]] = []
         self.allocations: dict[int, np.ndarray] = {}
         self.builds = 0
         self.last_flags: set[str] = set()
@@ -551,7 +567,57 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
         if not (logger is None or isinstance(logger, ILogger)) or not isinstance(namespace, str):
             raise incompatible("init_libnvinfer_plugins", logger, namespace)
         gpu.plugins_registered = True
+        for name in PLUGIN_OPS:  # a second registration is ignored, as in inferPlugin.cpp
+            if name not in gpu.withheld_plugins:
+                gpu.plugin_creators.setdefault((name, "1", namespace),
+                                               IPluginCreator._new(name, "1", namespace))
         return True
+
+    class IPluginCreator(Interface):
+        __slots__ = ("_name", "_version", "_namespace")
+
+        if major >= 10:  # Python plugin creators subclass it from 10.0
+            def __init__(self):
+                pass
+
+        def _setup(self, name, version, namespace):
+            self._name, self._version, self._namespace = name, version, namespace
+
+        @property
+        def name(self):
+            return self._name
+
+        @property
+        def plugin_version(self):
+            return self._version
+
+        @property
+        def plugin_namespace(self):
+            return self._namespace
+
+    class IPluginRegistry(Interface):
+        __slots__ = ()
+
+        def _setup(self):
+            pass
+
+        def _find(self, what, type, version, plugin_namespace):  # noqa: A002 (real keyword)
+            if not all(isinstance(v, str) for v in (type, version, plugin_namespace)):
+                raise incompatible(what, type, version, plugin_namespace)
+            return gpu.plugin_creators.get((type, version, plugin_namespace))
+
+        if major < 11:  # deprecated in 10.0, removed in 11
+            def get_plugin_creator(self, type, version, plugin_namespace=""):  # noqa: A002
+                return self._find("get_plugin_creator", type, version, plugin_namespace)
+
+        if major >= 10:
+            def get_creator(self, type, version, plugin_namespace=""):  # noqa: A002
+                return self._find("get_creator", type, version, plugin_namespace)
+
+    registry = IPluginRegistry._new()
+
+    def get_plugin_registry():
+        return registry
 
     def log_error(logger, message):
         logger.log(Severity.ERROR, message)
@@ -642,18 +708,41 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
                 self._errors.append(ParserError._new(f"ModelImporter.cpp: Failed to parse ONNX "
                                                      f"model ({exc})"))
                 return False
+            layers = []
             for index, node in enumerate(proto.graph.node):
-                plugin = node.op_type in PLUGIN_OPS and gpu.plugins_registered
-                if node.domain not in ("", "ai.onnx") and not plugin:
-                    self._errors.append(ParserError._new(
-                        f"In node {index} with name: {node.name} and operator: {node.op_type} "
-                        "(importFallbackPluginImporter): UNSUPPORTED_NODE: Assertion failed: "
-                        "creator && \"Plugin not found, are the plugin name, version, and "
-                        "namespace correct?\""))
+                if node.op_type not in PLUGIN_OPS and node.domain in ("", "ai.onnx"):
+                    continue  # a built-in importer
+                if _plugin_creator(node) is None:
+                    self._errors.append(ParserError._new(plugin_not_found(index, node)))
+                else:
+                    layers.append((node.op_type, node.name))
             if self._errors:
                 return False
+            gpu.plugin_layers.extend(layers)
             self._network._model, self._network._model_bytes = proto, data
             return True
+
+    def _plugin_creator(node):
+        """Look the node's creator up as the fallback importer does (onnxOpImporters.cpp:6438)."""
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        version, namespace = (attrs.get(key, default) for key, default in (
+            ("plugin_version", b"1"), ("plugin_namespace", b"")))
+        version, namespace = (v.decode() if isinstance(v, bytes) else str(v)
+                              for v in (version, namespace))
+        found = gpu.plugin_creators.get((node.op_type, version, namespace))
+        if found is None and node.domain:  # 10.x also tries the node's domain as namespace
+            found = gpu.plugin_creators.get((node.op_type, version, node.domain))
+        return found
+
+    def plugin_not_found(index, node):
+        """Word the parser's error for a node without a plugin creator as this version does."""
+        reason = 'creator && "Plugin not found, are the plugin name, version, and namespace ' \
+            'correct?"'
+        if major < 10:
+            return f"In node {index} (importFallbackPluginImporter): UNSUPPORTED_NODE: " \
+                f"Assertion failed: {reason}"
+        return f"In node {index} with name: {node.name} and operator: {node.op_type} " \
+            f"(checkFallbackPluginImporter): INVALID_NODE: {reason}"
 
     class IOptimizationProfile(Interface):
         __slots__ = ("_shapes",)
@@ -829,8 +918,10 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
         calibration = ""
         if legacy and int8 and not qdq:
             calibration = _calibrate(config, inputs, dynamic)
+        plugins = sorted({n.op_type for n in network._model.graph.node
+                          if n.op_type in PLUGIN_OPS})
         return {"version": version, "device": gpu.name, "flags": sorted(flags),
-                "explicit_int8": qdq, "calibration": calibration,
+                "explicit_int8": qdq, "calibration": calibration, "plugins": plugins,
                 "profile": {name: [list(s) for s in shapes] for name, shapes in profile.items()}}
 
     def _calibrate(config, inputs, dynamic):
@@ -907,6 +998,13 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
                           f"version of TensorRT ({header['version']} on {header['device']} != "
                           f"{version} on {gpu.name})")
                 return None
+            registered = {name for name, _, _ in gpu.plugin_creators}
+            if set(header.get("plugins", ())) - registered:
+                log_error(self._logger, "1: [pluginV2Runner.cpp::load::300] Error Code 1: "
+                          "Serialization (Serialization assertion creator failed.Cannot "
+                          "deserialize plugin since corresponding IPluginCreator not found in "
+                          "Plugin Registry)")
+                return None
             return ICudaEngine._new(header, data[start + size:], self._logger)
 
     class ICudaEngine(Interface):
@@ -950,8 +1048,7 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
 
         def create_execution_context(self):
             if self._session is None:
-                self._session = ort.InferenceSession(self._model_bytes,
-                                                     providers=["CPUExecutionProvider"])
+                self._session = _Runner(self._model_bytes, self._header.get("plugins"))
             return IExecutionContext._new(self)
 
         def _io(self, name):
@@ -986,6 +1083,9 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
             if set(self._shapes) != set(engine._inputs):
                 return Dims(engine._outputs[name][0])
             key = tuple(sorted(self._shapes.items()))
+            declared = engine._outputs[name][0]
+            if all(d >= 0 for d in declared) and key not in self._output_shapes:
+                return Dims(declared)  # a static output shape: nothing to run
             if key not in self._output_shapes:
                 feed = {n: np.zeros(s, engine._inputs[n][1]) for n, s in self._shapes.items()}
                 outputs = engine._session.run(list(engine._outputs), feed)
@@ -1023,7 +1123,7 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
 
     classes = [ILogger, Logger, Dims, IHostMemory, INetworkDefinition, ParserError, OnnxParser,
                IOptimizationProfile, ITimingCache, IBuilderConfig, Builder, Runtime, ICudaEngine,
-               IExecutionContext]
+               IExecutionContext, IPluginCreator, IPluginRegistry]
     if legacy:
         classes.append(IInt8EntropyCalibrator2)
     for cls in classes:
@@ -1033,6 +1133,7 @@ def _make_tensorrt(gpu: FakeGpu, version: str) -> TensorRTModule:
         if "." not in name:
             setattr(trt, name, cls)
     trt.init_libnvinfer_plugins = _recording_function(gpu, init_libnvinfer_plugins)
+    trt.get_plugin_registry = _recording_function(gpu, get_plugin_registry)
     for alias, member in (("float32", "FLOAT"), ("float16", "HALF"), ("int8", "INT8"),
                           ("int32", "INT32"), ("bool", "BOOL"), ("int64", "INT64")):
         if member in DataType.__members__:
@@ -1059,6 +1160,21 @@ class BuildError(Exception):
     """Why the fake builder returns None (logged through the TensorRT logger)."""
 
 
+class _Runner:
+    """What an engine runs: its ONNX model in ONNX Runtime, or with the plugin references."""
+
+    def __init__(self, model_bytes: bytes, plugins: list[str] | None) -> None:
+        self.graph = PluginGraph(onnx.load_from_string(model_bytes)) if plugins else None
+        self.session = None if plugins else ort.InferenceSession(
+            model_bytes, providers=["CPUExecutionProvider"])
+
+    def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        if self.graph is None:
+            return self.session.run(names, feed)
+        outputs = self.graph.run(feed)
+        return [outputs[name] for name in names]
+
+
 class Fakes:
     """One fake GPU with its fake tensorrt and pycuda modules; ``install`` them for a test."""
 
@@ -1070,6 +1186,13 @@ class Fakes:
     def install(self, monkeypatch) -> Fakes:
         for name, module in self.modules.items():
             monkeypatch.setitem(sys.modules, name, module)
+        return self
+
+    def remove_plugin_creators(self, *names: str) -> Fakes:
+        """Make this TensorRT lack the plugin creators ``names`` (registered now or later)."""
+        self.gpu.withheld_plugins.update(names)
+        for key in [key for key in self.gpu.plugin_creators if key[0] in names]:
+            del self.gpu.plugin_creators[key]
         return self
 
 

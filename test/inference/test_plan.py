@@ -30,7 +30,12 @@ from tao_pointpillars_py.inference.backends.tensorrt.plan import (calibration_sh
                                                                   has_qdq_nodes, is_engine_file,
                                                                   pad_to_shape, profile_shapes,
                                                                   write_atomic)
-from tao_pointpillars_py.inference.model_file import load_model_info, ModelContract
+from tao_pointpillars_py.inference.backends.tensorrt.plan import (converted_model_path,
+                                                                  describe_parser_errors,
+                                                                  write_converted_tao)
+from tao_pointpillars_py.inference.model_file import file_sha256, load_model_info, ModelContract
+from tao_pointpillars_py.inference.tao_layout import (DEFAULT_MAX_POINTS, export_tao,
+                                                      has_tao_plugins)
 from tensorrt_models import qdq_model
 
 
@@ -201,3 +206,88 @@ def test_write_atomic_that_fails_keeps_the_old_file_and_no_partial(tmp_path):
     with pytest.raises(OSError):
         write_atomic(target, b"data")
     assert target.is_dir() and [p.name for p in tmp_path.iterdir()] == ["m.engine"]
+
+
+# --- TAO-layout models ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tao_model(tmp_path_factory) -> Path:
+    """Write the reference model in TAO's layout (points [1, 204800, 4], num_points [1])."""
+    path = tmp_path_factory.mktemp("tao") / "zv.tao.onnx"
+    onnx.save(export_tao(onnx.load(str(REFERENCE_MODEL))), str(path))
+    return path
+
+
+@pytest.mark.parametrize("points, num_points, expected", [
+    ((1, DEFAULT_MAX_POINTS, 4), (1,), {}),
+    (("batch", DEFAULT_MAX_POINTS, 4), ("batch",), {
+        "points": ((1, DEFAULT_MAX_POINTS, 4),) * 3, "num_points": ((1,),) * 3}),
+    (("batch", "n", 4), ("batch",), {
+        "points": ((1, 1, 4), (1, DEFAULT_MAX_POINTS, 4), (1, DEFAULT_MAX_POINTS, 4)),
+        "num_points": ((1,),) * 3}),
+    ((1, 5000, 4), ("batch",), {"num_points": ((1,),) * 3})])
+def test_a_tao_point_axis_gets_a_profile_up_to_the_default_max_points(tao_model, points,
+                                                                      num_points, expected):
+    info = load_model_info(str(tao_model))
+    assert info.contract is ModelContract.TAO
+    assert info.input_shapes == {"points": (1, DEFAULT_MAX_POINTS, 4), "num_points": (1,)}
+    shaped = dataclasses.replace(info, input_shapes={"points": points, "num_points": num_points})
+    assert profile_shapes(shaped) == expected
+    wrong = dataclasses.replace(info, input_shapes={"points": (1, DEFAULT_MAX_POINTS, "c")})
+    with pytest.raises(ModelLoadError, match="dynamic dimension 2 .*point axis of a TAO model"):
+        profile_shapes(wrong)
+
+
+@pytest.mark.parametrize("precision, explicit, strongly_typed", [
+    ("int8", False, False), ("int8", False, True)])
+def test_implicit_int8_of_a_tao_model_is_refused_with_import_tao_then_calibrate(
+        precision, explicit, strongly_typed):
+    with pytest.raises(ConfigError) as refused:
+        check_route(precision, explicit_int8=explicit, strongly_typed=strongly_typed,
+                    tensorrt_version="10.3.0", tao_plugins=True)
+    message = str(refused.value)
+    assert message.index("tao-pointpillars import-tao TAO.onnx --out MODEL.onnx") < message.index(
+        "tao-pointpillars calibrate --model MODEL.onnx")
+    for fine in ("fp32", "fp16"):
+        check_route(fine, explicit_int8=False, strongly_typed=False, tensorrt_version="10.3.0",
+                    tao_plugins=True)
+
+
+def test_a_converted_tao_model_is_named_by_the_tao_file_and_written_once(tao_model, tmp_path):
+    proto = onnx.load(str(tao_model))
+    sha = file_sha256(tao_model)
+    target = write_converted_tao(proto, tao_model, tmp_path)
+    assert target == converted_model_path(tmp_path, tao_model, sha)
+    assert target.name == f"zv.tao.import-tao.{sha[:16]}.onnx"
+    converted = onnx.load(str(target))
+    assert not has_tao_plugins(converted)
+    assert [i.name for i in converted.graph.input] == ["pillar_features", "pillar_coords",
+                                                       "num_pillars"]
+    assert load_model_info(str(target)).config.class_names == ("Vehicle", "Pedestrian",
+                                                               "Cyclist")
+    stamp = target.stat().st_mtime_ns
+    assert write_converted_tao(proto, tao_model, tmp_path) == target
+    assert target.stat().st_mtime_ns == stamp  # same bytes: not rewritten
+    target.write_bytes(b"stale")
+    write_converted_tao(proto, tao_model, tmp_path)
+    assert target.read_bytes() == converted.SerializeToString()
+
+
+def test_a_tao_model_without_class_names_converts_with_placeholders(tao_model, tmp_path):
+    proto = onnx.load(str(tao_model))
+    del proto.metadata_props[:]  # as TAO exports it
+    bare = tmp_path / "bare.onnx"
+    onnx.save(proto, str(bare))
+    target = write_converted_tao(proto, bare, tmp_path)
+    assert load_model_info(str(target)).config.class_names == ("class_0", "class_1", "class_2")
+
+
+def test_parser_errors_that_give_only_the_index_name_the_node(tiny_model):
+    model = onnx.load(str(tiny_model))
+    errors = ["In node 2 (importFallbackPluginImporter): UNSUPPORTED_NODE: Assertion failed",
+              "In node 2 with name: x and operator: Mul (checkFallbackPluginImporter): INVALID",
+              "In node 99 (parseGraph): out of range", "ModelImporter.cpp: no node"]
+    described = describe_parser_errors(errors, model)
+    node = model.graph.node[2]
+    assert described[0] == f"{errors[0]} [node 2: {node.op_type} {node.name!r}]"
+    assert described[1:] == errors[1:]

@@ -39,13 +39,14 @@ import tempfile
 
 import onnx
 from onnx import helper
-from onnx_fixtures import fired_anchor_model
+from onnx_fixtures import fired_anchor_model, REFERENCE_MODEL
 import pytest
 
 from tao_pointpillars_py import cli
 from tao_pointpillars_py.data.bags import write_cloud_bag
 from tao_pointpillars_py.errors import ModelLoadError
 from tao_pointpillars_py.inference.backends.tensorrt.backend import build_engine, TensorRTBackend
+from tao_pointpillars_py.inference.tao_layout import DECODE_BBOX_3D, export_tao
 from tao_pointpillars_py.quantization.tensorrt_calibration import write_tensorrt_cache
 from tensorrt_bindings_probe import BUILTINS, invoke, outcome
 from tensorrt_fake import describe, FakeEnum, Fakes, Interface, Use
@@ -150,7 +151,17 @@ def tour(version):
         _add_unknown_node(broken)
         with pytest.raises(ModelLoadError, match="parser rejected"):
             build_engine(broken, "fp32")
+        _tao_routes(fakes, folder)
         return tuple(fakes.gpu.uses)
+
+
+def _tao_routes(fakes, folder):
+    """Build a TAO model: with its plugins (8.6, 10.x) or converted (11), then a creator gone."""
+    tao = folder / "tao.onnx"
+    onnx.save(export_tao(onnx.load(str(REFERENCE_MODEL))), str(tao))
+    TensorRTBackend(str(tao), engine_cache_dir=folder / "tao-engines")
+    fakes.remove_plugin_creators(DECODE_BBOX_3D)
+    TensorRTBackend(str(tao), engine_cache_dir=folder / "tao-converted")
 
 
 def _add_unknown_node(path):
@@ -426,3 +437,21 @@ def test_the_surface_comparison_finds_the_old_fakes_deviations():
     assert not compatible(old_profile, real_profile["signatures"])
     assert compatible([["flags", True]], [[["flags", True]]])
     assert not compatible([["flags", True]], [[["flags", False]]])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_plugin_registry_lookups_convert_on_the_real_bindings(version):
+    """8.x: get_plugin_creator; 10.x: get_creator (get_plugin_creator deprecated); 11: none."""
+    checked = real(version)["checked"]
+    lookups = {use.name: status for use, (status, _) in checked
+               if use.owner == "IPluginRegistry" or use.name == "get_plugin_registry"}
+    major = int(version.split(".")[0])
+    members = real(version)["surface"]["IPluginRegistry"]["members"]
+    assert ("get_creator" in members) is (major >= 10)
+    assert ("get_plugin_creator" in members) is (major < 11)
+    if major >= 11:  # TAO models are converted without asking the registry
+        assert lookups == {}
+        return
+    expected = "get_creator" if major >= 10 else "get_plugin_creator"
+    assert set(lookups) == {"get_plugin_registry", expected}
+    assert set(lookups.values()) <= {"ok", "accepted"}, lookups

@@ -24,7 +24,9 @@ kind, argument conversion) against the real Python bindings of TensorRT 8.6.1, 1
 10.13.0.35 and 11.4.0.106 without a GPU (test/inference/test_tensorrt_bindings.py); never on a GPU.
 
 TensorRT names used (all present in 8.5, 8.6 and 10.x): ``__version__``, ``Logger``,
-``init_libnvinfer_plugins``, ``Builder`` (``create_network``, ``create_builder_config``,
+``init_libnvinfer_plugins``, ``get_plugin_registry`` (``IPluginRegistry.get_plugin_creator`` on
+8.x, ``get_creator`` from 10.0; the former is gone in 11), ``Builder`` (``create_network``,
+``create_builder_config``,
 ``create_optimization_profile``, ``build_serialized_network``),
 ``NetworkDefinitionCreationFlag.EXPLICIT_BATCH`` (absent in 11: flags 0), ``OnnxParser``
 (``parse``, ``num_errors``, ``get_error``), ``IBuilderConfig`` (``set_memory_pool_limit``,
@@ -37,6 +39,12 @@ TensorRT names used (all present in 8.5, 8.6 and 10.x): ``__version__``, ``Logge
 ``create_execution_context``), ``TensorIOMode.INPUT``, ``IExecutionContext``
 (``set_input_shape``, ``get_tensor_shape``, ``set_tensor_address``, ``execute_async_v3``) and
 the data types ``float32``, ``float16``, ``int32``, ``int8``, ``bool`` (``int64`` from 10.0).
+
+TAO models (raw points in, TensorRT OSS plugins VoxelGeneratorPlugin, PillarScatterPlugin and
+DecodeBbox3DPlugin inside) are built with their plugins where this TensorRT registers their
+creators (``init_libnvinfer_plugins`` before parsing and deserializing); on TensorRT 11 and
+later, or where a creator is missing, the model is converted as ``tao-pointpillars import-tao``
+does into a plain-operator file next to the engine, and that is built (:func:`buildable_model`).
 
 pycuda names used: ``driver.init``, ``driver.Device.count``, ``driver.Context.pop``,
 ``driver.mem_alloc``, ``driver.pagelocked_empty``, ``driver.Stream`` (``handle``,
@@ -60,9 +68,10 @@ import numpy as np
 from .calibration_cache import check_calibration_cache, write_calibration_record
 from .engine_cache import check_engine_here, engine_path, EngineKey, read_key, write_key
 from .plan import (calibration_shapes, check_cache_dir, check_route, default_cache_dir,
-                   has_qdq_nodes, is_engine_file, pad_to_shape, profile_shapes, Shape,
-                   write_atomic)
-from ...model_file import file_sha256, load_model_info
+                   describe_parser_errors, is_engine_file, pad_to_shape, profile_shapes, Shape,
+                   TAO_PLUGINS_DEPRECATION, write_atomic, write_converted_tao)
+from ...model_file import file_sha256, is_qdq_model, load_model_info, read_onnx
+from ...tao_layout import has_tao_plugins, PLUGIN_OPS, PLUGIN_VERSION
 from ....errors import ConfigError, ModelLoadError
 
 LOG = logging.getLogger(__name__)
@@ -72,13 +81,16 @@ DEFAULT_WORKSPACE_BYTES = 1 << 30
 
 # --- TensorRT / pycuda -----------------------------------------------------------------------
 
+def _major_version(trt: Any) -> int:
+    try:
+        return int(str(trt.__version__).split(".")[0])
+    except ValueError:
+        return 0
+
+
 def strongly_typed_only(trt: Any) -> bool:
     """Tell TensorRT 11 and later apart: no precision flags, no implicit int8 calibration."""
-    try:
-        major = int(str(trt.__version__).split(".")[0])
-    except ValueError:
-        major = 0
-    return (major >= 11 or not hasattr(trt.BuilderFlag, "INT8")
+    return (_major_version(trt) >= 11 or not hasattr(trt.BuilderFlag, "INT8")
             or not hasattr(trt, "IInt8EntropyCalibrator2"))
 
 
@@ -87,13 +99,15 @@ def build_route(onnx_path: str | Path, precision: str) -> str:
     Check that the installed TensorRT can build ``precision`` of this model; name the route.
 
     Returns "fp32", "fp16", "explicit-int8" (a Q/DQ model) or "implicit-int8" (a float model
-    and a calibrator); raises ConfigError saying what to do otherwise (e.g. on TensorRT 11).
+    and a calibrator); raises ConfigError saying what to do otherwise (e.g. on TensorRT 11, or
+    int8 of a TAO model with plugins).
     """
     import tensorrt as trt
 
-    explicit = has_qdq_nodes(onnx_path)
+    proto = read_onnx(str(onnx_path))
+    explicit = is_qdq_model(proto)
     check_route(precision, explicit_int8=explicit, strongly_typed=strongly_typed_only(trt),
-                tensorrt_version=str(trt.__version__))
+                tensorrt_version=str(trt.__version__), tao_plugins=has_tao_plugins(proto))
     if precision != "int8":
         return precision
     return "explicit-int8" if explicit else "implicit-int8"
@@ -212,6 +226,72 @@ def make_calibrator(frames: Sequence[Mapping[str, np.ndarray]], cache_path: str 
     return EntropyCalibrator()
 
 
+def missing_tao_plugins(trt: Any) -> list[str]:
+    """
+    Name TAO's plugins that have no creator (version "1", namespace "") in TensorRT's registry.
+
+    Call after ``init_libnvinfer_plugins``. ``IPluginRegistry.get_creator`` exists from 10.0,
+    ``get_plugin_creator`` up to 10.x (deprecated in 10.0, gone in 11); both return None for
+    a creator that is not registered.
+    """
+    registry = trt.get_plugin_registry()
+    found = []
+    for name in PLUGIN_OPS:
+        if hasattr(registry, "get_creator"):
+            found.append(registry.get_creator(name, PLUGIN_VERSION, ""))
+        else:  # TensorRT 8.x
+            found.append(registry.get_plugin_creator(name, PLUGIN_VERSION, ""))
+    return [name for name, creator in zip(PLUGIN_OPS, found) if creator is None]
+
+
+def tao_conversion_reason(trt: Any, logger: Any) -> str:
+    """
+    Say why this TensorRT does not build a TAO model's plugins ("" when it does).
+
+    On TensorRT 11 and later the plugins are not used (deprecated since 10.12); otherwise the
+    plugin library is registered (``init_libnvinfer_plugins``) and each creator looked up.
+    """
+    version = str(trt.__version__)
+    if _major_version(trt) >= 11:
+        return (f"TensorRT {version} is 11 or later, where this package builds TAO models "
+                "without the plugins")
+    trt.init_libnvinfer_plugins(logger, "")
+    missing = missing_tao_plugins(trt)
+    if missing:
+        return (f"TensorRT {version} has no plugin creator for {', '.join(missing)} (version "
+                f"{PLUGIN_VERSION}, namespace \"\") after init_libnvinfer_plugins")
+    return ""
+
+
+def buildable_model(onnx_path: str | Path, folder: str | Path, *, logger: Any = None,
+                    explicit_folder: bool = True) -> Path:
+    """
+    Give the ONNX file to build for ``onnx_path`` here: itself, or its TAO plugins converted.
+
+    A TAO model whose plugins this TensorRT does not build (:func:`tao_conversion_reason`) is
+    converted as ``tao-pointpillars import-tao`` does into ``folder`` (next to the engine;
+    ``explicit_folder``: the caller named it, see :func:`~.plan.check_cache_dir`) and that
+    file is returned, with a WARNING saying why; engines are then keyed on it.
+    """
+    import tensorrt as trt
+
+    source = Path(onnx_path)
+    proto = read_onnx(str(source))
+    if not has_tao_plugins(proto):
+        return source
+    logger = logger if logger is not None else trt.Logger(trt.Logger.WARNING)
+    reason = tao_conversion_reason(trt, logger)
+    if not reason:
+        return source
+    check_cache_dir(folder, explicit=explicit_folder)
+    target = write_converted_tao(proto, source, folder)
+    LOG.warning("%s is a TAO model with TensorRT plugins (%s) and %s: it was converted to plain "
+                "ONNX operators as `tao-pointpillars import-tao` does, into %s, and that is "
+                "built instead. NVIDIA deprecated the three plugins in TensorRT 10.12: \"%s\"",
+                source, ", ".join(PLUGIN_OPS), reason, target, TAO_PLUGINS_DEPRECATION)
+    return target
+
+
 def _network_flags(trt: Any) -> int:
     flag = getattr(trt.NetworkDefinitionCreationFlag, "EXPLICIT_BATCH", None)
     return 0 if flag is None else 1 << int(flag)
@@ -255,14 +335,7 @@ def build_engine(onnx_path: str | Path, precision: str, *,
         check_calibration_cache(cache_path, source)  # read instead of calibrating: must fit
     logger = logger if logger is not None else trt.Logger(trt.Logger.WARNING)
     trt.init_libnvinfer_plugins(logger, "")  # TAO models use VoxelGenerator etc.
-    builder = trt.Builder(logger)
-    network = builder.create_network(_network_flags(trt))
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(Path(source).read_bytes()):
-        errors = "\n  ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        raise ModelLoadError(f"TensorRT's ONNX parser rejected {source}:\n  {errors}\nre-export "
-                             "the model (opset 17) or check that the TensorRT plugins it uses "
-                             "exist in this TensorRT")
+    network, builder = _parsed_network(trt, source, logger)
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_bytes))
     shapes = profile_shapes(info)
@@ -299,15 +372,43 @@ def build_engine(onnx_path: str | Path, precision: str, *,
     return bytes(serialized)
 
 
+def _parsed_network(trt: Any, source: str, logger: Any) -> tuple[Any, Any]:
+    """(network, builder) of the ONNX file ``source``; refuses what the parser rejects."""
+    proto = read_onnx(source)
+    reason = tao_conversion_reason(trt, logger) if has_tao_plugins(proto) else ""
+    if reason:
+        raise ModelLoadError(
+            f"{source} is a TAO model with TensorRT plugins and {reason}: convert it with "
+            f"`tao-pointpillars import-tao {source} --out MODEL.onnx` and build that "
+            "(build_engine_file, `tao-pointpillars build-engine` and the tensorrt backend do "
+            "this by themselves)")
+    builder = trt.Builder(logger)
+    network = builder.create_network(_network_flags(trt))
+    parser = trt.OnnxParser(network, logger)
+    if not parser.parse(Path(source).read_bytes()):
+        errors = describe_parser_errors(
+            [str(parser.get_error(i)) for i in range(parser.num_errors)], proto)
+        raise ModelLoadError(f"TensorRT's ONNX parser rejected {source}:\n  "
+                             + "\n  ".join(errors) + "\nre-export the model (opset 17) or "
+                             "check that the TensorRT plugins it uses exist in this TensorRT")
+    return network, builder
+
+
 def build_engine_file(onnx_path: str | Path, out: str | Path, precision: str, *,
                       workspace_bytes: int = DEFAULT_WORKSPACE_BYTES, calibrator: Any = None,
                       timing_cache_path: str | Path | None = None,
                       logger: Any = None) -> EngineKey:
-    """Build an engine (:func:`build_engine`), write it to ``out`` with its key sidecar."""
-    data = build_engine(onnx_path, precision, workspace_bytes=workspace_bytes,
+    """
+    Build an engine (:func:`build_engine`), write it to ``out`` with its key sidecar.
+
+    A TAO model this TensorRT does not build with its plugins is converted next to ``out``
+    first (:func:`buildable_model`); the key then names the converted file.
+    """
+    model = buildable_model(onnx_path, Path(out).parent, logger=logger)
+    data = build_engine(model, precision, workspace_bytes=workspace_bytes,
                         calibrator=calibrator, timing_cache_path=timing_cache_path, logger=logger)
     used = getattr(calibrator, "cache_used", None) if calibrator is not None else None
-    key = engine_key(onnx_path, precision, hashlib.sha256(used).hexdigest() if used else "")
+    key = engine_key(model, precision, hashlib.sha256(used).hexdigest() if used else "")
     write_atomic(out, data)
     write_key(out, key)
     return key
@@ -333,7 +434,10 @@ class TensorRTBackend:
     ``model_path`` is an ONNX model, built into ``engine_cache_dir`` (once per model,
     precision, TensorRT version, GPU and calibration cache) and loaded from there, or a
     serialized ``.engine`` / ``.plan`` from ``tao-pointpillars build-engine``. Implicit int8
-    from a float model needs ``calibration_cache`` (frames cannot be drawn here).
+    from a float model needs ``calibration_cache`` (frames cannot be drawn here). A TAO model
+    whose plugins this TensorRT does not build is converted first (:func:`buildable_model`):
+    ``input_names`` then are the native ones. ``input_shapes`` are the engine's, a dynamic
+    dimension as the string "low..high" of its optimization profile.
     """
 
     name = "tensorrt"
@@ -348,6 +452,7 @@ class TensorRTBackend:
         self._logger = logger if logger is not None else trt.Logger(trt.Logger.WARNING)
         trt.init_libnvinfer_plugins(self._logger, "")  # before deserializing TAO plugins
         self._lock = threading.Lock()
+        self._converted: Path | None = None  # the TAO model's import-tao conversion, if built
         self._runtime = trt.Runtime(self._logger)  # must outlive its engines
         source = Path(model_path)
         with cuda_context():
@@ -395,9 +500,13 @@ class TensorRTBackend:
                 "use a Q/DQ model from `tao-pointpillars calibrate`")
         if implicit_int8 and calibration is not None:
             check_calibration_cache(calibration, model)  # also before loading a cached engine
+        folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        built = buildable_model(model, folder, logger=self._logger,
+                                explicit_folder=cache_dir is not None)
+        self._converted = built if built != model else None
+        model = built
         key = engine_key(model, precision,
                          file_sha256(calibration) if implicit_int8 and calibration else "")
-        folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         target = engine_path(folder, model, key)
         if not rebuild and target.is_file():
             found = read_key(target)
@@ -429,6 +538,7 @@ class TensorRTBackend:
         self._dtypes = {n: _numpy_dtype(trt, engine.get_tensor_dtype(n), n) for n in names}
         self._context = engine.create_execution_context()
         self._bounds: dict[str, tuple[Shape, Shape]] = {}
+        self.input_shapes: dict[str, tuple[int | str, ...]] = {}
         for name in self.input_names:
             shape = tuple(engine.get_tensor_shape(name))
             if any(d < 0 for d in shape):
@@ -436,6 +546,8 @@ class TensorRTBackend:
             else:
                 low = high = shape
             self._bounds[name] = (low, high)
+            self.input_shapes[name] = tuple(lo if lo == hi else f"{lo}..{hi}"
+                                            for lo, hi in zip(low, high))
             self._context.set_input_shape(name, high)
         self._stream = cuda.Stream()
         self._host: dict[str, np.ndarray] = {}
@@ -452,8 +564,11 @@ class TensorRTBackend:
             self._context.set_tensor_address(name, int(self._device[name]))
 
     def describe(self) -> str:
-        """Say what was changed in the model: nothing, TensorRT builds the file as stored."""
-        return ""
+        """Say what was changed in the model: its TAO plugins converted, else nothing."""
+        if self._converted is None:
+            return ""
+        return (f"TAO plugins converted to plain operators as `tao-pointpillars import-tao` "
+                f"does (TensorRT builds {self._converted})")
 
     def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run one frame: inputs within the engine's shape bounds; outputs are fresh arrays."""

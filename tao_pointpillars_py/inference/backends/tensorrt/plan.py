@@ -23,16 +23,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Sequence
+import re
+from typing import Sequence, TYPE_CHECKING
 
 import numpy as np
 
 from .engine_cache import ENGINE_PRECISIONS
-from ...model_file import is_qdq_model, ModelContract, ModelInfo, read_onnx
+from ...model_file import file_sha256, is_qdq_model, ModelContract, ModelInfo, read_onnx
+from ...tao_layout import DEFAULT_MAX_POINTS, import_tao, tao_model_config
 from ....errors import ConfigError, ModelLoadError
+
+if TYPE_CHECKING:  # onnx is imported lazily at run time
+    import onnx
 
 ENGINE_SUFFIXES = (".engine", ".plan")
 PILLAR_INPUTS = ("pillar_features", "pillar_coords")  # axis 1 is the (dynamic) pillar axis
+POINTS_INPUT = "points"  # a TAO model's (1, N, 4) points; axis 1 may be dynamic
+#: NVIDIA's words on the three plugins (plugin/{voxelGenerator,pillarScatter,decodeBbox3D}
+#: Plugin/README.md:3 of NVIDIA/TensorRT; CHANGELOG.md:113-138, 10.12.0 GA)
+TAO_PLUGINS_DEPRECATION = ("This plugin is deprecated since TensorRT 10.12 and will be removed "
+                           "in a future release. No alternatives are planned to be provided.")
 
 Shape = tuple[int, ...]
 ProfileShapes = dict[str, tuple[Shape, Shape, Shape]]
@@ -53,9 +63,12 @@ def profile_shapes(info: ModelInfo) -> ProfileShapes:
     (min, opt, max) shapes of every input with a dynamic dimension; {} when all are fixed.
 
     The pillar axis (axis 1 of pillar_features (1, P, points, 10) and pillar_coords (1, P, 2))
-    spans 1 .. ``max_pillars`` of the model's metadata, with opt = max so that tactics are
-    chosen for the worst case (a full scene). A dynamic batch axis is fixed to 1; any other
-    dynamic dimension has no known bound and is refused.
+    spans 1 .. ``max_pillars`` of the model's metadata, and the point axis of a TAO model's
+    ``points`` (1, N, 4) 1 .. :data:`~...tao_layout.DEFAULT_MAX_POINTS` (TAO's
+    ``max_points_num``, the node's ``max_points``), with opt = max so that tactics are chosen
+    for the worst case (a full scene). A dynamic batch axis is fixed to 1 (a TAO export's
+    ``batch``: ``points`` then gets its fixed size); any other dynamic dimension has no known
+    bound and is refused.
     """
     max_pillars = info.config.pillars.max_pillars
     result: ProfileShapes = {}
@@ -74,11 +87,15 @@ def profile_shapes(info: ModelInfo) -> ProfileShapes:
             elif info.contract is ModelContract.NATIVE and name in PILLAR_INPUTS and axis == 1:
                 low.append(1)
                 high.append(max_pillars)
+            elif info.contract is ModelContract.TAO and name == POINTS_INPUT and axis == 1:
+                low.append(1)
+                high.append(DEFAULT_MAX_POINTS)
             else:
                 raise ModelLoadError(
                     f"{info.path}: input {name} has a dynamic dimension {axis} ({dim!r}) with no "
-                    "known bound; only the pillar axis of pillar_features / pillar_coords may be "
-                    "dynamic: re-export the model with that dimension fixed")
+                    "known bound; only the batch axis, the pillar axis of pillar_features / "
+                    "pillar_coords and the point axis of a TAO model's points may be dynamic: "
+                    "re-export the model with that dimension fixed")
         result[name] = (tuple(low), tuple(high), tuple(high))
     return result
 
@@ -110,10 +127,23 @@ def pad_to_shape(array: np.ndarray, shape: Sequence[int]) -> np.ndarray:
 
 
 def check_route(precision: str, *, explicit_int8: bool, strongly_typed: bool,
-                tensorrt_version: str) -> None:
-    """Refuse precision / model / TensorRT combinations that cannot build, saying what to do."""
+                tensorrt_version: str, tao_plugins: bool = False) -> None:
+    """
+    Refuse precision / model / TensorRT combinations that cannot build, saying what to do.
+
+    ``tao_plugins``: the model holds TAO's TensorRT plugins, which run in float only (TAO
+    states that PointPillars does not support int8 calibration), so implicit int8 is refused.
+    """
     if precision not in ENGINE_PRECISIONS:
         raise ConfigError(f"precision must be one of {ENGINE_PRECISIONS}, got {precision!r}")
+    if tao_plugins and precision == "int8" and not explicit_int8:
+        raise ConfigError(
+            "precision int8 of a TAO model (VoxelGenerator / PillarScatter / DecodeBbox3D "
+            "TensorRT plugins, which run in float only) cannot be calibrated: convert it with "
+            "`tao-pointpillars import-tao TAO.onnx --out MODEL.onnx` (add --class-names when "
+            "the model carries none), then `tao-pointpillars calibrate --model MODEL.onnx --bag "
+            "BAG` and use the MODEL.int8.onnx it writes with precision int8; or use precision "
+            "fp32 / fp16 with the TAO model")
     if explicit_int8 and precision != "int8":
         raise ConfigError(
             f"the model has QuantizeLinear/DequantizeLinear nodes (an int8 model from "
@@ -132,6 +162,50 @@ def check_route(precision: str, *, explicit_int8: bool, strongly_typed: bool,
         raise ConfigError(
             f"TensorRT {tensorrt_version} removed implicit int8 calibration (calibrators, "
             f"BuilderFlag.INT8), so int8 needs a Q/DQ model: {advice}")
+
+
+def converted_model_path(folder: str | Path, model_path: str | Path,
+                         model_sha256: str) -> Path:
+    """``<folder>/<model stem>.import-tao.<first 16 hex of the TAO file's sha256>.onnx``."""
+    stem = Path(model_path).name.removesuffix(".onnx")
+    return Path(folder) / f"{stem}.import-tao.{model_sha256[:16]}.onnx"
+
+
+def write_converted_tao(proto: onnx.ModelProto, model_path: str | Path,
+                        folder: str | Path) -> Path:
+    """
+    Write a TAO model converted as ``tao-pointpillars import-tao`` does into ``folder``.
+
+    The conversion (:func:`~...tao_layout.import_tao`) keeps the model's class names, or its
+    placeholder ones ("class_0", ...) when it carries none: the detector names the classes
+    from the TAO file. The file is named by :func:`converted_model_path` and rewritten only
+    when its bytes change, so an engine keyed on it stays valid across starts.
+    """
+    source = str(model_path)
+    config, _ = tao_model_config(proto, source)
+    data = import_tao(proto, class_names=config.class_names, source=source).SerializeToString()
+    target = converted_model_path(folder, model_path, file_sha256(model_path))
+    if not (target.is_file() and target.read_bytes() == data):
+        write_atomic(target, data)
+    return target
+
+
+def describe_parser_errors(errors: Sequence[str], model: onnx.ModelProto) -> list[str]:
+    """
+    Add the node's operator and name to parser errors that give only its index.
+
+    TensorRT 8.x words them "In node 3 (importFallbackPluginImporter): ..."; 10.x already
+    names the node ("In node 3 with name: ... and operator: ...") and is left as it is.
+    """
+    nodes = model.graph.node
+    described = []
+    for error in errors:
+        found = re.match(r"In node (\d+) \(", error)
+        if found and int(found.group(1)) < len(nodes):
+            node = nodes[int(found.group(1))]
+            error = f"{error} [node {found.group(1)}: {node.op_type} {node.name!r}]"
+        described.append(error)
+    return described
 
 
 def default_cache_dir() -> Path:
