@@ -17,10 +17,11 @@ TAO round trip of a model: export-tao, then import-tao, against the model itself
 
 Writes ``MODEL`` in TAO's layout and back into ``OUT/``, runs the native model, the round-trip
 model and the TAO-layout file itself (converted in memory on ONNX Runtime, as the node does)
-on every labeled cloud of a simulated validation set, and prints two tables: per variant the
-detections and the largest difference to the native model's (same frames, same order: labels
-must be equal, boxes and scores within ``--tolerance``), and the 3D / BEV AP (R40, moderate)
-of each. Exit 1 when a variant differs beyond the tolerance or its AP by more than 0.05.
+on every labeled cloud of a simulated validation set, and prints one table: per variant the
+detections, the largest difference to the native model's (same frames: labels must be equal,
+boxes and scores within ``--tolerance``) and the 3D / BEV AP (R40, moderate), scored as
+``tao-pointpillars eval --model`` does. Exit 1 when a variant differs beyond the tolerance or
+any of its APs by more than 0.05.
 Run: ``.venv/bin/python bench/tao_round_trip.py --data data/val [--frames 200]``
 (``tao-pointpillars sim --frames 200 --seed 2 --out data/val`` makes such a set).
 """
@@ -34,11 +35,13 @@ import sys
 import numpy as np
 import onnx
 
+from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.data.labels import FrameLabels, LabelsFile, read_labels
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import default_model_path, read_onnx
 from tao_pointpillars_py.inference.tao_layout import export_tao, import_tao
-from tao_pointpillars_py.tools.evaluation import detector_detections, evaluate_detections
+from tao_pointpillars_py.tools.evaluation import (detector_detections, evaluate_detections,
+                                                  MODEL_SCORE_THRESHOLD)
 
 AP_TOLERANCE = 0.05
 
@@ -85,10 +88,13 @@ def main() -> int:
     labels = first_frames(read_labels(args.data / "labels.jsonl"), args.frames)
     variants = {"native": model, "export-tao + import-tao": back_file,
                 "TAO layout (in memory)": tao_file}
-    found = {name: detector_detections(Detector.from_model(str(path)), args.data / "bag",
-                                       labels.topic, labels, desc=name)
-             for name, path in variants.items()}
-    results = {name: evaluate_detections(labels, dets) for name, dets in found.items()}
+    post = PostProcessConfig(score_threshold=MODEL_SCORE_THRESHOLD)  # as `eval --model`
+    detectors = {name: Detector.from_model(str(path), post=post)
+                 for name, path in variants.items()}
+    found = {name: detector_detections(detector, args.data / "bag", labels.topic, labels,
+                                       desc=name) for name, detector in detectors.items()}
+    limits = detectors["native"].config.pillars.point_cloud_range
+    results = {name: evaluate_detections(labels, dets, limits) for name, dets in found.items()}
     print(f"\n{len(labels.frames)} frames of {args.data}, model {model}\n")
     print(f"{'variant':<26}{'detections':>11}{'label diff':>11}{'max |dbox|':>12}"
           f"{'max |dscore|':>13}{'3D AP mod (V/P/C)':>26}{'BEV AP mod':>22}")

@@ -60,6 +60,12 @@ def _fixed(dim: Any) -> bool:
     return isinstance(dim, (int, np.integer)) and int(dim) > 0
 
 
+def _upper_bound(dim: Any) -> int:
+    """Upper end of a dynamic axis written "lo..hi" (0 when it has none)."""
+    text = str(dim)
+    return int(text.split("..")[1]) if ".." in text and text.split("..")[1].isdigit() else 0
+
+
 class Detector:
     """
     Runs a PointPillars model on (N, 4) clouds in driver intensity units.
@@ -102,10 +108,13 @@ class Detector:
         #: pillar feature net then costs in proportion to the scene, not to max_pillars
         self.dynamic_pillars = (len(pillar_shape) > 1 and not _fixed(pillar_shape[1])
                                 if dynamic_pillars is None else dynamic_pillars)
-        points_shape = self.input_shapes.get("points", ())
+        points_axis = (self.input_shapes.get("points", ())[1:2] or (None,))[0]
+        tao = self.contract is ModelContract.TAO
         #: rows of a TAO model's ``points`` input (0: symbolic, the cloud's own length)
-        self.point_capacity = (int(points_shape[1]) if self.contract is ModelContract.TAO
-                               and len(points_shape) > 1 and _fixed(points_shape[1]) else 0)
+        self.point_capacity = int(points_axis) if tao and _fixed(points_axis) else 0
+        #: most points a TAO model takes: its capacity, or a dynamic axis' upper bound
+        #: (a TensorRT profile reports "1..204800"); 0: no bound
+        self.point_bound = self.point_capacity or (_upper_bound(points_axis) if tao else 0)
         self.class_names_known = class_names_known
         self.last_timings = Timings()
         #: (K, 7) anchor boxes in the order of the head outputs
@@ -157,7 +166,7 @@ class Detector:
 
         A TAO model's fixed ``points`` capacity lowers it (0 when there is no limit at all).
         """
-        limits = [n for n in (max_points, self.point_capacity) if n > 0]
+        limits = [n for n in (max_points, self.point_bound) if n > 0]
         return min(limits) if limits else 0
 
     def model_inputs(self, points: np.ndarray) -> dict[str, np.ndarray]:
@@ -184,7 +193,7 @@ class Detector:
         A cloud over the capacity is thinned (:func:`answer_cloud` counts it); a symbolic
         point axis takes the cloud as it is (one zero row when it is empty).
         """
-        scaled = map_intensity(thin_points(points, self.point_capacity), self.intensity_range,
+        scaled = map_intensity(thin_points(points, self.point_bound), self.intensity_range,
                                self.config.intensity_range)
         count = scaled.shape[0]
         if self.point_capacity:

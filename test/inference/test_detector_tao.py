@@ -268,3 +268,18 @@ def test_from_model_names_the_classes_of_a_model_that_carries_none(tao_without_n
         Detector.from_model(path, class_names=["Car"])
     with pytest.raises(ConfigError, match="do not match the classes"):
         Detector.from_model(str(REFERENCE_MODEL), class_names=["Car", "Walker", "Bike"])
+
+
+def test_a_dynamic_point_axis_with_a_bound_thins_to_it_without_padding(tmp_path):
+    # a TensorRT engine's profile reports a dynamic points axis as "1..N"
+    path = str(echo_model(tmp_path / "echo_bounded.onnx", "num_points_axis"))
+    info = load_model_info(path)
+    detector = Detector(info.config, ShapelessBackend(path), intensity_range=(0.0, 255.0),
+                        input_shapes={"points": (1, "1..100", 4)})
+    assert detector.point_capacity == 0 and detector.point_bound == 100
+    assert detector.point_limit(0) == 100 and detector.point_limit(60) == 60
+    points = cloud(300)
+    answer = answer_cloud(detector, cloud_message(points), max_points=0)
+    assert answer.thinned_from == 300
+    np.testing.assert_allclose(answer.detections.boxes[0][1:3], [100, 100])
+    np.testing.assert_allclose(echo(detector, cloud(40))[1:3], [40, 40])  # no padding
