@@ -103,30 +103,34 @@ def test_class_names_mismatch_stops_the_node_with_a_message(tmp_path):
     assert "set class_names to ['Vehicle', 'Pedestrian', 'Cyclist']" in text
 
 
-def test_int8_node_runs_the_shipped_qdq_model_and_says_so(tmp_path):
-    log = tmp_path / "node.log"
-    process = start_node("-r", "point_cloud:=/point_cloud", "-p", "precision:=int8",
-                         log_path=log)
+def _own_node_answer(log, points, stamp, *parameters):
+    """Start a node of its own with ``parameters``, send it one cloud, return its answer."""
+    process = start_node("-r", "point_cloud:=/point_cloud", *parameters, log_path=log)
     harness = Harness()
     try:
         harness.wait_for_node(process)
-        points = _points(seed=12)
-        stamp = 1_700_000_000_000_000_777
         answer = harness.send(cloud_message(points, *ZVISION_DRIVER, stamp))
-        assert answer is not None, "no Detection3DArray from the int8 node"
-        int8 = REFERENCE_MODEL.with_name("pointpillars_zvision.int8.onnx")
-        expected = Detector.from_model(str(int8)).detect(points)
-        # int8 rounding can flip on float noise from another thread split: compare the
-        # confident detections, which must all be there, and allow a borderline one or two
-        got = np.array([[d.bbox.center.position.x, d.bbox.center.position.y,
-                         d.bbox.center.position.z] for d in answer[0].detections])
-        confident = expected.boxes[expected.scores >= 0.5, :3]
-        assert len(confident) > 0 and abs(len(got) - len(expected)) <= 2
-        for centre in confident:
-            assert np.min(np.linalg.norm(got - centre, axis=1)) < 0.05
     finally:
         harness.close()
         stop_process(process, timeout_s=15)
+    assert answer is not None, f"no Detection3DArray from the node ({' '.join(parameters)})"
+    return answer
+
+
+def test_int8_node_runs_the_shipped_qdq_model_and_says_so(tmp_path):
+    log = tmp_path / "node.log"
+    points = _points(seed=12)
+    answer = _own_node_answer(log, points, 1_700_000_000_000_000_777, "-p", "precision:=int8")
+    int8 = REFERENCE_MODEL.with_name("pointpillars_zvision.int8.onnx")
+    expected = Detector.from_model(str(int8)).detect(points)
+    # int8 rounding can flip on float noise from another thread split: compare the
+    # confident detections, which must all be there, and allow a borderline one or two
+    got = np.array([[d.bbox.center.position.x, d.bbox.center.position.y,
+                     d.bbox.center.position.z] for d in answer[0].detections])
+    confident = expected.boxes[expected.scores >= 0.5, :3]
+    assert len(confident) > 0 and abs(len(got) - len(expected)) <= 2
+    for centre in confident:
+        assert np.min(np.linalg.norm(got - centre, axis=1)) < 0.05
     text = log.read_text()
     assert "backend onnxruntime (ONNX Runtime on CPU), precision int8" in text
     assert "pointpillars_zvision.int8.onnx" in text
@@ -137,19 +141,10 @@ def test_node_answers_with_a_tao_layout_model_as_with_the_native_one(tmp_path):
     tao_file = tmp_path / "reference.tao.onnx"
     onnx.save(export_tao(onnx.load(str(REFERENCE_MODEL))), str(tao_file))
     log = tmp_path / "node.log"
-    process = start_node("-r", "point_cloud:=/point_cloud", "-p", f"model_path:={tao_file}",
-                         "-p", "backend:=onnxruntime", log_path=log)
-    harness = Harness()
-    try:
-        harness.wait_for_node(process)
-        points = _points(seed=13)
-        stamp = 1_700_000_000_000_000_888
-        answer = harness.send(cloud_message(points, *ZVISION_DRIVER, stamp))
-        assert answer is not None, "no Detection3DArray from the node on the TAO-layout model"
-        _check_against_detector(answer, points, stamp)
-    finally:
-        harness.close()
-        stop_process(process, timeout_s=15)
+    points, stamp = _points(seed=13), 1_700_000_000_000_000_888
+    answer = _own_node_answer(log, points, stamp, "-p", f"model_path:={tao_file}",
+                              "-p", "backend:=onnxruntime")
+    _check_against_detector(answer, points, stamp)
     text = log.read_text()
     assert "import-tao" in text and str(tao_file) in text
 
