@@ -31,8 +31,9 @@ from tqdm import tqdm
 
 from ..errors import ConfigError
 from ..inference.model_file import default_model_path
-from ..tools.benchmark import (bag_frames, BenchReport, machine_context, measure,
-                               simulated_frames)
+from ..ros.parameters import settings_from_file
+from ..tools.benchmark import (bag_frames, BenchReport, configure_variants, machine_context,
+                               measure, simulated_frames)
 from ..tools.variants import build_variants
 
 
@@ -54,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="ONNX Runtime intra-op threads and torch threads (default 1)")
     parser.add_argument("--seed", type=int, default=0,
                         help="sequence of the simulated clouds (default 0)")
+    parser.add_argument("--params-file", type=Path, default=None, metavar="YAML",
+                        help="node parameters file (e.g. params/zvision_ml30s.yaml): every "
+                             "variant reads the clouds as the node would (model_path when MODEL "
+                             "is not given, intensity_range, max_points, cloud_to_model, "
+                             "score_threshold and NMS settings); simulated clouds are put into "
+                             "the clouds' frame cloud_to_model names")
     parser.add_argument("--json", type=Path, default=None, metavar="OUT.json",
                         help="also write every time and summary as JSON")
 
@@ -64,19 +71,23 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--{option} must be >= 1, got {getattr(args, option)}")
     if args.topic is not None and args.bag is None:
         raise ConfigError("--topic needs --bag")
-    model = args.model or default_model_path()
+    settings = settings_from_file(args.params_file)
+    model = args.model or Path(settings.runtime.model_path or default_model_path())
     if not model.is_file():
         raise ConfigError(f"MODEL {model} is not a file")
     extra: dict[str, Any]
     if args.bag is not None:
-        frames, indices = bag_frames(args.bag, args.topic, args.frames)
+        frames, indices = bag_frames(args.bag, args.topic, args.frames, settings.max_points)
         source = f"frames spread over {args.bag}" + (f" ({args.topic})" if args.topic else "")
         extra = {"bag": str(args.bag), "topic": args.topic, "frame_indices": indices}
     else:
-        frames = simulated_frames(args.frames, args.seed)
+        frames = simulated_frames(args.frames, args.seed, settings.cloud_to_model)
         source = f"simulated frames (seed {args.seed})"
         extra = {"seed": args.seed}
+    if args.params_file is not None:
+        extra["params_file"] = str(args.params_file)
     variants = build_variants(model, args.threads)
+    configure_variants(variants, settings)
     running = sum(v.detector is not None for v in variants)
     with tqdm(total=(args.rounds + 1) * len(frames), desc=f"bench ({running} variants)",
               unit="frame") as bar:

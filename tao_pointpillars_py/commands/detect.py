@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
-import yaml
 
 from ..data.bags import count_clouds
 from ..data.labels import read_labels
 from ..errors import ConfigError
 from ..inference.model_file import default_model_path, load_model_info
+from ..ros.parameters import read_params_file
 from ..tools.bag_detect import detect_bag, FrameAnswer, latency_percentiles
 from ..tools.evaluation import class_map, evaluate_detections, labelled_detections
 
@@ -94,17 +94,6 @@ def node_parameters(args: argparse.Namespace) -> dict[str, Any]:
         if value is not None:
             values[name] = str(value) if isinstance(value, Path) else value
     return values
-
-
-def read_params_file(path: Path) -> dict[str, Any]:
-    """Read the ``ros__parameters`` of a ROS 2 parameters YAML file (first node in it)."""
-    if not path.is_file():
-        raise ConfigError(f"--params-file {path} does not exist")
-    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    for section in document.values() if isinstance(document, dict) else ():
-        if isinstance(section, dict) and isinstance(section.get("ros__parameters"), dict):
-            return dict(section["ros__parameters"])
-    raise ConfigError(f"{path} has no `<node>: ros__parameters:` section")
 
 
 def run(args: argparse.Namespace) -> int:

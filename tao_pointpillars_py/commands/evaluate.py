@@ -17,14 +17,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
-from ..core.config import PostProcessConfig
 from ..data.labels import FrameLabels, LabelsFile, read_labels
 from ..errors import ConfigError
 from ..inference.detector import Detector
+from ..ros.parameters import NodeSettings, settings_from_file
 from ..tools.evaluation import (detector_detections, evaluate_detections, file_detections,
                                 MODEL_SCORE_THRESHOLD)
 
@@ -43,6 +44,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="rosbag2 folder with the labeled clouds (needed with --model)")
     parser.add_argument("--topic", metavar="T", help="PointCloud2 topic for --model (default: "
                         "the labels file's topic)")
+    parser.add_argument("--params-file", type=Path, default=None, metavar="YAML",
+                        help="node parameters file (e.g. params/zvision_ml30s.yaml) for --model: "
+                             "the clouds are read as the node would (intensity_range, "
+                             "max_points, cloud_to_model, NMS settings); its score_threshold "
+                             "is not used, AP sweeps the scores (see --score-threshold)")
     parser.add_argument("--json", type=Path, metavar="OUT.json",
                         help="also write the result as JSON")
     parser.add_argument("--score-threshold", type=float, metavar="S",
@@ -57,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--labels", args.labels), ("--detections", args.detections)):
         if path is not None and not path.is_file():
             raise ConfigError(f"{option} {path} is not a file")
+    if args.params_file is not None and args.model is None:
+        raise ConfigError("--params-file sets how --model reads the clouds of --bag; a "
+                          "--detections file is scored as it is: leave --params-file out")
     labels = read_labels(args.labels)
     thresholds = _parse_iou_thresholds(args.iou_threshold)
     point_cloud_range = None
@@ -68,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
                               f"got {args.bag}")
         detections, point_cloud_range = _detections_from_model(
             args.model, args.bag, args.topic or labels.topic, labels,
-            MODEL_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold)
+            MODEL_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold,
+            settings_from_file(args.params_file))
     result = evaluate_detections(labels, detections, point_cloud_range, thresholds)
     print(result.to_table())
     if args.json is not None:
@@ -92,9 +102,12 @@ def _parse_iou_thresholds(items: Sequence[str]) -> dict[str, float]:
 
 
 def _detections_from_model(model: Path, bag: Path, topic: str, labels: LabelsFile,
-                           score_threshold: float
+                           score_threshold: float, settings: Optional[NodeSettings] = None
                            ) -> tuple[dict[int, FrameLabels], tuple[float, ...]]:
-    detector = Detector.from_model(str(model),
-                                   post=PostProcessConfig(score_threshold=score_threshold))
-    return (detector_detections(detector, bag, topic, labels),
+    """Run ``model`` on the labeled clouds as the node with ``settings`` would (default: its)."""
+    settings = settings or settings_from_file(None)
+    detector = Detector.from_model(
+        str(model), post=dataclasses.replace(settings.post, score_threshold=score_threshold),
+        intensity_range=settings.intensity_range, cloud_to_model=settings.cloud_to_model)
+    return (detector_detections(detector, bag, topic, labels, max_points=settings.max_points),
             tuple(detector.config.pillars.point_cloud_range))

@@ -33,6 +33,7 @@ from typing import Callable
 from ..data.labels import read_labels
 from ..errors import ConfigError
 from ..inference.model_file import default_model_path, load_model_info
+from ..ros.parameters import settings_from_file
 from ..tools.render.bag_detections import DetectionFinder
 from ..tools.render.frames import (checked_cloud_count, counted, default_range, render_frames,
                                    RenderJob, summary_line, UNMEASURED_NOTE, write_mp4)
@@ -73,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=None, metavar="MODEL.onnx",
                         help="model run where the bag holds no detections; its class names "
                              "and range are used in any case (default: the reference model)")
+    parser.add_argument("--params-file", type=Path, default=None, metavar="YAML",
+                        help="node parameters file (e.g. params/zvision_ml30s.yaml): the model "
+                             "reads the clouds as the node would (model_path, intensity_range, "
+                             "max_points, score_threshold, NMS settings), and with "
+                             "cloud_to_model every picture is drawn in the model's frame; "
+                             "the options override it")
     parser.add_argument("--score-threshold", type=float, default=None, metavar="S",
                         help="draw detections scoring at least S (default: the detector's "
                              "own threshold; every detection read from the bag)")
@@ -82,12 +89,14 @@ def run(args: argparse.Namespace) -> int:
     draw_summary = _summary_drawing()
     _check_options(args)
     started = time.perf_counter()
-    model_path = args.model or default_model_path()
+    settings = settings_from_file(args.params_file)
+    model_path = args.model or Path(settings.runtime.model_path or default_model_path())
     config = load_model_info(str(model_path)).config
     topics = args.topic or None
     total = checked_cloud_count(args.bag, topics)
     labels = read_labels(args.labels) if args.labels is not None else None
-    finder = DetectionFinder(args.bag, config.class_names, model_path, args.score_threshold)
+    finder = DetectionFinder(args.bag, config.class_names, model_path, args.score_threshold,
+                             settings)
     job = RenderJob(args.bag, args.out, topics, args.every, args.max_frames, args.color_by,
                     args.range or default_range(config), args.fov_deg, args.fps)
     records, (width, height), gif_frames = render_frames(job, config, finder, labels, total)

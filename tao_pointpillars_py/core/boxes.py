@@ -23,9 +23,10 @@ of one against the other (see :func:`paired_bev_intersection`), vectorized over 
 Only pairs whose bounding circles overlap are clipped (:func:`overlapping_pairs`), so sparse
 scenes cost far less than ``N * M`` clippings.
 
-A frame's pose in another (a lidar's mounting, an :class:`Extrinsic`) moves upright boxes
-between them (:func:`transform_boxes`); orientations travel in ROS as (x, y, z, w) quaternions
-(:func:`yaw_quaternion`, :func:`quaternion_yaw`, :func:`quaternion_matrix`).
+A frame's pose in another (a lidar's mounting, an :class:`Extrinsic`) moves points
+(:func:`transform_points`) and upright boxes (:func:`transform_boxes`) between them;
+orientations travel in ROS as (x, y, z, w) quaternions (:func:`yaw_quaternion`,
+:func:`quaternion_yaw`, :func:`quaternion_matrix`).
 """
 
 from __future__ import annotations
@@ -340,13 +341,41 @@ class Extrinsic:
         """Yaw [rad] of the frame's x axis in the base frame."""
         return math.atan2(float(self.rotation[1, 0]), float(self.rotation[0, 0]))
 
+    @property
+    def is_identity(self) -> bool:
+        """Tell whether the pose moves nothing (within 1e-12): transforms may then be skipped."""
+        return bool(np.allclose(self.rotation, np.eye(3), rtol=0.0, atol=1e-12)
+                    and np.allclose(self.translation, 0.0, rtol=0.0, atol=1e-12))
+
+    def inverse(self, frame_id: str) -> Extrinsic:
+        """Give the base frame's pose in this frame, named ``frame_id`` (the inverse transform)."""
+        rotation = self.rotation.T
+        return Extrinsic(frame_id, rotation, -(rotation @ self.translation))
+
+
+def transform_points(points: np.ndarray, extrinsic: Extrinsic) -> np.ndarray:
+    """
+    Move points (N, C >= 3) from the extrinsic's frame into the base frame; float32 (N, C).
+
+    Columns 0-2 (x, y, z) are rotated and translated, in float64 before the cast, so a turn by a
+    multiple of 90 degrees is exact; the other columns (intensity, ...) are copied unchanged.
+    """
+    points = np.asarray(points)
+    if points.ndim != 2 or points.shape[1] < 3:
+        raise ValueError(f"points must have shape (N, >= 3) (x, y, z, ...), got {points.shape}")
+    moved = np.array(points, dtype=np.float32, copy=True)
+    xyz = points[:, :3].astype(np.float64) @ extrinsic.rotation.T + extrinsic.translation
+    moved[:, :3] = xyz
+    return moved
+
 
 def transform_boxes(boxes: np.ndarray, extrinsic: Extrinsic) -> np.ndarray:
     """
     Move boxes (N, 7) from the extrinsic's frame into the base frame; float64.
 
     Boxes stay upright: centres are transformed fully, yaw turns by the frame's heading and is
-    wrapped into [-pi, pi).
+    wrapped into [-pi, pi). With a roll or pitch the box is only approximately the same box:
+    its size is kept and it stays axis-aligned to the base frame's z.
     """
     boxes = _as_boxes(boxes, "boxes")
     moved = boxes.copy()

@@ -28,8 +28,10 @@ from .backends.onnxruntime_backend import OnnxRuntimeBackend
 from .model_file import detect_contract, model_info, ModelContract, ModelInfo, read_onnx
 from .tao_layout import has_tao_plugins, import_tao
 from ..core.anchors import generate_anchors
+from ..core.boxes import Extrinsic, transform_points
 from ..core.config import ModelConfig, PostProcessConfig
 from ..core.detections import Detections
+from ..core.fusion import to_base_frame
 from ..core.pillars import PillarEncoder
 from ..core.pointcloud2 import (check_driver_intensity_range, DRIVER_INTENSITY_RANGE,
                                 map_intensity, points_from_cloud, thin_points)
@@ -72,6 +74,9 @@ class Detector:
 
     ``intensity_range`` is the range of the incoming clouds' intensity; it is mapped linearly
     (and clipped) onto the model's own range from its metadata before pillarization.
+    ``cloud_to_model`` (the node parameter of that name) is the pose of the clouds' frame in the
+    model's: every point is moved by it before pillarization and the detections are moved back
+    into the cloud's frame (:meth:`set_cloud_to_model`); None or identity: no transform at all.
 
     The contract (which tensors to feed) is the one of the model the backend runs, read from
     ``backend.input_names``: a backend may run a converted model (a TAO file as a native
@@ -88,7 +93,8 @@ class Detector:
                  contract: ModelContract | None = None,
                  dynamic_pillars: bool | None = None,
                  input_shapes: Mapping[str, Sequence[Any]] | None = None,
-                 class_names_known: bool = True) -> None:
+                 class_names_known: bool = True,
+                 cloud_to_model: Extrinsic | None = None) -> None:
         self.config = config
         self.backend = backend
         self.post = post or PostProcessConfig()
@@ -121,6 +127,9 @@ class Detector:
         self.anchors = generate_anchors(config).reshape(-1, 7)
         self._encoder = PillarEncoder(config.pillars)
         self._points = np.zeros((1, self.point_capacity, 4), np.float32)
+        self.cloud_to_model: Extrinsic | None = None
+        self._model_in_cloud: Extrinsic | None = None
+        self.set_cloud_to_model(cloud_to_model)
 
     @classmethod
     def from_model(cls, model_path: str, backend: str = "onnxruntime",
@@ -128,14 +137,16 @@ class Detector:
                    intensity_range: Sequence[float] = DRIVER_INTENSITY_RANGE,
                    backend_file: str | None = None,
                    backend_options: Mapping[str, Any] | None = None,
-                   class_names: Sequence[str] | None = None) -> Detector:
+                   class_names: Sequence[str] | None = None,
+                   cloud_to_model: Extrinsic | None = None) -> Detector:
         """
         Load a model file.
 
         ``backend_file`` is what the backend loads when it is not the model itself (a
         TensorRT engine built from it); ``backend_options`` go to the backend (``threads``,
         ``precision``, ...). ``class_names`` name the classes of a model that carries none (a
-        TAO export); a model with its own names must be given those, in order. ONNX Runtime
+        TAO export); a model with its own names must be given those, in order.
+        ``cloud_to_model``: see the class. ONNX Runtime
         runs a model with TAO's TensorRT plugins converted in memory, as ``tao-pointpillars
         import-tao`` does (the plugins do not exist on the CPU).
         """
@@ -154,11 +165,42 @@ class Detector:
         else:
             runner = create_backend(backend, backend_file or model_path, **options)
         return cls(config, runner, post, intensity_range, input_shapes=info.input_shapes,
-                   class_names_known=info.class_names_known)
+                   class_names_known=info.class_names_known, cloud_to_model=cloud_to_model)
 
     def set_post_process(self, post: PostProcessConfig) -> None:
         """Use new post-processing settings from the next frame on (one assignment)."""
         self.post = post
+
+    def set_intensity_range(self, intensity_range: Sequence[float]) -> None:
+        """Take clouds whose intensity spans ``intensity_range`` (driver units) from now on."""
+        self.intensity_range = check_driver_intensity_range(intensity_range)
+
+    def set_cloud_to_model(self, cloud_to_model: Extrinsic | None) -> None:
+        """
+        Move clouds by ``cloud_to_model`` (the cloud frame's pose in the model's) from now on.
+
+        The detections go back through the inverse: centres fully, yaw turned by the inverse's
+        heading (minus the yaw term when roll and pitch are 0). With a roll or pitch a box is
+        only approximately the same box in the cloud's frame (kept upright, size unchanged).
+        None or an identity pose sets no transform: clouds and boxes are then not touched.
+        """
+        if cloud_to_model is None or cloud_to_model.is_identity:
+            self.cloud_to_model = self._model_in_cloud = None
+            return
+        self.cloud_to_model = cloud_to_model
+        self._model_in_cloud = cloud_to_model.inverse("cloud")
+
+    def model_frame_points(self, points: np.ndarray) -> np.ndarray:
+        """Give a cloud (N, 4) in the model's frame: ``points`` itself without a transform."""
+        if self.cloud_to_model is None:
+            return points
+        return transform_points(points, self.cloud_to_model)
+
+    def cloud_frame_detections(self, detections: Detections) -> Detections:
+        """Give detections found in the model's frame in the cloud's frame (see above)."""
+        if self._model_in_cloud is None or len(detections) == 0:
+            return detections
+        return to_base_frame(detections, self._model_in_cloud)
 
     def point_limit(self, max_points: int) -> int:
         """
@@ -206,10 +248,14 @@ class Detector:
         return {"points": buffer, "num_points": np.array([count], dtype=np.int32)}
 
     def detect(self, points: np.ndarray) -> Detections:
-        """Detect objects in one cloud (N, 4) float32 x, y, z, intensity (driver units)."""
+        """
+        Detect objects in one cloud (N, 4) float32 x, y, z, intensity (driver units).
+
+        Points and boxes are in the cloud's frame; ``cloud_to_model`` moves them in between.
+        """
         post = self.post  # one frame sees one settings object, even if replaced meanwhile
         t0 = time.perf_counter()
-        inputs = self.model_inputs(points)
+        inputs = self.model_inputs(self.model_frame_points(points))
         t1 = time.perf_counter()
         outputs = self.backend.infer(inputs)
         t2 = time.perf_counter()
@@ -221,6 +267,7 @@ class Detector:
             detections = decode_predictions(
                 outputs["cls_preds"][0], outputs["box_preds"][0],
                 None if dir_logits is None else dir_logits[0], self.anchors, self.config, post)
+        detections = self.cloud_frame_detections(detections)
         t3 = time.perf_counter()
         self.last_timings = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
         return detections

@@ -158,13 +158,15 @@ class PointPillarsNode(Node):
         runtime = select_runtime(self.settings.runtime, available_backends())
         self.detector = build_detector(runtime, self.settings.post,
                                        self.settings.intensity_range, self.settings.class_names)
+        self.detector.set_cloud_to_model(self.settings.cloud_to_model)
         self.class_names = self.detector.config.class_names
         named = ("" if self.detector.class_names_known
                  else " from class_names: the model carries no class names")
         self.get_logger().info(
             f"{runtime.describe()} ({', '.join(self.class_names)}{named}), intensity range "
             f"{list(self.settings.intensity_range)} -> "
-            f"{list(self.detector.config.intensity_range)}")
+            f"{list(self.detector.config.intensity_range)}, cloud_to_model "
+            f"{self.get_parameter('cloud_to_model').value!r}")
         rewritten = self.detector.backend.describe()
         if rewritten:
             self.get_logger().info(f"{runtime.precision} on {runtime.device}: {rewritten} (the "

@@ -23,7 +23,11 @@ message that names the parameter and what to set.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+import math
+from pathlib import Path
+from typing import Any, Mapping, Optional, Sequence
+
+import yaml
 
 from ..core.boxes import Extrinsic
 from ..core.config import PostProcessConfig
@@ -71,6 +75,13 @@ PARAMETERS: tuple[ParameterSpec, ...] = (
     ParameterSpec("intensity_range", [float(v) for v in DRIVER_INTENSITY_RANGE],
                   "[min, max] intensity of the incoming clouds, mapped linearly (clipped) "
                   "onto the model's range"),
+    ParameterSpec("cloud_to_model", "0 0 0 0 0 0",
+                  "'x y z roll pitch yaw' (metres, degrees): pose of the cloud's frame in the "
+                  "model's, applied to every point before pillarization; e.g. '0 0 0 0 0 -90' "
+                  "turns a +y-forward Zvision cloud x-forward, a z term moves a lidar mounted "
+                  "at another height than the model's. Detections are moved back into the "
+                  "cloud's frame (header unchanged); with roll or pitch they stay upright boxes "
+                  "(approximate); '0 0 0 0 0 0': no transform"),
     ParameterSpec("class_names", ["Vehicle", "Pedestrian", "Cyclist"],
                   "class names in the model's order; must equal the model's own"),
     ParameterSpec("score_threshold", _POST.score_threshold,
@@ -141,6 +152,8 @@ class NodeSettings:
     max_points: int
     input_topics: tuple[str, ...] = ("point_cloud",)
     fusion: FusionSettings = FusionSettings()
+    #: pose of the cloud's frame in the model's; None: identity (no transform)
+    cloud_to_model: Optional[Extrinsic] = None
 
     @classmethod
     def from_parameters(cls, values: Mapping[str, Any]) -> NodeSettings:
@@ -169,7 +182,42 @@ class NodeSettings:
                     [str(t) for t in (merged["lidar_extrinsics"] or ())]),
                 window_s=_positive_number(merged, "fuse_window_s"),
                 iou_thresh=_unit_interval(merged, "fuse_iou_thresh", 0.1)),
+            cloud_to_model=parse_cloud_to_model(merged["cloud_to_model"]),
         )
+
+
+def parse_cloud_to_model(value: Any) -> Optional[Extrinsic]:
+    """Parse ``cloud_to_model`` ``"x y z roll pitch yaw"`` (metres, degrees); None: identity."""
+    parts = str(value).split() if isinstance(value, str) else []
+    try:
+        if len(parts) != 6:
+            raise ValueError
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        raise ConfigError(f"cloud_to_model must be a string 'x y z roll pitch yaw' (metres, "
+                          f"degrees), got {value!r}; e.g. '0 0 0 0 0 -90' for a +y-forward "
+                          "Zvision cloud, '0 0 0 0 0 0' for none") from None
+    if not all(math.isfinite(v) for v in numbers):
+        raise ConfigError(f"cloud_to_model {value!r} has a non-finite number; give finite "
+                          "'x y z roll pitch yaw' (metres, degrees)")
+    extrinsic = Extrinsic.from_xyz_rpy("cloud", numbers[:3], numbers[3:])
+    return None if extrinsic.is_identity else extrinsic
+
+
+def read_params_file(path: Path) -> dict[str, Any]:
+    """Read the ``ros__parameters`` of a ROS 2 parameters YAML file (first node in it)."""
+    if not path.is_file():
+        raise ConfigError(f"--params-file {path} does not exist")
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for section in document.values() if isinstance(document, dict) else ():
+        if isinstance(section, dict) and isinstance(section.get("ros__parameters"), dict):
+            return dict(section["ros__parameters"])
+    raise ConfigError(f"{path} has no `<node>: ros__parameters:` section")
+
+
+def settings_from_file(path: Optional[Path]) -> NodeSettings:
+    """Give the node's settings of a parameters file (``--params-file``); None: the defaults."""
+    return NodeSettings.from_parameters({} if path is None else read_params_file(path))
 
 
 def _topics(value: Any) -> tuple[str, ...]:

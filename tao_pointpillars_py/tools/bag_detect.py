@@ -98,6 +98,7 @@ class FrameAnswerer:
         self.runtime = select_runtime(self.settings.runtime, available_backends())
         self.detector = build_detector(self.runtime, self.settings.post,
                                        self.settings.intensity_range, self.settings.class_names)
+        self.detector.set_cloud_to_model(self.settings.cloud_to_model)
         self.class_names = self.detector.config.class_names
         self._typestore = vision_typestore()
 

@@ -37,13 +37,14 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .variants import interleaved, Variant
+from ..core.boxes import Extrinsic, transform_points
 from ..core.pointcloud2 import thin_points
 from ..core.stats import percentiles
 from ..data.bags import count_clouds, read_clouds
 from ..errors import ConfigError
 from ..inference.detector import Detector, Timings
 from ..quantization.calibration import spread_indices
-from ..ros.parameters import DEFAULTS as NODE_DEFAULTS
+from ..ros.parameters import DEFAULTS as NODE_DEFAULTS, NodeSettings
 from ..sim import simulate_frame
 
 #: the stages of one frame, as :class:`~.detector.Timings` splits it, and their sum
@@ -192,9 +193,28 @@ def _json_summary(summary: Summary) -> dict[str, float | None]:
     return {"median": _finite(summary.median), "p99": _finite(summary.p99)}
 
 
-def simulated_frames(count: int, seed: int = 0) -> list[np.ndarray]:
-    """Give ``count`` simulated clouds (N, 4) float32, frames 0.. of sequence ``seed``."""
-    return [simulate_frame(seed, index).points for index in range(count)]
+def simulated_frames(count: int, seed: int = 0,
+                     cloud_to_model: Extrinsic | None = None) -> list[np.ndarray]:
+    """
+    Give ``count`` simulated clouds (N, 4) float32, frames 0.. of sequence ``seed``.
+
+    With ``cloud_to_model`` they are given in the clouds' frame it names (moved by its
+    inverse), so that a detector with that ``cloud_to_model`` sees the simulated scenes.
+    """
+    frames = [simulate_frame(seed, index).points for index in range(count)]
+    if cloud_to_model is None or cloud_to_model.is_identity:
+        return frames
+    model_in_cloud = cloud_to_model.inverse("cloud")
+    return [transform_points(frame, model_in_cloud) for frame in frames]
+
+
+def configure_variants(variants: Sequence[Variant], settings: NodeSettings) -> None:
+    """Make every variant's detector read clouds as the node with ``settings`` would."""
+    for variant in variants:
+        if variant.detector is not None:
+            variant.detector.set_post_process(settings.post)
+            variant.detector.set_intensity_range(settings.intensity_range)
+            variant.detector.set_cloud_to_model(settings.cloud_to_model)
 
 
 def bag_frames(bag: str | Path, topic: str | None, count: int,

@@ -21,10 +21,14 @@ import numpy as np
 from onnx_fixtures import fired_anchor_model, TINY_CONFIG
 import pytest
 
+from tao_pointpillars_py.core.boxes import (Extrinsic, limit_period, transform_boxes,
+                                            transform_points)
 from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
 from tao_pointpillars_py.errors import ConfigError
 from tao_pointpillars_py.inference.detector import answer_cloud, Detector
+from tao_pointpillars_py.inference.model_file import default_model_path
+from tao_pointpillars_py.sim import simulate_frame
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +129,51 @@ def test_answer_cloud_skips_a_cloud_it_cannot_decode(model):
     broken.fields = broken.fields[:2]  # no z, no intensity
     answer = answer_cloud(Detector.from_model(path), broken, max_points=0)
     assert answer.detections is None and answer.skipped
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The reference model, plain and with cloud_to_model "0 0 0.6 0 0 -90", one thread."""
+    path = str(default_model_path())
+    plain = Detector.from_model(path, backend_options={"threads": 1})
+    turned = Detector.from_model(path, backend_options={"threads": 1},
+                                 cloud_to_model=Y_FORWARD_RAISED)
+    return plain, turned
+
+
+#: a +y-forward cloud (the Zvision driver's frame) from a lidar 0.6 m higher than the model's
+Y_FORWARD_RAISED = Extrinsic.from_xyz_rpy("cloud", (0.0, 0.0, 0.6), (0.0, 0.0, -90.0))
+
+
+def test_cloud_to_model_answers_a_turned_cloud_as_the_model_frame_one(reference):
+    plain, turned = reference
+    points = simulate_frame(4, 0).points                       # x forward: the model's frame
+    driver = transform_points(points, Y_FORWARD_RAISED.inverse("model"))   # +y forward, raised
+    np.testing.assert_allclose(driver[:, [1, 0, 2]] * [1, -1, 1], points[:, :3] - [0, 0, 0.6],
+                               atol=1e-6)
+    np.testing.assert_array_equal(driver[:, 3], points[:, 3])
+    expected = plain.detect(points)
+    found = answer_cloud(turned, _cloud_message(driver), max_points=0).detections
+    assert len(expected) >= 3
+    np.testing.assert_array_equal(found.labels, expected.labels)
+    np.testing.assert_allclose(found.scores, expected.scores, atol=1e-4)
+    mapped = transform_boxes(expected.boxes, Y_FORWARD_RAISED.inverse("model"))
+    np.testing.assert_allclose(found.boxes[:, :6], mapped[:, :6], atol=1e-4)
+    yaw_error = limit_period(found.boxes[:, 6] - mapped[:, 6], 0.5, 2 * np.pi)
+    np.testing.assert_allclose(yaw_error, 0.0, atol=1e-4)
+    np.testing.assert_allclose(mapped[:, 6], limit_period(expected.boxes[:, 6] + np.pi / 2,
+                                                          0.5, 2 * np.pi), atol=1e-6)
+    # without the parameter the turned cloud is another scene to the model
+    unturned = plain.detect(driver)
+    assert len(unturned) != len(expected) or not np.allclose(unturned.boxes, mapped, atol=0.5)
+
+
+def test_identity_cloud_to_model_sets_no_transform(reference):
+    plain, turned = reference
+    points = simulate_frame(4, 1).points
+    assert plain.model_frame_points(points) is points
+    plain.set_cloud_to_model(Extrinsic.from_xyz_rpy("cloud", (0, 0, 0), (0, 0, 0)))
+    assert plain.cloud_to_model is None and plain.model_frame_points(points) is points
+    found = plain.detect(points)
+    assert plain.cloud_frame_detections(found) is found
+    assert turned.cloud_to_model is Y_FORWARD_RAISED

@@ -16,19 +16,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 from rosbags.highlevel import AnyReader
 
-from ...core.config import PostProcessConfig
+from ...core.boxes import Extrinsic
 from ...core.detections import Detections
 from ...core.pointcloud2 import thin_points
 from ...data.bags import CloudFrame
 from ...data.detection_messages import DETECTION3D_ARRAY, read_detection_bag, vision_typestore
 from ...inference.detector import Detector
-from ...ros.parameters import DEFAULTS as NODE_DEFAULTS
+from ...ros.parameters import NodeSettings, settings_from_file
 from ...ros.topics import output_topics
 
 __all__ = ["BagDetections", "DetectionFinder", "bag_topics"]
@@ -74,16 +75,19 @@ class DetectionFinder:
     """
     Detections of each cloud: the bag's own where it has them, else the model's.
 
-    The model sees each cloud as the node would: thinned to ``max_points`` (default: the
-    node's).
+    The model sees each cloud as the node with ``settings`` would (default: the node's
+    defaults): thinned to ``max_points``, intensity from ``intensity_range``, moved by
+    ``cloud_to_model``, post-processed with its settings (``score_threshold`` given overrides
+    its threshold). Detections come in the cloud's frame, as the node publishes them.
     """
 
     def __init__(self, bag: Path, class_names: Sequence[str], model_path: Path,
                  score_threshold: Optional[float],
-                 max_points: int = NODE_DEFAULTS["max_points"]) -> None:
+                 settings: Optional[NodeSettings] = None) -> None:
         self.bag, self.class_names = bag, tuple(class_names)
         self.model_path, self.score_threshold = model_path, score_threshold
-        self.max_points = max_points
+        self.settings = settings or settings_from_file(None)
+        self.max_points = self.settings.max_points
         self._detection_topics = {t for t, kind in bag_topics(bag).items()
                                   if kind == DETECTION3D_ARRAY}
         self._from_bag: dict[str, Optional[BagDetections]] = {}
@@ -123,13 +127,21 @@ class DetectionFinder:
     def _detector_for(self, first_points: Optional[np.ndarray]) -> Detector:
         """Load the detector once; a first, untimed frame keeps warm-up out of the latency."""
         if self._detector is None:
-            post = (None if self.score_threshold is None
-                    else PostProcessConfig(score_threshold=self.score_threshold))
-            self._detector = Detector.from_model(str(self.model_path), post=post)
+            post = self.settings.post
+            if self.score_threshold is not None:
+                post = dataclasses.replace(post, score_threshold=self.score_threshold)
+            self._detector = Detector.from_model(
+                str(self.model_path), post=post, intensity_range=self.settings.intensity_range,
+                cloud_to_model=self.settings.cloud_to_model)
         if first_points is not None and not self._warm:
             self._detector.detect(first_points)
             self._warm = True
         return self._detector
+
+    @property
+    def cloud_to_model(self) -> Optional[Extrinsic]:
+        """Give the pose of the clouds' frame in the model's (None: the same frame)."""
+        return self.settings.cloud_to_model
 
     @property
     def unmatched(self) -> int:

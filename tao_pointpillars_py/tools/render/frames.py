@@ -34,7 +34,10 @@ from rosbags.highlevel import AnyReaderError
 from tqdm import tqdm
 
 from .bag_detections import bag_topics, DetectionFinder
+from ...core.boxes import Extrinsic, transform_boxes, transform_points
 from ...core.config import ModelConfig
+from ...core.detections import Detections
+from ...core.fusion import to_base_frame
 from ...core.pointcloud2 import DRIVER_INTENSITY_RANGE
 from ...core.stats import percentiles
 from ...data.bags import CloudFrame, count_clouds, read_clouds
@@ -42,8 +45,8 @@ from ...data.labels import FrameLabels, LabelsFile
 from ...errors import CloudFormatError, ConfigError
 
 __all__ = ["FrameRecord", "RenderJob", "RenderedFrames", "UNMEASURED_NOTE", "checked_cloud_count",
-           "counted", "default_range", "frame_title", "render_frames", "summary_line",
-           "truth_counts", "write_mp4"]
+           "counted", "default_range", "frame_title", "in_model_frame", "render_frames",
+           "summary_line", "truth_counts", "write_mp4"]
 
 UNMEASURED_NOTE = "latency: not measured, detections read from the bag"
 
@@ -110,12 +113,28 @@ def render_frames(job: RenderJob, config: ModelConfig, finder: DetectionFinder,
                 latency_ms)
             title = frame_title(len(records), index, total, cloud, record, config.class_names,
                                 finder.describe(cloud.topic))
-            picture = renderer.draw(cloud.points, found,
-                                    None if truth is None else truth.boxes, title)
+            picture = renderer.draw(*in_model_frame(
+                finder.cloud_to_model, cloud.points, found,
+                None if truth is None else truth.boxes), title)
             save_png(job.frames_dir / f"frame_{len(records):06d}.png", picture)
             gif.add(picture)
             records.append(record)
     return RenderedFrames(records, view.picture_size, gif.frames)
+
+
+def in_model_frame(cloud_to_model: Optional[Extrinsic], points: np.ndarray,
+                   found: Detections, truth: Optional[np.ndarray]
+                   ) -> tuple[np.ndarray, Detections, Optional[np.ndarray]]:
+    """
+    Give a cloud, its detections and ground truth in the model's frame, as the model sees them.
+
+    The view (field of view about +x, range ahead) is the model's; a cloud with another
+    forward axis (``cloud_to_model``, e.g. a +y-forward Zvision) is drawn turned into it.
+    """
+    if cloud_to_model is None:
+        return points, found, truth
+    return (transform_points(points, cloud_to_model), to_base_frame(found, cloud_to_model),
+            None if truth is None else transform_boxes(truth, cloud_to_model))
 
 
 def default_range(config: ModelConfig) -> float:
