@@ -133,7 +133,7 @@ def test_answer_cloud_skips_a_cloud_it_cannot_decode(model):
 
 @pytest.fixture(scope="module")
 def reference():
-    """The reference model, plain and with cloud_to_model "0 0 0.6 0 0 -90", one thread."""
+    """Load the reference model, plain and with cloud_to_model "0 0 0.6 0 0 -90", one thread."""
     path = str(default_model_path())
     plain = Detector.from_model(path, backend_options={"threads": 1})
     turned = Detector.from_model(path, backend_options={"threads": 1},

@@ -14,13 +14,19 @@
 
 """Tests of tao_pointpillars_py.ros.parameters: parameter validation and parsing."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.errors import ConfigError
 from tao_pointpillars_py.inference.runtime import RuntimeRequest
 from tao_pointpillars_py.ros.parameters import (DEFAULTS, NodeSettings, PARAMETERS,
-                                                post_process_settings, RUNTIME_PARAMETERS)
+                                                post_process_settings, read_params_file,
+                                                RUNTIME_PARAMETERS, settings_from_file)
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_validate_and_match_the_post_processing_defaults():
@@ -109,3 +115,50 @@ def test_runtime_request_carries_the_runtime_parameters():
 
 def test_defaults_table_has_unique_names():
     assert len(DEFAULTS) == len(PARAMETERS)
+
+
+def test_cloud_to_model_parses_into_an_extrinsic_and_identity_into_none():
+    assert NodeSettings.from_parameters({}).cloud_to_model is None
+    assert NodeSettings.from_parameters({"cloud_to_model": " 0 0 0  0 0 0 "}).cloud_to_model \
+        is None
+    turned = NodeSettings.from_parameters({"cloud_to_model": "0 0 0.6 0 0 -90"}).cloud_to_model
+    np.testing.assert_allclose(turned.rotation, [[0, 1, 0], [-1, 0, 0], [0, 0, 1]], atol=1e-12)
+    np.testing.assert_allclose(turned.translation, [0.0, 0.0, 0.6])
+    description = next(s.description for s in PARAMETERS if s.name == "cloud_to_model")
+    assert "'x y z roll pitch yaw' (metres, degrees)" in description
+    assert "approximate" in description
+
+
+@pytest.mark.parametrize("value", ["0 0 0 0 -90", "0 0 0 0 0 -90 1", "0 0 0 0 0 left", "",
+                                   ["0", "0", "0", "0", "0", "-90"], 90.0])
+def test_a_bad_cloud_to_model_is_refused_with_the_format(value):
+    with pytest.raises(ConfigError, match=r"cloud_to_model must be a string 'x y z roll pitch "
+                                          r"yaw' \(metres, degrees\), got .*; e\.g\. "
+                                          r"'0 0 0 0 0 -90' for a \+y-forward Zvision cloud"):
+        NodeSettings.from_parameters({"cloud_to_model": value})
+
+
+def test_a_non_finite_cloud_to_model_is_refused():
+    with pytest.raises(ConfigError, match="cloud_to_model '0 0 nan 0 0 0' has a non-finite"):
+        NodeSettings.from_parameters({"cloud_to_model": "0 0 nan 0 0 0"})
+
+
+def test_the_zvision_params_file_reads_into_y_forward_settings():
+    settings = settings_from_file(REPO / "params" / "zvision_ml30s.yaml")
+    assert settings.input_topics == ("zvision_lidar_points",)
+    assert settings.intensity_range == (0.0, 255.0)
+    np.testing.assert_allclose(settings.cloud_to_model.rotation @ [0.0, 1.0, 0.0],
+                               [1.0, 0.0, 0.0], atol=1e-12)   # driver +y is the model's +x
+    assert settings_from_file(None) == NodeSettings.from_parameters({})
+
+
+def test_read_params_file_says_what_is_wrong(tmp_path):
+    with pytest.raises(ConfigError, match="--params-file .*missing.yaml does not exist"):
+        read_params_file(tmp_path / "missing.yaml")
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("score_threshold: 0.5\n")
+    with pytest.raises(ConfigError, match="has no `<node>: ros__parameters:` section"):
+        read_params_file(flat)
+    named = tmp_path / "named.yaml"
+    named.write_text("pointpillars:\n  ros__parameters:\n    cloud_to_model: '0 0 0 0 0 -90'\n")
+    assert read_params_file(named) == {"cloud_to_model": "0 0 0 0 0 -90"}
