@@ -33,7 +33,8 @@ from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue  # noqa:
 from rcl_interfaces.srv import SetParameters  # noqa: E402
 from ros_fixtures import (cloud_message, Harness, REFERENCE_MODEL, start_node,  # noqa: E402
                           wait_until)
-from tao_pointpillars_py.core.boxes import quaternion_yaw  # noqa: E402
+from tao_pointpillars_py.core.boxes import (Extrinsic, quaternion_yaw,  # noqa: E402
+                                            transform_boxes, transform_points)
 from tao_pointpillars_py.core.pointcloud2 import points_from_cloud  # noqa: E402
 from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
 from tao_pointpillars_py.inference.detector import Detector  # noqa: E402
@@ -161,6 +162,37 @@ def test_a_tao_export_without_class_names_needs_as_many_class_names(tmp_path):
     text = log.read_text()
     assert f"{tao_file} carries no class names and has 3 classes" in text
     assert "set class_names to 3 names in the order the model was trained with" in text
+
+
+def test_cloud_to_model_answers_a_y_forward_cloud_in_its_own_frame(tmp_path):
+    # a +y-forward cloud (the Zvision driver's frame, 0.6 m higher than the model's lidar)
+    to_model = Extrinsic.from_xyz_rpy("cloud", (0.0, 0.0, 0.6), (0.0, 0.0, -90.0))
+    points, stamp = _points(seed=14), 1_700_000_000_000_000_999
+    driver = transform_points(points, to_model.inverse("model"))
+    process = start_node("-r", "point_cloud:=/point_cloud", "-p",
+                         "cloud_to_model:=0 0 0.6 0 0 -90", log_path=tmp_path / "node.log")
+    harness = Harness()
+    try:
+        harness.wait_for_node(process)
+        answer = harness.send(cloud_message(driver, *ZVISION_DRIVER, stamp,
+                                            frame_id="zvision_lidar"))
+    finally:
+        harness.close()
+        stop_process(process, timeout_s=15)
+    assert answer is not None, "no Detection3DArray from the node with cloud_to_model"
+    boxes_msg, markers_msg = answer
+    assert boxes_msg.header.frame_id == "zvision_lidar"
+    assert {m.header.frame_id for m in markers_msg.markers} == {"zvision_lidar"}
+    expected = Detector.from_model(str(REFERENCE_MODEL)).detect(points)   # in the model frame
+    in_cloud = transform_boxes(expected.boxes, to_model.inverse("model"))
+    assert len(expected) > 0 and len(boxes_msg.detections) == len(expected)
+    for detection, box in zip(boxes_msg.detections, in_cloud):
+        centre = detection.bbox.center
+        got = [centre.position.x, centre.position.y, centre.position.z]
+        np.testing.assert_allclose(got, box[:3], atol=1e-4)
+        q = centre.orientation
+        assert _angle_difference(quaternion_yaw(q.x, q.y, q.z, q.w), float(box[6])) < 1e-4
+    assert "cloud_to_model '0 0 0.6 0 0 -90'" in (tmp_path / "node.log").read_text()
 
 
 def test_fp16_without_tensorrt_stops_the_node_with_what_to_do(tmp_path):
