@@ -33,7 +33,7 @@ from ..data.bags import count_clouds
 from ..data.labels import read_labels
 from ..errors import ConfigError
 from ..inference.model_file import default_model_path, load_model_info
-from ..ros.parameters import read_params_file
+from ..ros.parameters import NodeSettings, read_params_file
 from ..tools.bag_detect import detect_bag, FrameAnswer, latency_percentiles
 from ..tools.evaluation import class_map, evaluate_detections, labelled_detections
 
@@ -163,5 +163,7 @@ def _ap_table(labels: Any, found: dict[int, Any], parameters: dict[str, Any]) ->
     mapping = class_map(config.class_names, labels.class_names, "model")
     frames = {stamp: labelled_detections(detections, mapping)
               for stamp, detections in found.items()}
-    result = evaluate_detections(labels, frames, tuple(config.pillars.point_cloud_range))
+    result = evaluate_detections(labels, frames, tuple(config.pillars.point_cloud_range),
+                                 cloud_to_model=NodeSettings.from_parameters(
+                                     parameters).cloud_to_model)
     return str(result.to_table())

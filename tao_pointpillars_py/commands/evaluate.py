@@ -47,8 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params-file", type=Path, default=None, metavar="YAML",
                         help="node parameters file (e.g. params/zvision_ml30s.yaml) for --model: "
                              "the clouds are read as the node would (intensity_range, "
-                             "max_points, cloud_to_model, NMS settings); its score_threshold "
-                             "is not used, AP sweeps the scores (see --score-threshold)")
+                             "max_points, cloud_to_model, NMS settings; with cloud_to_model the "
+                             "boxes are matched in the model's frame, where its range lies); "
+                             "its score_threshold is not used, AP sweeps the scores (see "
+                             "--score-threshold)")
     parser.add_argument("--json", type=Path, metavar="OUT.json",
                         help="also write the result as JSON")
     parser.add_argument("--score-threshold", type=float, metavar="S",
@@ -68,18 +70,21 @@ def run(args: argparse.Namespace) -> int:
                           "--detections file is scored as it is: leave --params-file out")
     labels = read_labels(args.labels)
     thresholds = _parse_iou_thresholds(args.iou_threshold)
-    point_cloud_range = None
+    point_cloud_range, cloud_to_model = None, None
     if args.detections is not None:
         detections = file_detections(args.detections, labels, args.score_threshold)
     else:
         if args.bag is None or not args.bag.is_dir():
             raise ConfigError("--model needs --bag, the rosbag2 folder with the labeled clouds; "
                               f"got {args.bag}")
+        settings = settings_from_file(args.params_file)
+        cloud_to_model = settings.cloud_to_model
         detections, point_cloud_range = _detections_from_model(
             args.model, args.bag, args.topic or labels.topic, labels,
             MODEL_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold,
-            settings_from_file(args.params_file))
-    result = evaluate_detections(labels, detections, point_cloud_range, thresholds)
+            settings)
+    result = evaluate_detections(labels, detections, point_cloud_range, thresholds,
+                                 cloud_to_model)
     print(result.to_table())
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

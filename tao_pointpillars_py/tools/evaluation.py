@@ -49,7 +49,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..core.boxes import rotated_iou_3d, rotated_iou_bev
+from ..core.boxes import Extrinsic, rotated_iou_3d, rotated_iou_bev, transform_boxes
 from ..core.detections import Detections
 from ..core.pointcloud2 import thin_points
 from ..data.bags import count_clouds, read_clouds
@@ -408,15 +408,26 @@ def detector_detections(detector: Detector, bag: Path, topic: str, labels: Label
 
 def evaluate_detections(labels: LabelsFile, detections: Mapping[int, FrameLabels],
                         point_cloud_range: Optional[Sequence[float]] = None,
-                        thresholds: Optional[Mapping[str, float]] = None) -> EvaluationResult:
-    """Give the AP of ``detections`` (by timestamp) against ``labels``."""
-    frames = [_eval_frame(gt, detections.get(timestamp)) for timestamp, gt in
-              labels.frames.items()]
+                        thresholds: Optional[Mapping[str, float]] = None,
+                        cloud_to_model: Optional[Extrinsic] = None) -> EvaluationResult:
+    """
+    Give the AP of ``detections`` (by timestamp) against ``labels``.
+
+    Both are in the clouds' frame; ``cloud_to_model`` (the node parameter, None: the same
+    frame) moves them into the model's, where ``point_cloud_range`` lies, before matching.
+    """
+    frames = [_eval_frame(gt, detections.get(timestamp), cloud_to_model)
+              for timestamp, gt in labels.frames.items()]
     return evaluate(frames, labels.class_names, thresholds or {}, point_cloud_range)
 
 
-def _eval_frame(gt: FrameLabels, det: Optional[FrameLabels]) -> EvalFrame:
+def _eval_frame(gt: FrameLabels, det: Optional[FrameLabels],
+                cloud_to_model: Optional[Extrinsic] = None) -> EvalFrame:
     if det is None:
         det = FrameLabels.empty(with_scores=True)
     scores = det.scores if det.scores is not None else np.zeros(len(det), dtype=np.float32)
-    return EvalFrame(gt.boxes, gt.labels, gt.num_points, det.boxes, scores, det.labels)
+    gt_boxes, det_boxes = gt.boxes, det.boxes
+    if cloud_to_model is not None:
+        gt_boxes = transform_boxes(_boxes(gt_boxes, "ground truth"), cloud_to_model)
+        det_boxes = transform_boxes(_boxes(det_boxes, "detections"), cloud_to_model)
+    return EvalFrame(gt_boxes, gt.labels, gt.num_points, det_boxes, scores, det.labels)

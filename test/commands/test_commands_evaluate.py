@@ -14,18 +14,25 @@
 
 """Tests of ``tao-pointpillars eval``: AP of a detections file or of a model run on a bag."""
 
+import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tao_pointpillars_py.cli import main
-from tao_pointpillars_py.data.labels import FrameLabels, write_labels
+from tao_pointpillars_py.core.boxes import Extrinsic, transform_boxes, transform_points
+from tao_pointpillars_py.data.bags import read_clouds, write_cloud_bag
+from tao_pointpillars_py.data.labels import FrameLabels, read_labels, write_labels
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 TOPIC, FRAME_ID = "/ns1/zvision_lidar_points", "lidar_front"
 CAR = [10.0, 0.0, -1.0, 4.0, 2.0, 1.5, 0.0]
 WALKER = [6.0, 3.0, -1.0, 0.8, 0.6, 1.7, 0.0]
+REPO = Path(__file__).resolve().parents[2]
+MODEL = REPO / "models" / "pointpillars_zvision.onnx"
+ZVISION_PARAMS = REPO / "params" / "zvision_ml30s.yaml"
 
 
 def labels_file(path, frames, names=NAMES):
@@ -175,3 +182,60 @@ def test_eval_runs_a_model_over_a_bag(tmp_path, capsys):
     assert sum(result["num_detections"].values()) > 0     # threshold 0: every frame detects
     assert "1 labeled frames have no cloud" in captured.err
     assert "Vehicle" in captured.out
+
+
+def y_forward_copy(data, out):
+    """Copy a sim dataset (bag/, labels.jsonl) turned into the Zvision driver's +y forward."""
+    to_cloud = Extrinsic.from_xyz_rpy("model", (0.0, 0.0, 0.0), (0.0, 0.0, 90.0))
+    clouds = [(c.timestamp_ns, transform_points(c.points, to_cloud))
+              for c in read_clouds(data / "bag")]
+    labels = read_labels(data / "labels.jsonl")
+    write_cloud_bag(out / "bag", clouds, labels.topic, "zvision_lidar")
+    frames = [(stamp, dataclasses.replace(
+        frame, boxes=transform_boxes(frame.boxes, to_cloud).astype(np.float32)))
+        for stamp, frame in labels.frames.items()]
+    write_labels(out / "labels.jsonl", frames, labels.class_names, labels.topic, "zvision_lidar")
+    return out
+
+
+def test_params_file_turns_a_y_forward_bag_into_the_models_frame(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["sim", "--frames", "3", "--seed", "9", "--out", str(data),
+                 "--workers", "1"]) == 0
+    turned = y_forward_copy(data, tmp_path / "turned")
+    results = {}
+    for name, source, params in (("plain", data, ()), ("unturned", turned, ()),
+                                 ("turned", turned, ("--params-file", str(ZVISION_PARAMS)))):
+        out = tmp_path / f"{name}.json"
+        code, _ = run_eval(capsys, "--labels", str(source / "labels.jsonl"), "--model",
+                           str(MODEL), "--bag", str(source / "bag"), "--json", str(out),
+                           *params)
+        assert code == 0
+        results[name] = json.loads(out.read_text())
+    plain, turned_ap = results["plain"]["ap"], results["turned"]["ap"]
+    assert plain["3d"]["Vehicle"]["moderate"] > 50.0
+    for metric in ("bev", "3d"):
+        for name in NAMES:
+            for level, value in plain[metric][name].items():
+                got = turned_ap[metric][name][level]
+                assert (got is None and value is None) or got == pytest.approx(value, abs=0.01)
+    assert results["turned"]["num_detections"] == results["plain"]["num_detections"]
+    # the same bag without the params file: the model looks sideways and misses, and the
+    # range check (the model's, x forward) leaves out ground truth that is in view
+    unturned = results["unturned"]
+    assert unturned["ap"]["3d"]["Vehicle"]["moderate"] < plain["3d"]["Vehicle"]["moderate"] - 20
+    assert unturned["num_gt"] != results["plain"]["num_gt"]
+
+
+def test_params_file_is_checked_and_needs_model(tmp_path, capsys, labels):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("/**:\n  ros__parameters:\n    cloud_to_model: '0 0 -90'\n")
+    code, captured = run_eval(capsys, "--labels", labels, "--model", str(MODEL), "--bag",
+                              str(tmp_path), "--params-file", str(bad))
+    assert code == 2
+    assert "cloud_to_model must be a string 'x y z roll pitch yaw'" in captured.err
+    detections = labels_file(tmp_path / "dets.jsonl", [(100, dets((CAR, 0, 0.9)))])
+    code, captured = run_eval(capsys, "--labels", labels, "--detections", detections,
+                              "--params-file", str(ZVISION_PARAMS))
+    assert code == 2
+    assert "a --detections file is scored as it is: leave --params-file out" in captured.err
