@@ -24,7 +24,8 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*"]),
-    package_data={package_name: ["py.typed"]},  # PEP 561: the package ships type hints
+    # PEP 561: the package ships type hints; the simulator's ML-30S-A1 angle table (BSD-3)
+    package_data={package_name: ["py.typed", "sim/data/*.npz", "sim/data/*.md"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -46,6 +47,8 @@ class SimFrame:
         (M,) int32 points returned from each object.
     point_object
         (N,) int32 index into ``boxes`` of the object a point hit, -1 otherwise.
+    ray
+        (N,) int64 index of the ray (the sensor's point index) each point came from.
 
     """
 
@@ -54,14 +57,28 @@ class SimFrame:
     labels: np.ndarray
     num_points: np.ndarray
     point_object: np.ndarray
+    ray: np.ndarray
 
 
-def simulate_frame(seed: int, index: int = 0, config: SimConfig | None = None) -> SimFrame:
+class Sensor(Protocol):
+    """A lidar other than the default grid: its rays and its intensity (``sim.ml30s``)."""
+
+    def rays(self) -> lidar.RaySet:
+        """Rays of every frame, in the sensor's point order."""
+
+    def intensity(self, reflectance: np.ndarray, cos_incidence: np.ndarray,
+                  distance: np.ndarray, noise: np.ndarray, config: SimConfig) -> np.ndarray:
+        """Compute (R,) float32 driver-unit intensities of returns; ``noise`` is N(0, 1)."""
+
+
+def simulate_frame(seed: int, index: int = 0, config: SimConfig | None = None,
+                   sensor: Sensor | None = None) -> SimFrame:
     """
     Frame ``index`` of the sequence ``seed``; rng = ``np.random.default_rng([seed, index])``.
 
-    Frames are independent and bit-identical for the same (seed, index, config), so they can be
-    generated in parallel processes.
+    Frames are independent and bit-identical for the same (seed, index, config, sensor), so
+    they can be generated in parallel processes. ``sensor``: None for the default ray grid
+    (``config``'s), else e.g. :func:`~tao_pointpillars_py.sim.ml30s.ml30s_a1`.
     """
     for name, value in (("seed", seed), ("index", index)):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
@@ -69,7 +86,7 @@ def simulate_frame(seed: int, index: int = 0, config: SimConfig | None = None) -
     config = SimConfig() if config is None else config
     rng = np.random.default_rng([int(seed), int(index)])
     scene = sample_scene(rng, config)
-    grid = lidar.make_grid(rng, config)
+    grid = lidar.make_grid(rng, config) if sensor is None else sensor.rays()
     hits = cast(grid, scene.primitives, scene.ground, config.max_range)
 
     ray = np.flatnonzero(np.isfinite(hits.range))
@@ -86,8 +103,9 @@ def simulate_frame(seed: int, index: int = 0, config: SimConfig | None = None) -
     noisy = distance + noise[0, keep] * lidar.range_noise_sigma(distance, config)
     points = np.empty((len(ray), 4), dtype=np.float32)
     points[:, :3] = grid.directions[ray] * noisy[:, None]
-    points[:, 3] = lidar.intensity(reflectance[keep], hits.cos_incidence[ray], distance,
-                                   noise[1, keep], config)
+    intensity = lidar.intensity if sensor is None else sensor.intensity
+    points[:, 3] = intensity(reflectance[keep], hits.cos_incidence[ray], distance,
+                             noise[1, keep], config)
     num_points = np.bincount(owner[owner >= 0], minlength=len(scene.labels)).astype(np.int32)
     return SimFrame(points=points, boxes=scene.boxes, labels=scene.labels,
-                    num_points=num_points, point_object=owner)
+                    num_points=num_points, point_object=owner, ray=ray)

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Zvision ML-30S-like lidar: ray grid, return probability, range noise and intensity."""
+"""Zvision ML-30S-like lidar: ray grid or set, return probability, range noise and intensity."""
 
 from __future__ import annotations
 
@@ -59,6 +59,47 @@ def make_grid(rng: np.random.Generator, config: SimConfig) -> RayGrid:
     directions = np.stack([cos_el * np.cos(az), cos_el * np.sin(az), np.sin(el)], axis=-1)
     return RayGrid(directions.reshape(-1, 3), n_az, n_el, float(az0), float(az_step),
                    float(el0), float(el_step), float(3.0 * sigma))
+
+
+class RaySet(NamedTuple):
+    """
+    Rays of any pattern (e.g. a sensor's angle table), bucketed for the ray caster.
+
+    ``directions`` (R, 3) float64 unit vectors in the simulator's frame (x forward, y left,
+    z up), in the sensor's point order. The rays are sorted into cells of a regular azimuth x
+    elevation grid (same conventions as :class:`RayGrid`: column 0 the most negative azimuth,
+    row 0 the top elevation, ``*_start`` the centre of cell 0): ``order[cell_start[c]:
+    cell_start[c + 1]]`` are the rays of cell ``c = row * num_azimuth + column``.
+    """
+
+    directions: np.ndarray
+    order: np.ndarray
+    cell_start: np.ndarray
+    num_azimuth: int
+    num_elevation: int
+    azimuth_start: float
+    azimuth_step: float
+    elevation_start: float
+    elevation_step: float
+
+
+def bucket_rays(directions: np.ndarray, cell_deg: float = 0.5) -> RaySet:
+    """Sort (R, 3) unit ``directions`` into ``cell_deg`` x ``cell_deg`` cells."""
+    step = np.radians(cell_deg)
+    azimuth = np.arctan2(directions[:, 1], directions[:, 0])
+    elevation = np.arcsin(np.clip(directions[:, 2], -1.0, 1.0))
+    az_lo = np.floor(azimuth.min() / step) * step
+    el_hi = np.ceil(elevation.max() / step) * step
+    num_azimuth = int(np.floor((azimuth.max() - az_lo) / step)) + 1
+    num_elevation = int(np.floor((el_hi - elevation.min()) / step)) + 1
+    column = np.clip(((azimuth - az_lo) / step).astype(np.int64), 0, num_azimuth - 1)
+    row = np.clip(((el_hi - elevation) / step).astype(np.int64), 0, num_elevation - 1)
+    cell = row * num_azimuth + column
+    order = np.argsort(cell, kind="stable")
+    counts = np.bincount(cell, minlength=num_azimuth * num_elevation)
+    cell_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return RaySet(directions, order, cell_start, num_azimuth, num_elevation,
+                  float(az_lo + step / 2), float(step), float(el_hi - step / 2), float(step))
 
 
 def return_probability(distance: np.ndarray, reflectance: np.ndarray,

@@ -16,9 +16,10 @@
 Vectorized ray casting from the sensor origin against primitives and the ground.
 
 Each primitive is tested only against the rays of the (row, column) block of the ray grid
-that its angular bounds cover, so a frame costs (rays x primitives) work only where a
-primitive can be hit. Intersections run as flat (pair,) float64 arrays per primitive type;
-the nearest hit per ray wins, which gives occlusion for free.
+(or of the cells of a bucketed :class:`~.lidar.RaySet`) that its angular bounds cover, so a
+frame costs (rays x primitives) work only where a primitive can be hit. Intersections run as
+flat (pair,) float64 arrays per primitive type; the nearest hit per ray wins, which gives
+occlusion for free.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .ground import Ground
-from .lidar import RayGrid
+from .lidar import RayGrid, RaySet
 from .primitives import Primitives
 
 NO_HIT = -1
@@ -97,11 +98,12 @@ def _box_bounds(p: Primitives) -> tuple[np.ndarray, ...]:
     return az_lo, az_hi, el_lo, el_hi
 
 
-def _pairs(bounds: tuple[np.ndarray, ...], grid: RayGrid) -> tuple[np.ndarray, np.ndarray]:
-    """(ray index, primitive index) int64 pairs of every ray in each primitive's block."""
+def _blocks(bounds: tuple[np.ndarray, ...], grid: RayGrid | RaySet, max_jitter: float
+            ) -> tuple[np.ndarray, ...]:
+    """Column and row ranges [lo, hi) of the grid cells each primitive's bounds cover."""
     az_lo, az_hi, el_lo, el_hi = bounds
-    pad_az = 1.0 + grid.max_jitter / grid.azimuth_step
-    pad_el = 1.0 + grid.max_jitter / grid.elevation_step
+    pad_az = 1.0 + max_jitter / grid.azimuth_step
+    pad_el = 1.0 + max_jitter / grid.elevation_step
     c_lo = np.floor((az_lo - grid.azimuth_start) / grid.azimuth_step - pad_az)
     c_hi = np.ceil((az_hi - grid.azimuth_start) / grid.azimuth_step + pad_az) + 1
     r_lo = np.floor((grid.elevation_start - el_hi) / grid.elevation_step - pad_el)
@@ -110,13 +112,31 @@ def _pairs(bounds: tuple[np.ndarray, ...], grid: RayGrid) -> tuple[np.ndarray, n
     c_hi = np.clip(c_hi, 0, grid.num_azimuth).astype(np.int64)
     r_lo = np.clip(r_lo, 0, grid.num_elevation).astype(np.int64)
     r_hi = np.clip(r_hi, 0, grid.num_elevation).astype(np.int64)
+    return c_lo, c_hi, r_lo, r_hi
+
+
+def _cell_pairs(blocks: tuple[np.ndarray, ...], num_azimuth: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(cell index, primitive index) int64 pairs of every cell in each primitive's block."""
+    c_lo, c_hi, r_lo, r_hi = blocks
     width = np.maximum(c_hi - c_lo, 0)
     count = width * np.maximum(r_hi - r_lo, 0)
     prim = np.repeat(np.arange(len(count)), count)
     local = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
     w = width[prim]
-    ray = (r_lo[prim] + local // w) * grid.num_azimuth + c_lo[prim] + local % w
-    return ray, prim
+    cell = (r_lo[prim] + local // w) * num_azimuth + c_lo[prim] + local % w
+    return cell, prim
+
+
+def _pairs(bounds: tuple[np.ndarray, ...], grid: RayGrid | RaySet
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """(ray index, primitive index) int64 pairs of every ray in each primitive's block."""
+    if isinstance(grid, RayGrid):   # one ray per cell: the cell index is the ray index
+        return _cell_pairs(_blocks(bounds, grid, grid.max_jitter), grid.num_azimuth)
+    cell, prim = _cell_pairs(_blocks(bounds, grid, 0.0), grid.num_azimuth)
+    first, count = grid.cell_start[cell], np.diff(grid.cell_start)[cell]
+    local = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return grid.order[np.repeat(first, count) + local], np.repeat(prim, count)
 
 
 def _intersect_boxes(d: np.ndarray, p: Primitives, prim: np.ndarray
@@ -189,7 +209,7 @@ def _intersect_ellipsoids(d: np.ndarray, p: Primitives, prim: np.ndarray
     return t, cos
 
 
-def cast(grid: RayGrid, primitives: Primitives, ground: Ground, max_range: float) -> Hits:
+def cast(grid: RayGrid | RaySet, primitives: Primitives, ground: Ground, max_range: float) -> Hits:
     """Nearest hit of every ray of ``grid`` within ``max_range`` metres."""
     best_t, best_cos = ground.intersect(grid.directions)
     best_t = np.where(best_t <= max_range, best_t, np.inf)
