@@ -45,6 +45,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "play": ("play", "publish a bag's messages over ROS 2 (rosbags + rclpy)"),
     "record": ("record", "record ROS 2 topics into a bag (rosbags + rclpy)"),
     "render": ("render", "bird's-eye-view pictures, an animation and a summary figure of a bag"),
+    "import-pcap": ("import_pcap", "a Zvision ML-30S-A1 pcap capture into a bag of the vendor "
+                    "driver's clouds"),
+    "import-bin": ("import_bin", "KITTI-style float32 (x, y, z, r) .bin scans into a bag"),
 }
 
 

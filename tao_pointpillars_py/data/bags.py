@@ -35,8 +35,8 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import get_typestore, Stores
 from rosbags.typesys.store import Typestore
 
-from ..core.pointcloud2 import (encode_zvision_cloud_data, points_from_cloud, zvision_fields,
-                                ZVISION_POINT_STEP)
+from ..core.pointcloud2 import (encode_zvision_cloud_data, POINT_FIELD_DTYPES,
+                                points_from_cloud, zvision_fields, ZVISION_POINT_STEP)
 from ..core.stamps import split_ns
 from ..errors import CloudFormatError, ConfigError
 
@@ -125,22 +125,42 @@ class CloudBagWriter:
     def write(self, timestamp_ns: int, points: np.ndarray, topic: str | None = None,
               frame_id: str | None = None) -> None:
         """Serialize one (N, 4) cloud stamped ``timestamp_ns`` and append it."""
+        records = np.frombuffer(encode_zvision_cloud_data(points), dtype=np.uint8)
+        self._write_message(timestamp_ns, records, zvision_fields(), ZVISION_POINT_STEP,
+                            is_dense=True, topic=topic, frame_id=frame_id)
+
+    def write_records(self, timestamp_ns: int, records: np.ndarray, *, is_dense: bool,
+                      topic: str | None = None, frame_id: str | None = None) -> None:
+        """
+        Append one cloud of any layout: a structured array, one record per point.
+
+        The PointFields are the dtype's named fields (name, offset, datatype), point_step its
+        itemsize, height 1 and width the record count, little-endian; e.g. the Zvision
+        driver's own clouds with (0, 0, 0) where no return came (``is_dense`` False).
+        """
+        self._write_message(timestamp_ns, records, record_fields(records.dtype),
+                            records.dtype.itemsize, is_dense=is_dense, topic=topic,
+                            frame_id=frame_id)
+
+    def _write_message(self, timestamp_ns: int, records: np.ndarray,
+                       fields: Sequence[tuple[str, int, int, int]], point_step: int, *,
+                       is_dense: bool, topic: str | None, frame_id: str | None) -> None:
         if not self._open:
             raise RuntimeError("CloudBagWriter.write called outside its with block")
         connection = self._connection_of(topic or self.topic)
         types = self.typestore.types
         sec, nanosec = split_ns(timestamp_ns)
         stamp = types["builtin_interfaces/msg/Time"](sec=sec, nanosec=nanosec)
-        data = np.frombuffer(encode_zvision_cloud_data(points), dtype=np.uint8)
-        n = data.size // ZVISION_POINT_STEP
+        data = np.ascontiguousarray(records).view(np.uint8).reshape(-1)
+        n = data.size // point_step
         msg = types[POINTCLOUD2](
             header=types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id or self.frame_id),
             height=1, width=n,
             fields=[types["sensor_msgs/msg/PointField"](
                 name=name, offset=offset, datatype=datatype, count=count)
-                for name, offset, datatype, count in zvision_fields()],
-            is_bigendian=False, point_step=ZVISION_POINT_STEP,
-            row_step=ZVISION_POINT_STEP * n, data=data, is_dense=True)
+                for name, offset, datatype, count in fields],
+            is_bigendian=False, point_step=point_step,
+            row_step=point_step * n, data=data, is_dense=is_dense)
         self._writer.write(connection, int(timestamp_ns),
                            self.typestore.serialize_cdr(msg, POINTCLOUD2))
 
@@ -148,6 +168,25 @@ class CloudBagWriter:
                  tb: TracebackType | None) -> None:
         self._open = False
         self._writer.__exit__(exc_type, exc, tb)
+
+
+def record_fields(dtype: np.dtype) -> list[tuple[str, int, int, int]]:
+    """
+    Give the PointFields (name, offset, datatype, count 1) of a little-endian point dtype.
+
+    Raises :class:`CloudFormatError` for a field PointCloud2 cannot carry (not one of
+    :data:`POINT_FIELD_DTYPES`, big-endian or a sub-array).
+    """
+    codes = {np.dtype("<" + code): number for number, code in POINT_FIELD_DTYPES.items()}
+    fields = []
+    for name, (field_dtype, offset, *_) in (dtype.fields or {}).items():
+        code = codes.get(field_dtype)
+        if code is None:
+            raise CloudFormatError(
+                f"field {name!r} of type {field_dtype} has no PointField datatype; use one of "
+                f"{sorted(str(np.dtype('<' + c)) for c in POINT_FIELD_DTYPES.values())}")
+        fields.append((name, int(offset), code, 1))
+    return fields
 
 
 def publisher_qos() -> Qos:
