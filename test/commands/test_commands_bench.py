@@ -101,3 +101,19 @@ def test_bench_on_frames_spread_over_a_bag(tmp_path, capsys):
 def test_bench_refuses_bad_options(argv, message, capsys):
     assert main(["bench", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_bench_with_a_params_file_records_it_and_refuses_a_bad_one(tmp_path, capsys):
+    params = Path(__file__).resolve().parents[2] / "params" / "zvision_ml30s.yaml"
+    out = tmp_path / "out.json"
+    assert main(["bench", str(FP32), "--frames", "1", "--rounds", "1", "--params-file",
+                 str(params), "--json", str(out)]) == 0
+    context = json.loads(out.read_text(encoding="utf-8"))["context"]
+    assert context["params_file"] == str(params) and context["frames"] == 1
+    capsys.readouterr()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("/**:\n  ros__parameters:\n    cloud_to_model: [0, 0, 0, 0, 0, -90]\n")
+    assert main(["bench", "--params-file", str(bad)]) == 2
+    assert "cloud_to_model must be a string 'x y z roll pitch yaw'" in capsys.readouterr().err
+    assert main(["bench", "--params-file", str(tmp_path / "none.yaml")]) == 2
+    assert "none.yaml does not exist" in capsys.readouterr().err

@@ -26,9 +26,10 @@ from rosbags.highlevel import AnyReader
 from rosbags.rosbag2 import Writer
 
 from tao_pointpillars_py.cli import main
+from tao_pointpillars_py.core.boxes import Extrinsic, transform_points
 from tao_pointpillars_py.core.detections import Detections
 from tao_pointpillars_py.core.markers import CLASS_COLOURS
-from tao_pointpillars_py.data.bags import POINTCLOUD2, read_clouds
+from tao_pointpillars_py.data.bags import POINTCLOUD2, read_clouds, write_cloud_bag
 from tao_pointpillars_py.data.detection_messages import DETECTION3D_ARRAY, vision_typestore
 from tao_pointpillars_py.data.labels import read_labels
 from tao_pointpillars_py.inference.detector import Detector
@@ -40,6 +41,7 @@ from vision_fixtures import detection_array_message
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "pointpillars_zvision.onnx"
 TOPIC = "/ns1/zvision_lidar_points"
+ZVISION_PARAMS = MODEL.parents[1] / "params" / "zvision_ml30s.yaml"
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 CLASS_RGB = np.array([CLASS_COLOURS[name][:3] for name in NAMES]) * 255.0
 
@@ -252,3 +254,28 @@ def test_without_matplotlib_the_command_names_the_extra(sim, tmp_path):
                             timeout=120, check=False)
     assert result.returncode == 2
     assert "pip install tao_pointpillars_py[viz]" in result.stderr
+
+
+def test_params_file_draws_a_y_forward_bag_in_the_models_frame(sim, tmp_path, capsys):
+    to_cloud = Extrinsic.from_xyz_rpy("model", (0.0, 0.0, 0.0), (0.0, 0.0, 90.0))
+    turned = tmp_path / "turned"
+    write_cloud_bag(turned, [(c.timestamp_ns, transform_points(c.points, to_cloud))
+                             for c in read_clouds(sim / "bag")], TOPIC, "zvision_lidar")
+    outs = {name: tmp_path / name for name in ("plain", "turned", "unturned")}
+    assert render(capsys, sim / "bag", outs["plain"], "--max-frames", "2")[0] == 0
+    code, stdout, _ = render(capsys, turned, outs["turned"], "--max-frames", "2",
+                             "--params-file", str(ZVISION_PARAMS))
+    assert code == 0 and "render: wrote 2 frames" in stdout
+    assert render(capsys, turned, outs["unturned"], "--max-frames", "2")[0] == 0
+    for plain, same, other in zip(*(frames(out) for out in outs.values())):
+        below_title = slice(60, None)     # the titles differ: bag name, latency
+        expected = picture(plain)[below_title]
+        assert np.all(picture(same)[below_title] == expected)
+        assert np.mean(np.any(picture(other)[below_title] != expected, axis=2)) > 0.01
+
+
+def test_params_file_with_a_bad_value_is_refused(sim, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("/**:\n  ros__parameters:\n    intensity_range: [255.0, 0.0]\n")
+    code, _, stderr = render(capsys, sim / "bag", tmp_path / "out", "--params-file", str(bad))
+    assert code == 2 and "intensity_range" in stderr

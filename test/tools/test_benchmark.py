@@ -25,14 +25,16 @@ from tao_pointpillars_py.cli import main
 from tao_pointpillars_py.data.bags import read_clouds
 from tao_pointpillars_py.errors import ConfigError
 from tao_pointpillars_py.inference.detector import Detector
+from tao_pointpillars_py.ros.parameters import settings_from_file
 from tao_pointpillars_py.tools.benchmark import (bag_frames, BenchReport, BenchResult,
-                                                 machine_context, measure, percentile,
-                                                 simulated_frames, STAGES, Summary)
+                                                 configure_variants, machine_context, measure,
+                                                 percentile, simulated_frames, STAGES, Summary)
 from tao_pointpillars_py.tools.torch_baseline import torch_detector
 from tao_pointpillars_py.tools.variants import build_variants, NO_TENSORRT
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 FP32 = MODELS / "pointpillars_zvision.onnx"
+ZVISION_PARAMS = MODELS.parent / "params" / "zvision_ml30s.yaml"
 
 
 def test_median_and_p99_of_known_values():
@@ -138,3 +140,22 @@ def test_bag_frames_are_spread_over_the_recording(tmp_path):
         np.testing.assert_array_equal(frame, clouds[index])
     everything, all_indices = bag_frames(bag, None, 10)
     assert all_indices == list(range(6)) and len(everything) == 6
+
+
+def test_configured_variants_read_simulated_clouds_put_in_the_params_frame():
+    settings = settings_from_file(ZVISION_PARAMS)
+    turned = simulated_frames(2, seed=5, cloud_to_model=settings.cloud_to_model)
+    plain = simulated_frames(2, seed=5)
+    # the Zvision driver's +y forward: the simulated x-forward scene turned by +90 degrees
+    np.testing.assert_array_equal(turned[0][:, [1, 0, 2, 3]] * [1, -1, 1, 1], plain[0])
+    variants = build_variants(FP32, threads=1, tensorrt=False, torch=False)[:1]
+    configure_variants(variants, settings)
+    detector = variants[0].detector
+    assert detector.cloud_to_model is settings.cloud_to_model
+    assert detector.intensity_range == settings.intensity_range
+    assert detector.post == settings.post
+    expected = Detector.from_model(str(FP32), backend_options={"threads": 1}).detect(plain[1])
+    found = detector.detect(turned[1])
+    assert len(expected) > 0 and np.array_equal(found.labels, expected.labels)
+    np.testing.assert_allclose(found.boxes[:, :2], expected.boxes[:, [1, 0]] * [-1, 1],
+                               atol=1e-4)
