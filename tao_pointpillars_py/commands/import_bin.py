@@ -32,7 +32,8 @@ from tqdm import tqdm
 
 from ..core.stamps import seconds_to_ns
 from ..data.bags import CloudBagWriter, STORAGES
-from ..data.scan_files import CloudSummary, read_scan_file, sorted_scan_files
+from ..data.scan_files import (check_scan_file, CloudSummary, read_scan_file,
+                               sorted_scan_files)
 from ..data.zvision_pcap import DRIVER_FRAME_ID, DRIVER_TOPIC
 from ..errors import ConfigError
 
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.rate > 0:
         raise ConfigError(f"--rate must be > 0 clouds per second, got {args.rate}")
     files = sorted_scan_files(args.scans)
+    for path in files:  # every file checked before the bag is created
+        check_scan_file(path)
     step_ns = seconds_to_ns(1.0 / args.rate)
     summary = CloudSummary()
     with CloudBagWriter(args.out, args.topic, args.frame_id, args.storage) as writer:

@@ -40,6 +40,12 @@ class ScanFileError(PointPillarsError, ValueError):
 def read_scan_file(path: str | Path) -> np.ndarray:
     """Read one ``.bin`` scan as (N, 4) float32 x, y, z, r; ScanFileError if it is not one."""
     path = Path(path)
+    check_scan_file(path)
+    return np.fromfile(path, dtype="<f4").reshape(-1, 4).astype(np.float32)
+
+
+def check_scan_file(path: Path) -> None:
+    """Raise ScanFileError unless ``path`` is a file of whole 16-byte points."""
     if not path.is_file():
         raise ScanFileError(f"scan file {path} does not exist")
     size = path.stat().st_size
@@ -48,7 +54,6 @@ def read_scan_file(path: str | Path) -> np.ndarray:
             f"{path} has {size} bytes, not a multiple of {SCAN_POINT_BYTES} (4 float32 x, y, z, "
             f"r per point): it is not a KITTI-style scan, or it was cut short "
             f"({size % SCAN_POINT_BYTES} bytes left over after {size // SCAN_POINT_BYTES} points)")
-    return np.fromfile(path, dtype="<f4").reshape(-1, 4).astype(np.float32)
 
 
 def write_scan_file(path: str | Path, points: np.ndarray) -> None:
