@@ -63,8 +63,8 @@ FOV_INDEX = np.array([0, 6, 1, 7, 2, 4, 3, 5])
 #: real capture's ground sits below its sensor
 DEFAULT_MOUNT_HEIGHT_RANGE = (0.9, 1.5)
 #: driver units = round(gain * v ** gamma), fitted by bench/sim_vs_real.py (see module doc)
-INTENSITY_GAIN = 150.0
-INTENSITY_GAMMA = 2.0
+INTENSITY_GAIN = 147.2
+INTENSITY_GAMMA = 2.39
 MAX_INTENSITY = 255.0
 
 
