@@ -20,7 +20,8 @@ import argparse
 from pathlib import Path
 
 from ..data.bags import STORAGES
-from ..sim.dataset_writer import DEFAULT_START_TIME_NS, write_dataset
+from ..sim.dataset_writer import DEFAULT_START_TIME_NS, SensorOptions, write_dataset
+from ..sim.ml30s import DEFAULT_MOUNT_HEIGHT_RANGE, DEFAULT_SENSOR, SENSORS
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,11 +37,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="timestamp of frame 0 in ns; frames are 100 ms apart")
     parser.add_argument("--force", action="store_true",
                         help="replace bag/ and labels.jsonl of a non-empty --out")
+    low, high = DEFAULT_MOUNT_HEIGHT_RANGE
+    parser.add_argument("--sensor", choices=SENSORS, default=DEFAULT_SENSOR,
+                        help="default: the 320 x 160 grid the reference model was trained on; "
+                             "ml30s-a1: the real ML-30S-A1's angle table and intensity "
+                             "(docs/simulator_vs_real.md)")
+    parser.add_argument("--mount-height-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        default=None,
+                        help=f"sensor height above the ground in metres, drawn per frame "
+                             f"(default: 0.97 1.03 for the default sensor, {low} {high} for "
+                             f"ml30s-a1); clouds and labels are in the sensor's frame")
+    parser.add_argument("--driver-frame", action="store_true",
+                        help="write what the Zvision driver publishes (ml30s-a1 only): +y "
+                             "forward, 51,200 points with (0, 0, 0) where no return came, "
+                             "is_dense false, topic /zvision_lidar_points, frame zvision_lidar; "
+                             "labels in the same frame")
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate ``--frames`` frames and write DIR/bag and DIR/labels.jsonl."""
+    heights = None if args.mount_height_range is None else tuple(args.mount_height_range)
+    sensor = SensorOptions(args.sensor, heights, args.driver_frame)
     summary = write_dataset(args.out, args.frames, args.seed, args.storage, args.workers,
-                            args.start_time_ns, args.force)
+                            args.start_time_ns, args.force, sensor)
     print(f"sim: {summary.describe(args.out)}")
     return 0

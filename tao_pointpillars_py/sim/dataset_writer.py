@@ -17,8 +17,10 @@ Simulated, labeled datasets on disk: ``DIR/bag`` (rosbag2) and ``DIR/labels.json
 
 Frames are simulated in a process pool where more than one worker is asked for, in order, and
 written as they come: the clouds as sensor_msgs/PointCloud2 on the Zvision driver's topic, their
-boxes as the labels file (docs/dataset.md), both stamped 100 ms apart. Here and not in data/:
-data/ reads and writes datasets but may not import the simulator.
+boxes as the labels file (docs/dataset.md), both stamped 100 ms apart. :class:`SensorOptions`
+picks the sensor (the default grid or the ML-30S-A1's angle table), its mounting heights and the
+driver's frame and cloud layout. Here and not in data/: data/ reads and writes datasets but may
+not import the simulator.
 """
 
 from __future__ import annotations
@@ -34,17 +36,62 @@ from typing import Iterator, NamedTuple, Optional
 import numpy as np
 from tqdm import tqdm
 
-from .frame import SimFrame, simulate_frame
+from . import ml30s
+from .config import SimConfig
+from .frame import Sensor, SimFrame, simulate_frame
 from ..core.config import DEFAULT_CLASS_NAMES
+from ..core.pointcloud2 import ZVISION_OFFSETS, ZVISION_POINT_STEP
 from ..data.bags import CloudBagWriter, DEFAULT_FRAME_ID, DEFAULT_TOPIC
 from ..data.dataset import dataset_paths
 from ..data.labels import FrameLabels, LabelsWriter
 from ..errors import ConfigError
 
-__all__ = ["DEFAULT_START_TIME_NS", "DatasetSummary", "FRAME_PERIOD_NS", "write_dataset"]
+__all__ = ["DEFAULT_START_TIME_NS", "DRIVER_FRAME_ID", "DRIVER_TOPIC", "DatasetSummary",
+           "FRAME_PERIOD_NS", "SensorOptions", "write_dataset"]
 
 DEFAULT_START_TIME_NS = 1_700_000_000 * 1_000_000_000
 FRAME_PERIOD_NS = 100_000_000  # 10 Hz, the Zvision ML-30S frame rate
+#: the vendor driver's default topic and frame (its clouds are +y forward)
+DRIVER_TOPIC = "/zvision_lidar_points"
+DRIVER_FRAME_ID = "zvision_lidar"
+_ZVISION_RECORD = np.dtype({"names": list(ZVISION_OFFSETS), "formats": ["<f4"] * 4,
+                            "offsets": list(ZVISION_OFFSETS.values()),
+                            "itemsize": ZVISION_POINT_STEP})
+
+
+class SensorOptions(NamedTuple):
+    """
+    Which lidar ``sim`` simulates and how it writes it.
+
+    ``sensor``: one of :data:`~tao_pointpillars_py.sim.ml30s.SENSORS`. ``mount_height_range``:
+    (low, high) metres drawn uniformly per frame (None: the default sensor's 1.0 +- 0.03 m,
+    the ML-30S-A1's :data:`~tao_pointpillars_py.sim.ml30s.DEFAULT_MOUNT_HEIGHT_RANGE`).
+    ``driver_frame``: write clouds and labels as the Zvision driver publishes them (+y forward,
+    51,200 points with (0, 0, 0) where no return came, ``is_dense`` false, driver topic and
+    frame id); needs the ML-30S-A1.
+    """
+
+    sensor: str = ml30s.DEFAULT_SENSOR
+    mount_height_range: Optional[tuple[float, float]] = None
+    driver_frame: bool = False
+
+    def frame_job(self) -> tuple[Optional[SimConfig], Optional[Sensor], bool]:
+        """(config, sensor, driver frame) of :func:`simulate_frame`; None, None: the default."""
+        sensor = ml30s.sensor_named(self.sensor)
+        if self.driver_frame and sensor is None:
+            raise ConfigError("--driver-frame needs --sensor ml30s-a1 (the driver's point order "
+                              "and layout are the ML-30S-A1's)")
+        heights = self.mount_height_range
+        if heights is None and sensor is not None:
+            heights = ml30s.DEFAULT_MOUNT_HEIGHT_RANGE
+        config = None if heights is None else ml30s.mounted_config(SimConfig(), heights)
+        return config, sensor, self.driver_frame
+
+    def topic_and_frame(self) -> tuple[str, str]:
+        """Give the clouds' topic and frame id."""
+        if self.driver_frame:
+            return DRIVER_TOPIC, DRIVER_FRAME_ID
+        return DEFAULT_TOPIC, DEFAULT_FRAME_ID
 
 
 class DatasetSummary(NamedTuple):
@@ -66,12 +113,14 @@ class DatasetSummary(NamedTuple):
 def write_dataset(out: Path, frames: int, seed: int = 0, storage: str = "sqlite3",
                   workers: Optional[int] = None,
                   start_time_ns: int = DEFAULT_START_TIME_NS,
-                  force: bool = False) -> DatasetSummary:
+                  force: bool = False,
+                  sensor: SensorOptions = SensorOptions()) -> DatasetSummary:
     """
     Simulate frames 0..``frames``-1 of scene ``seed`` into ``out``/bag and ``out``/labels.jsonl.
 
     ``workers``: simulating processes (default: the CPU count). ``force``: replace the bag and
-    labels of a non-empty ``out`` (else that is an error).
+    labels of a non-empty ``out`` (else that is an error). ``sensor``: see
+    :class:`SensorOptions`.
     """
     if frames < 1:
         raise ConfigError(f"--frames must be >= 1, got {frames}")
@@ -81,6 +130,8 @@ def write_dataset(out: Path, frames: int, seed: int = 0, storage: str = "sqlite3
     if start_time_ns < 0:
         raise ConfigError("--start-time-ns must be >= 0")
     processes = min(processes, frames)
+    job = sensor.frame_job()
+    topic, frame_id = sensor.topic_and_frame()
     bag_dir, labels_path = _prepare_out(out, force)
 
     start = time.perf_counter()
@@ -88,28 +139,50 @@ def write_dataset(out: Path, frames: int, seed: int = 0, storage: str = "sqlite3
     per_class = np.zeros(len(DEFAULT_CLASS_NAMES), dtype=np.int64)
     with ExitStack() as stack:
         # The pool forks before anything else (tqdm's monitor thread, open bag) exists.
-        simulated = _frames(seed, frames, processes, stack)
-        bag = stack.enter_context(
-            CloudBagWriter(bag_dir, DEFAULT_TOPIC, DEFAULT_FRAME_ID, storage))
+        simulated = _frames(seed, frames, processes, stack, job)
+        bag = stack.enter_context(CloudBagWriter(bag_dir, topic, frame_id, storage))
         labels = stack.enter_context(
-            LabelsWriter(labels_path, DEFAULT_CLASS_NAMES, DEFAULT_TOPIC, DEFAULT_FRAME_ID))
+            LabelsWriter(labels_path, DEFAULT_CLASS_NAMES, topic, frame_id))
         for index, frame in enumerate(tqdm(simulated, total=frames, unit="frame", desc="sim")):
             timestamp = start_time_ns + index * FRAME_PERIOD_NS
-            bag.write(timestamp, frame.points)
+            if sensor.driver_frame:
+                bag.write_records(timestamp, _driver_records(frame.points), is_dense=False)
+            else:
+                bag.write(timestamp, frame.points)
             labels.write(timestamp, FrameLabels(frame.boxes, frame.labels, frame.num_points))
-            points += int(frame.points.shape[0])
+            points += _returns(frame, sensor.driver_frame)
             per_class += np.bincount(frame.labels, minlength=per_class.size)[:per_class.size]
     return DatasetSummary(frames, points, per_class, time.perf_counter() - start)
 
 
-def _simulate(job: tuple[int, int]) -> SimFrame:
-    seed, index = job
-    return simulate_frame(seed, index)
+_Job = tuple[Optional[SimConfig], Optional[Sensor], bool]
 
 
-def _frames(seed: int, count: int, workers: int, stack: ExitStack) -> Iterator[SimFrame]:
+def _simulate(job: tuple[int, int, _Job]) -> SimFrame:
+    seed, index, (config, sensor, driver_frame) = job
+    frame = simulate_frame(seed, index, config, sensor)
+    return ml30s.to_driver_frame(frame) if driver_frame else frame
+
+
+def _returns(frame: SimFrame, driver_frame: bool) -> int:
+    """Points with a return: all of them, or the driver layout's slots that are not (0, 0, 0)."""
+    if driver_frame:
+        return int(np.count_nonzero(frame.points[:, :3].any(axis=1)))
+    return int(frame.points.shape[0])
+
+
+def _driver_records(points: np.ndarray) -> np.ndarray:
+    """(N, 4) float32 points as Zvision PointXYZI records (32 bytes, zero padding)."""
+    records = np.zeros(len(points), dtype=_ZVISION_RECORD)
+    for column, name in enumerate(ZVISION_OFFSETS):
+        records[name] = points[:, column]
+    return records
+
+
+def _frames(seed: int, count: int, workers: int, stack: ExitStack,
+            job: _Job) -> Iterator[SimFrame]:
     """Yield SimFrames 0..count-1 in order; a pool (if any) lives as long as ``stack``."""
-    jobs = [(seed, i) for i in range(count)]
+    jobs = [(seed, i, job) for i in range(count)]
     if workers == 1:
         return map(_simulate, jobs)
     pool = stack.enter_context(multiprocessing.Pool(workers))

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.cli import main
-from tao_pointpillars_py.data.bags import count_clouds
+from tao_pointpillars_py.data.bags import count_clouds, open_reader
 from tao_pointpillars_py.data.dataset import iter_labeled_frames
 from tao_pointpillars_py.data.labels import read_labels
 
 try:
-    from tao_pointpillars_py.sim import simulate_frame
+    from tao_pointpillars_py.sim import ml30s, SimConfig, simulate_frame
 except ImportError:  # the simulator is optional for the tests that do not generate frames
     simulate_frame = None
 
@@ -75,3 +75,57 @@ def test_sim_rejects_non_positive_counts(tmp_path, capsys, option, value):
     assert main(argv) == 2
     assert option in capsys.readouterr().err
     assert not (tmp_path / "ds").exists()
+
+
+@needs_sim
+def test_sim_ml30s_a1_writes_the_angle_table_sensor_at_its_mounting_heights(tmp_path, capsys):
+    out = tmp_path / "ds"
+    assert main(["sim", "--frames", "2", "--seed", "6", "--out", str(out), "--workers", "1",
+                 "--sensor", "ml30s-a1", "--mount-height-range", "1.1", "1.3"]) == 0
+    config = ml30s.mounted_config(SimConfig(), (1.1, 1.3))
+    for index, frame in enumerate(iter_labeled_frames(out)):
+        expected = simulate_frame(6, index, config, ml30s.Ml30sA1())
+        np.testing.assert_array_equal(frame.points, expected.points)
+        np.testing.assert_array_equal(frame.labels.boxes, expected.boxes)
+    labels = read_labels(out / "labels.jsonl")
+    assert (labels.topic, labels.frame_id) == ("/ns1/zvision_lidar_points", "lidar_front")
+    assert "2 frames" in capsys.readouterr().out
+
+
+@needs_sim
+def test_sim_driver_frame_writes_what_the_zvision_driver_publishes(tmp_path, capsys):
+    out = tmp_path / "ds"
+    assert main(["sim", "--frames", "2", "--seed", "6", "--out", str(out), "--workers", "2",
+                 "--sensor", "ml30s-a1", "--driver-frame"]) == 0
+    with open_reader(out / "bag") as reader:
+        connections = list(reader.connections)
+        assert [c.topic for c in connections] == ["/zvision_lidar_points"]
+        _, _, raw = next(iter(reader.messages(connections)))
+        msg = reader.deserialize(raw, connections[0].msgtype)
+    assert msg.header.frame_id == "zvision_lidar"
+    assert (msg.height, msg.width, msg.point_step, msg.is_dense) == (1, 51_200, 32, False)
+    assert [(f.name, f.offset, f.datatype, f.count) for f in msg.fields] == [
+        ("x", 0, 7, 1), ("y", 4, 7, 1), ("z", 8, 7, 1), ("intensity", 16, 7, 1)]
+    labels = read_labels(out / "labels.jsonl")
+    assert (labels.topic, labels.frame_id) == ("/zvision_lidar_points", "zvision_lidar")
+    config = ml30s.mounted_config(SimConfig(), ml30s.DEFAULT_MOUNT_HEIGHT_RANGE)
+    returns = 0
+    for index, frame in enumerate(iter_labeled_frames(out)):
+        expected = ml30s.to_driver_frame(simulate_frame(6, index, config, ml30s.Ml30sA1()))
+        np.testing.assert_array_equal(frame.points, expected.points)     # zeros included
+        np.testing.assert_array_equal(frame.labels.boxes, expected.boxes)
+        returns += int(np.count_nonzero(expected.points[:, :3].any(axis=1)))
+        assert np.median(frame.points[frame.points[:, 1] != 0, 1]) > 0   # +y forward
+    assert f"2 frames, {returns} points" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--driver-frame"], "--sensor ml30s-a1"),
+    (["--sensor", "ml30s-a1", "--mount-height-range", "1.3", "1.1"], "--mount-height-range"),
+    (["--mount-height-range", "0", "1"], "--mount-height-range"),
+])
+def test_sim_rejects_inconsistent_sensor_options(tmp_path, capsys, argv, message):
+    out = tmp_path / "ds"
+    assert main(["sim", "--frames", "1", "--out", str(out), "--workers", "1"] + argv) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

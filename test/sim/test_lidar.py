@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.sim import SimConfig
-from tao_pointpillars_py.sim.lidar import (intensity, make_grid, range_noise_sigma,
-                                           return_probability)
+from tao_pointpillars_py.sim.lidar import (bucket_rays, intensity, make_grid,
+                                           range_noise_sigma, return_probability)
 
 
 def test_grid_has_one_unit_ray_per_cell_in_row_major_order():
@@ -64,3 +64,19 @@ def test_intensity_is_clipped_to_driver_range():
     value = intensity(np.ones(2), np.ones(2), np.zeros(2), np.array([10.0, -30.0]),
                       SimConfig())
     np.testing.assert_array_equal(value, [255.0, 0.0])
+
+
+def test_bucket_rays_puts_each_ray_in_the_cell_of_its_angles():
+    rng = np.random.default_rng(1)
+    azimuth, elevation = rng.uniform(-1.2, 1.2, 5000), rng.uniform(-0.9, 0.4, 5000)
+    d = np.stack([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth),
+                  np.sin(elevation)], axis=1)
+    rays = bucket_rays(d, cell_deg=1.0)
+    assert sorted(rays.order.tolist()) == list(range(5000))
+    cell = np.repeat(np.arange(len(rays.cell_start) - 1), np.diff(rays.cell_start))
+    row, column = np.divmod(cell, rays.num_azimuth)
+    centre_az = rays.azimuth_start + column * rays.azimuth_step
+    centre_el = rays.elevation_start - row * rays.elevation_step
+    half = np.radians(0.5) + 1e-9
+    assert np.all(np.abs(azimuth[rays.order] - centre_az) <= half)
+    assert np.all(np.abs(elevation[rays.order] - centre_el) <= half)

@@ -19,9 +19,11 @@ import pytest
 
 from tao_pointpillars_py.sim import SimConfig
 from tao_pointpillars_py.sim.ground import Ground
-from tao_pointpillars_py.sim.lidar import make_grid
+from tao_pointpillars_py.sim.lidar import bucket_rays, make_grid
+from tao_pointpillars_py.sim.ml30s import Ml30sA1
 from tao_pointpillars_py.sim.primitives import BOX, CYLINDER, ELLIPSOID, Part, PrimitiveBuilder
 from tao_pointpillars_py.sim.raycast import cast, GROUND_HIT, NO_HIT
+from tao_pointpillars_py.sim.scene import sample_scene
 
 FLAT = Ground(offset=-1.0, slope=(0.0, 0.0), bump_amplitude=np.zeros(1),
               bump_wavevector=np.ones((1, 2)), bump_phase=np.zeros(1), reflectance=0.3)
@@ -85,3 +87,17 @@ def test_rays_miss_to_the_sky_and_hit_the_ground_below():
     np.testing.assert_allclose(z, -1.0, atol=1e-9)
     assert np.all(np.isinf(hits.range[~below]))
     assert hits.range[below].max() <= CONFIG.max_range
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bucketed_rays_hit_what_every_ray_against_every_primitive_hits(seed):
+    """The angle table's cells give the hits of a brute-force cast (one cell holds all rays)."""
+    rays = bucket_rays(Ml30sA1().rays().directions[::5])   # a fifth of the table: quicker
+    scene_ = sample_scene(np.random.default_rng(seed), CONFIG)
+    hits = cast(rays, scene_.primitives, scene_.ground, CONFIG.max_range)
+    brute = cast(bucket_rays(rays.directions, cell_deg=400.0), scene_.primitives,
+                 scene_.ground, CONFIG.max_range)
+    assert (brute.primitive >= 0).sum() > 200           # objects were hit
+    np.testing.assert_array_equal(hits.range, brute.range)
+    np.testing.assert_array_equal(hits.primitive, brute.primitive)
+    np.testing.assert_array_equal(hits.cos_incidence, brute.cos_incidence)
