@@ -98,6 +98,16 @@ def test_sourced_environment_imports_the_installed_package(tmp_path):
     assert (installed / "py.typed").is_file()
 
 
+def test_installed_package_ships_the_ml30s_angle_table(tmp_path):
+    """The angle table of sim --sensor ml30s-a1 is package data (setup.py package_data)."""
+    found = _installed_python(
+        "from tao_pointpillars_py.sim import ml30s; import numpy as np; "
+        "a, e = ml30s.angle_table(); print(ml30s.__file__, len(a), round(float("
+        "np.degrees(e).min()), 3))", tmp_path).split()
+    assert Path(found[0]).resolve().is_relative_to(PREFIX.resolve()), found[0]
+    assert found[1:] == ["51200", "-52.675"]
+
+
 def test_installed_node_answers_a_cloud(tmp_path):
     """The installed executable, installed params, default model: one cloud in, boxes out."""
     log = tmp_path / "node.log"

@@ -49,8 +49,14 @@ Scene distribution
     an unreliable cue. ``num_points`` counts the returned points (after dropout) whose nearest
     hit is the object.
 
+Other sensor
+    ``simulate_frame(seed, index, config, sensor=ml30s.Ml30sA1())`` casts the real Zvision
+    ML-30S-A1's angle table instead of the grid (elevation -52.7..+21 deg, not a grid), with
+    an intensity calibrated on the real capture; ``ml30s.to_driver_frame`` gives the driver's
+    frame and layout (docs/simulator_vs_real.md).
+
 Everything is drawn from ``np.random.default_rng([seed, index])``: a frame depends only on
-(seed, index, config).
+(seed, index, config, sensor).
 
 May import: core, inference, data and the base modules (errors, package_files); never rclpy.
 """
