@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -40,7 +40,7 @@ from tao_pointpillars_py.sim import ml30s
 from tao_pointpillars_py.sim.config import SimConfig
 from tao_pointpillars_py.sim.frame import simulate_frame
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real_data" / "zvision"
+REAL = Path(__file__).resolve().parents[1] / "test" / "data_files" / "zvision"
 ELEVATION_BINS = np.arange(-54.0, 23.0, 1.0)
 BANDS = ((-53.0, -30.0), (-30.0, -5.0), (-5.0, 22.0))
 
@@ -122,7 +122,7 @@ def draw(real: Returns, sim: Returns, path: Path) -> None:
     plt.close(figure)
 
 
-def _intensity_by_elevation(ax, real: Returns, sim: Returns, centres: np.ndarray) -> None:
+def _intensity_by_elevation(ax: Any, real: Returns, sim: Returns, centres: np.ndarray) -> None:
     for returns, name, colour in ((real, "real", "C0"), (sim, "sim", "C1")):
         row = np.digitize(returns.elevation_deg, ELEVATION_BINS) - 1
         order = np.argsort(row, kind="stable")
@@ -138,7 +138,7 @@ def _intensity_by_elevation(ax, real: Returns, sim: Returns, centres: np.ndarray
     ax.legend(fontsize=8)
 
 
-def _histogram(ax, real: Returns, sim: Returns, band: tuple[float, float] | None,
+def _histogram(ax: Any, real: Returns, sim: Returns, band: tuple[float, float] | None,
                title: str) -> None:
     bins = np.arange(0.0, 161.0, 2.0)
     for returns, name, colour in ((real, "real", "C0"), (sim, "sim", "C1")):
