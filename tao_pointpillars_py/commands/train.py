@@ -21,9 +21,11 @@ import sys
 from typing import Any
 
 from ..errors import ConfigError
+from ..training.augment import INTENSITY_GAIN_RANGE
 
 DEFAULTS = {"epochs": 80, "batch_size": 4, "lr": 3e-3, "seed": 0, "max_frames": None,
-            "time_budget_min": None, "init_from": None, "qat_percentile": None}
+            "time_budget_min": None, "init_from": None, "qat_percentile": None,
+            "intensity_gain": None}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="quantization-aware fine-tuning (with --init-from): simulate int8 "
                              "at every convolution input, ranges at the P-th percentile of |x| "
                              "as `calibrate --percentile P` sets them")
+    parser.add_argument("--intensity-gain", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="intensity gain augmentation, log-uniform in [LOW, HIGH] "
+                             "(default 1/3 3; 1 1 turns it off)")
     parser.add_argument("--time-budget-min", type=float, metavar="MIN",
                         help="fit the whole LR schedule into MIN minutes of training time "
                         "(stops there even if --epochs are not done)")
@@ -70,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
     given = [k for k in DEFAULTS if getattr(args, k) is not None]
     values: dict[str, Any] = {k: (getattr(args, k) if getattr(args, k) is not None else v)
                               for k, v in DEFAULTS.items()}
+    values["intensity_gain"] = tuple(values["intensity_gain"] or INTENSITY_GAIN_RANGE)
     if args.time_steps is not None and values["max_frames"] is None:
         values["max_frames"] = max(args.time_steps, 1) * values["batch_size"]
     opts = TrainOptions(data=tuple(args.data), out=args.out, bf16=args.bf16,

@@ -25,7 +25,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm import tqdm
 
-from .augment import augment_frame
+from .augment import augment_frame, INTENSITY_GAIN_RANGE
 from .targets import TargetAssigner, training_box_mask
 from ..core.config import ModelConfig
 from ..core.pillars import NUM_POINT_FEATURES, pillarize
@@ -108,9 +108,11 @@ class PillarDataset(Dataset):
 
     def __init__(self, dataset_dirs: Sequence[str | Path] | None, cfg: ModelConfig,
                  augment: bool, seed: int = 0, max_frames: int | None = None,
-                 frames: Sequence[CachedFrame] | None = None, progress: bool = True) -> None:
+                 frames: Sequence[CachedFrame] | None = None, progress: bool = True,
+                 intensity_gain: tuple[float, float] = INTENSITY_GAIN_RANGE) -> None:
         self.cfg = cfg
         self.augment = augment
+        self.intensity_gain = intensity_gain
         self.seed = int(seed)
         if frames is None:
             frames = load_frames(dataset_dirs or (), cfg, max_frames, progress=progress)
@@ -126,7 +128,8 @@ class PillarDataset(Dataset):
         points, boxes = frame.points, frame.boxes
         if self.augment:
             rng = np.random.default_rng([self.seed, epoch, index])
-            points, boxes = augment_frame(points, boxes, rng)
+            points, boxes = augment_frame(points, boxes, rng, self.intensity_gain,
+                                          self.cfg.intensity_range[1])
         pillars = pillarize(points, self.cfg.pillars)
         use = training_box_mask(self.cfg, boxes, frame.num_points)
         targets = self.assigner.assign(boxes, frame.labels, use)

@@ -31,6 +31,7 @@ from .data import load_frames
 from .network import PointPillarsNet
 from .. import __version__
 from ..core.config import ModelConfig
+from ..core.input_health import training_intensity_metadata
 from ..core.pillars import NUM_POINT_FEATURES, pad_pillars, pillarize
 from ..inference.model_file import file_sha256
 
@@ -132,6 +133,9 @@ def export_checkpoint(checkpoint: str | Path,
         "training.global_step": str(int(state["global_step"])),
         "training.data": json.dumps([str(d) for d in args.get("data", [])]),
         "training.seed": str(args.get("seed", "")),
+        **training_intensity_metadata(
+            tuple(state["training_intensity"][:2])  # type: ignore[arg-type]
+            if len(state.get("training_intensity") or ()) == 2 else None),
     }
     return model, export_model(model, path, provenance)
 

@@ -26,12 +26,14 @@ from typing import Any, Sequence
 import torch
 from tqdm import tqdm
 
+from .augment import INTENSITY_GAIN_RANGE
 from .checkpoint import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
 from .data import Batch, CachedFrame, EpochSampler, make_loader, PillarDataset
 from .losses import LossParts, pointpillars_loss
 from .network import PointPillarsNet
 from .schedule import OneCycleSchedule, run_progress
 from ..core.config import ModelConfig
+from ..core.input_health import pooled_intensity_percentiles
 from ..errors import ConfigError
 
 LAST_CHECKPOINT = "last.ckpt"
@@ -39,7 +41,7 @@ LOG_FILE = "train_log.jsonl"
 WARMUP_STEPS = 5
 #: options that define the run; a resumed run must use the checkpoint's values.
 RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data", "time_budget_min",
-                "init_from", "qat_percentile")
+                "init_from", "qat_percentile", "intensity_gain")
 #: batches whose convolution inputs set the ranges of quantization-aware fine-tuning
 QAT_RANGE_BATCHES = 25
 
@@ -60,6 +62,8 @@ class TrainOptions:
     #: quantization-aware fine-tuning: int8 simulated at every convolution input, ranges at
     #: this percentile of |x| (as ``calibrate --percentile``); None: plain float training
     qat_percentile: float | None = None
+    #: log-uniform intensity gain augmentation range; (1, 1) turns it off
+    intensity_gain: tuple[float, float] = INTENSITY_GAIN_RANGE
     bf16: bool = True
     weight_decay: float = 0.01
     grad_clip: float = 10.0
@@ -75,6 +79,9 @@ class TrainOptions:
             raise ConfigError("--time-budget-min must be > 0")
         if self.qat_percentile is not None and not 50.0 < self.qat_percentile <= 100.0:
             raise ConfigError("--qat-percentile must be in (50, 100]")
+        low, high = self.intensity_gain
+        if not 0.0 < low <= high:
+            raise ConfigError(f"--intensity-gain {low} {high}: need 0 < LOW <= HIGH")
 
 
 @dataclass
@@ -102,8 +109,10 @@ def resume_options(opts: TrainOptions, saved_args: dict[str, Any],
     """
     updates: dict[str, Any] = {}
     for name in RUN_DEFINING:
-        saved = saved_args.get(name)
-        if name == "data" and saved is not None:
+        if name not in saved_args:  # a checkpoint older than the option keeps its default
+            continue
+        saved = saved_args[name]
+        if name in ("data", "intensity_gain") and saved is not None:
             saved = tuple(saved)
         current = getattr(opts, name)
         if name in given and current != saved:
@@ -133,7 +142,11 @@ class Trainer:
         torch.manual_seed(opts.seed)
         self.dataset = PillarDataset(opts.data, self.cfg, augment=True, seed=opts.seed,
                                      max_frames=opts.max_frames, frames=frames,
-                                     progress=opts.progress)
+                                     progress=opts.progress,
+                                     intensity_gain=tuple(opts.intensity_gain))
+        # the calibrated data's intensity (before gain augmentation), for the model metadata
+        self.training_intensity = pooled_intensity_percentiles(
+            [f.points for f in self.dataset.frames], self.cfg.pillars.point_cloud_range)
         self.steps_per_epoch = len(self.dataset) // opts.batch_size
         if self.steps_per_epoch < 1:
             raise ConfigError(f"{len(self.dataset)} frames do not fill one batch of "
@@ -203,7 +216,8 @@ class Trainer:
                 "quant_ranges": dict(self.quant_ranges),
                 "epoch": self.state.epoch, "global_step": self.state.global_step,
                 "train_seconds": self.state.train_seconds,
-                "model_config": self.cfg.to_metadata(), "args": args, "rng": rng_states()}
+                "model_config": self.cfg.to_metadata(), "args": args, "rng": rng_states(),
+                "training_intensity": list(self.training_intensity or ())}
 
     def _batches(self, epoch: int, skip_batches: int) -> Any:
         self.sampler.epoch = epoch

@@ -17,7 +17,8 @@
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.training.augment import augment_frame, GlobalTransform
+from tao_pointpillars_py.training.augment import (augment_frame, GlobalTransform,
+                                                  INTENSITY_GAIN_RANGE)
 
 
 def _inside(points, box, margin=1e-4):
@@ -61,3 +62,26 @@ def test_augment_does_not_modify_inputs_and_is_seeded():
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert np.all(points == 1) and np.all(boxes == 1)
+
+
+def test_intensity_gain_scales_the_intensity_alone_and_clips_at_the_range_top():
+    points = np.array([[1.0, 2.0, -1.0, 0.1], [3.0, -1.0, 0.0, 0.4]], np.float32)
+    boxes = np.zeros((0, 7), np.float32)
+    new, _ = GlobalTransform(intensity_gain=3.0).apply(points, boxes, intensity_max=1.0)
+    np.testing.assert_allclose(new[:, 3], [0.3, 1.0], rtol=1e-6)
+    np.testing.assert_array_equal(new[:, :3], points[:, :3])
+
+
+def test_intensity_gains_are_log_uniform_over_the_range_and_leave_geometry_draws_alone():
+    gains = np.array([GlobalTransform.random(np.random.default_rng(i)).intensity_gain
+                      for i in range(2000)])
+    low, high = INTENSITY_GAIN_RANGE
+    assert gains.min() >= low and gains.max() <= high
+    # log-uniform: as many draws below 1 as above it, the median near the geometric mean
+    assert abs(np.median(np.log(gains)) - np.log(np.sqrt(low * high))) < 0.1
+    assert abs((gains < 1.0).mean() - 0.5) < 0.05
+    plain = GlobalTransform.random(np.random.default_rng(5), (1.0, 1.0))
+    gained = GlobalTransform.random(np.random.default_rng(5))
+    assert plain.intensity_gain == 1.0
+    assert (plain.flip_y, plain.angle, plain.scale) == (gained.flip_y, gained.angle,
+                                                        gained.scale)

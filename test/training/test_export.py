@@ -24,6 +24,8 @@ onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
 from tao_pointpillars_py.core.config import ModelConfig  # noqa: E402
+from tao_pointpillars_py.core.input_health import (in_range_mask,  # noqa: E402
+                                                   training_intensity_from_metadata)
 from tao_pointpillars_py.inference.model_file import file_sha256  # noqa: E402
 from tao_pointpillars_py.training.export import (example_inputs,  # noqa: E402
                                                  export_checkpoint, export_model,
@@ -112,6 +114,12 @@ def test_export_checkpoint_writes_provenance(tmp_path, tiny_cfg, tiny_frame):
     assert props["training.epochs"] == "1"
     assert props["training.seed"] == "11"
     assert json.loads(props["training.data"]) == ["d1", "d2"]
+    # the training data's intensity percentiles (in range, model units) for input health
+    inside = in_range_mask(tiny_frame.points, tiny_cfg.pillars.point_cloud_range)
+    p50, p99 = np.percentile(tiny_frame.points[inside, 3], [50, 99])
+    assert float(props["training.intensity_p50"]) == pytest.approx(p50, rel=1e-4)
+    assert float(props["training.intensity_p99"]) == pytest.approx(p99, rel=1e-4)
+    assert training_intensity_from_metadata(props) == pytest.approx((p50, p99), rel=1e-4)
     assert not net.training
     worst = max_abs_differences(net, tmp_path / "m.onnx",
                                 [frame_inputs(tiny_frame.points, tiny_cfg)])
