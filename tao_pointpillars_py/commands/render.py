@@ -17,9 +17,10 @@
 
 Writes ``DIR/frames/frame_000000.png`` ... (one picture per rendered cloud), the animation
 ``DIR/frames.gif`` (and ``DIR/frames.mp4`` with ``--format mp4`` where ffmpeg is installed) and
-``DIR/summary.png`` (detections per class over time, latency histogram). Detections are the
-bag's own Detection3DArray messages on the cloud topic's detections topic where the bag has
-them (as the offline ``detect`` writes them), else the model's, run frame by frame.
+``DIR/summary.png`` (detections per class over time, latency histogram where the model ran).
+Points are grey by intensity over the bag's own p1..p99 (or coloured by height). Detections
+are the bag's own Detection3DArray messages on the cloud topic's detections topic where the
+bag has them (as the offline ``detect`` writes them), else the model's, run frame by frame.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from ..errors import ConfigError
 from ..inference.model_file import default_model_path, load_model_info
 from ..ros.parameters import settings_from_file
 from ..tools.render.bag_detections import DetectionFinder
-from ..tools.render.frames import (checked_cloud_count, counted, default_range, render_frames,
-                                   RenderJob, summary_line, UNMEASURED_NOTE, write_mp4)
+from ..tools.render.frames import (checked_cloud_count, counted, default_range,
+                                   INTENSITY_PERCENTILES, render_frames, RenderJob, summary_line,
+                                   UNMEASURED_NOTE, write_mp4)
 
 #: field of view drawn by default: the Zvision ML30S's 140 degrees about +x
 DEFAULT_FOV_DEG = 140.0
@@ -56,8 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frames", type=int, default=None, metavar="N",
                         help="stop after N rendered frames (default: no limit)")
     parser.add_argument("--color-by", choices=("intensity", "height"), default="intensity",
-                        help="shade points by intensity (driver units) or by height z "
-                             "(default intensity)")
+                        help="shade points by intensity (driver units; the grey scale spans "
+                             "the bag's p1..p99) or by height z (the model's z range) (default "
+                             "intensity)")
     parser.add_argument("--range", type=float, default=None, metavar="METRES",
                         help="half-width of the view; it reaches as far ahead (default: the "
                              "model's point_cloud_range)")
@@ -99,9 +102,13 @@ def run(args: argparse.Namespace) -> int:
                              settings)
     job = RenderJob(args.bag, args.out, topics, args.every, args.max_frames, args.color_by,
                     args.range or default_range(config), args.fov_deg, args.fps)
-    records, (width, height), gif_frames = render_frames(job, config, finder, labels, total)
+    records, (width, height), gif_frames, (low, high) = render_frames(job, config, finder,
+                                                                      labels, total)
     print(f"render: wrote {counted(len(records), 'frame')} to {job.frames_dir} (frame_000000.png "
           f".. frame_{len(records) - 1:06d}.png, {width}x{height} pixels)")
+    if args.color_by == "intensity":
+        print(f"render: grey scale intensity {low:.3g} .. {high:.3g} (driver units), "
+              "p{:g}..p{:g} of the rendered clouds".format(*INTENSITY_PERCENTILES))
     print(f"render: wrote {args.out / 'frames.gif'} ({counted(gif_frames, 'frame')}, "
           f"{args.fps:g} fps)")
     summary = args.out / "summary.png"

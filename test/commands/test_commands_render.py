@@ -42,6 +42,7 @@ from vision_fixtures import detection_array_message
 MODEL = Path(__file__).resolve().parents[2] / "models" / "pointpillars_zvision.onnx"
 TOPIC = "/ns1/zvision_lidar_points"
 ZVISION_PARAMS = MODEL.parents[1] / "params" / "zvision_ml30s.yaml"
+ZVISION = MODEL.parents[1] / "test" / "data_files" / "zvision"
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 CLASS_RGB = np.array([CLASS_COLOURS[name][:3] for name in NAMES]) * 255.0
 
@@ -205,8 +206,9 @@ def test_bag_detections_are_matched_to_the_nearest_stamp_within_half_a_period():
 
 def test_every_and_max_frames_choose_the_frames(sim, view, tmp_path, capsys):
     every_cloud, out = tmp_path / "all", tmp_path / "out"
-    assert render(capsys, sim / "bag", every_cloud)[0] == 0
-    assert render(capsys, sim / "bag", out, "--every", "2")[0] == 0
+    # by height: the intensity scale is the rendered clouds' own, so it differs between them
+    assert render(capsys, sim / "bag", every_cloud, "--color-by", "height")[0] == 0
+    assert render(capsys, sim / "bag", out, "--every", "2", "--color-by", "height")[0] == 0
     assert len(frames(out)) == 2
     plot = slice(view.top_px, view.top_px + view.height_px)   # the titles differ in latency
     for rendered, cloud in zip(frames(out), frames(every_cloud)[::2]):
@@ -267,11 +269,16 @@ def test_params_file_draws_a_y_forward_bag_in_the_models_frame(sim, tmp_path, ca
                              "--params-file", str(ZVISION_PARAMS))
     assert code == 0 and "render: wrote 2 frames" in stdout
     assert render(capsys, turned, outs["unturned"], "--max-frames", "2")[0] == 0
+    view = BevView.around_lidar(default_range(load_model_info(str(MODEL)).config), 140.0)
+    # the plot, legend and colour bar; the titles (bag name, latency) and the axis labels
+    # (the turned one's say "in the model frame") differ
+    shown = (slice(view.top_px, view.top_px + view.height_px), slice(view.left_px, None))
     for plain, same, other in zip(*(frames(out) for out in outs.values())):
-        below_title = slice(60, None)     # the titles differ: bag name, latency
-        expected = picture(plain)[below_title]
-        assert np.all(picture(same)[below_title] == expected)
-        assert np.mean(np.any(picture(other)[below_title] != expected, axis=2)) > 0.01
+        expected = picture(plain)[shown]
+        assert np.all(picture(same)[shown] == expected)
+        assert np.mean(np.any(picture(other)[shown] != expected, axis=2)) > 0.01
+        axis_labels = (slice(view.top_px, None), slice(0, view.left_px))
+        assert np.any(picture(same)[axis_labels] != picture(plain)[axis_labels])
 
 
 def test_params_file_with_a_bad_value_is_refused(sim, tmp_path, capsys):
@@ -279,3 +286,57 @@ def test_params_file_with_a_bad_value_is_refused(sim, tmp_path, capsys):
     bad.write_text("/**:\n  ros__parameters:\n    intensity_range: [255.0, 0.0]\n")
     code, _, stderr = render(capsys, sim / "bag", tmp_path / "out", "--params-file", str(bad))
     assert code == 2 and "intensity_range" in stderr
+
+
+def grey_scale(stdout):
+    """Give the (low, high) of the printed ``render: grey scale intensity LOW .. HIGH`` line."""
+    line = next(line for line in stdout.splitlines()
+                if line.startswith("render: grey scale intensity "))
+    low, _, high = line.split()[4:7]
+    return float(low), float(high)
+
+
+def test_grey_scale_spans_the_rendered_clouds_percentiles(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    clouds = []
+    for index in range(12):
+        points = np.c_[rng.uniform(5.0, 30.0, 300), rng.uniform(-10.0, 10.0, 300),
+                       rng.uniform(-1.5, 0.0, 300), rng.integers(0, 11, 300)]
+        if index % 2:
+            points[:, 3] += 200.0            # not rendered with --every 2: not in the scale
+        points[:20, :3] = 0.0                # no-return slots, as the Zvision driver writes them
+        points[:20, 3] = 250.0
+        clouds.append((1_000_000_000 + index * 100_000_000, points.astype(np.float32)))
+    bag = tmp_path / "dim"
+    write_cloud_bag(bag, clouds, TOPIC)
+    code, stdout, _ = render(capsys, bag, tmp_path / "out", "--every", "2")
+    assert code == 0
+    rendered = np.concatenate([points[20:, 3] for _, points in clouds[::2]])
+    low, high = np.percentile(rendered, (1, 99))
+    assert grey_scale(stdout) == (float(f"{low:.3g}"), float(f"{high:.3g}"))
+    assert "p1..p99 of the rendered clouds" in stdout
+
+
+def test_real_zvision_capture_is_drawn_in_light_greys(tmp_path, capsys):
+    bag = tmp_path / "zvision"
+    assert main(["import-pcap", str(ZVISION / "ML30S_A1_Default.pcap"), "--calibration",
+                 str(ZVISION / "ML30S_A1_Default.cal"), "--out", str(bag)]) == 0
+    out = tmp_path / "out"
+    code, stdout, _ = render(capsys, bag, out, "--max-frames", "2", "--params-file",
+                             str(ZVISION_PARAMS))
+    assert code == 0
+    returns = np.concatenate([c.points[np.any(c.points[:, :3] != 0, axis=1), 3]
+                              for c in list(read_clouds(bag))[:2]])
+    low, high = grey_scale(stdout)
+    assert low == pytest.approx(np.percentile(returns, 1), abs=1.0)
+    assert high == pytest.approx(np.percentile(returns, 99), abs=1.5)
+    assert high < 100                        # the driver's 0..255 would leave it all dark
+    view = BevView.around_lidar(default_range(load_model_info(str(MODEL)).config), 140.0)
+    plot = (slice(view.top_px, view.top_px + view.height_px),
+            slice(view.left_px, view.left_px + view.width_px))
+    for path in frames(out):
+        image = picture(path)[plot]
+        grey = np.ptp(image, axis=2) <= 2
+        light = grey & (image.min(axis=2) > 150)
+        # on a 0..255 scale intensity 45 is grey 102: no point would be this light
+        assert np.count_nonzero(light) > 400, path.name

@@ -20,12 +20,16 @@ import pytest
 
 from tao_pointpillars_py.core.detections import Detections
 from tao_pointpillars_py.core.markers import CLASS_COLOURS
+from tao_pointpillars_py.core.pointcloud2 import DRIVER_INTENSITY_RANGE
+from tao_pointpillars_py.data.bags import CloudFrame
 from tao_pointpillars_py.tools.render.drawing import (BevRenderer, BevView, blend, colour_255,
                                                       draw_summary, edge_midpoints, GifWriter,
                                                       GROUND_TRUTH_COLOUR, heading_segments,
                                                       PLOT_BACKGROUND, point_raster,
-                                                      PointShading)
-from tao_pointpillars_py.tools.render.frames import FrameRecord
+                                                      PointShading, summary_figure)
+from tao_pointpillars_py.tools.render.frames import (frame_title, FrameRecord,
+                                                     INTENSITY_PERCENTILES, intensity_scale,
+                                                     MODEL_FRAME)
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 CLASS_RGB = {name: np.array(CLASS_COLOURS[name][:3]) * 255.0 for name in NAMES}
@@ -191,6 +195,102 @@ def test_summary_figure_is_written_with_or_without_latency(tmp_path):
     draw_summary(tmp_path / "timed.png", records, NAMES, "title", "not measured")
     untimed = [FrameRecord(r.time_s, r.topic, r.detections_per_class) for r in records]
     draw_summary(tmp_path / "untimed.png", untimed, NAMES, "title", "not measured")
-    for name in ("timed.png", "untimed.png"):
-        with Image.open(tmp_path / name) as figure:
-            assert figure.size == (1200, 800)
+    with Image.open(tmp_path / "timed.png") as figure:
+        assert figure.size == (1200, 800)
+    with Image.open(tmp_path / "untimed.png") as figure:
+        assert figure.size == (1200, 550)
+
+
+def legend_texts(axes):
+    return [text.get_text() for text in axes.get_legend().get_texts()]
+
+
+def test_summary_has_a_latency_panel_only_with_latencies_and_truth_only_with_labels():
+    timed_with_truth = [FrameRecord(0.1 * i, "/p", np.array([i, 1, 0]), np.array([i + 1, 1, 1]),
+                                    20.0 + i) for i in range(6)]
+    figure = summary_figure(timed_with_truth, NAMES, "title", "not measured")
+    counts, latency = figure.axes
+    assert counts.get_title() == "detections per class (dashed: ground truth)"
+    assert latency.get_title() == "detector latency, 6 frames"
+    assert legend_texts(counts) == [*NAMES, *(f"{n} ground truth" for n in NAMES)]
+    assert figure.texts[0].get_text() == "title"
+
+    from_bag = [FrameRecord(r.time_s, r.topic, r.detections_per_class) for r in timed_with_truth]
+    figure = summary_figure(from_bag, NAMES, "title", "not measured")
+    assert len(figure.axes) == 1
+    assert figure.axes[0].get_title() == "detections per class"
+    assert legend_texts(figure.axes[0]) == list(NAMES)
+    assert figure.texts[0].get_text() == "title\nnot measured"
+
+
+def renderer_legend(renderer):
+    return [text.get_text() for text in renderer.legend.get_texts()]
+
+
+def test_frame_legend_names_ground_truth_only_when_labels_were_given(view):
+    shading = PointShading("intensity", (0.0, 255.0))
+    with BevRenderer(view, NAMES, shading, 140.0) as renderer:
+        assert renderer_legend(renderer)[:4] == [*NAMES, "ground truth"]
+    with BevRenderer(view, NAMES, shading, 140.0, with_ground_truth=False) as renderer:
+        texts = renderer_legend(renderer)
+        assert texts[:3] == list(NAMES) and not any("ground truth" in t for t in texts)
+
+
+def small_intensity_points():
+    """Points on a grid ahead of the lidar, intensities 0..10 as a real Zvision cloud's."""
+    xs, ys = np.meshgrid(np.arange(6.0, 16.0, 1.0), np.arange(-8.0, 8.0, 1.0))
+    intensity = np.arange(xs.size) % 11
+    return np.c_[xs.ravel(), ys.ravel(), np.full(xs.size, -1.0), intensity].astype(np.float32)
+
+
+def test_small_intensities_span_the_grey_scale_from_the_bags_percentiles(view):
+    points = small_intensity_points()
+    low, high = intensity_scale(points[:, 3])
+    assert (low, high) == tuple(np.percentile(points[:, 3], INTENSITY_PERCENTILES))
+    brightest = points[points[:, 3] == 10][0, :2]
+    dimmest = points[points[:, 3] == 0][0, :2]
+    greys = {}
+    for name, shading in (("fixed", PointShading("intensity", DRIVER_INTENSITY_RANGE)),
+                          ("bag", PointShading("intensity", (low, high), "p1..p99 of this bag"))):
+        with BevRenderer(view, NAMES, shading) as renderer:
+            picture = renderer.draw(points, Detections.empty())
+            greys[name] = [pixel(picture, view, *xy) for xy in (brightest, dimmest)]
+            bar = renderer.colour_bar
+            assert (bar.vmin, bar.vmax) == shading.value_range
+    bright, dim = greys["bag"]
+    assert np.ptp(bright) < 3 and bright.min() > 200      # the top of the greys
+    assert bright.sum() > dim.sum() + 3 * 120
+    assert greys["fixed"][0].max() < 90                     # 10 of 0..255: nearly the darkest
+    with BevRenderer(view, NAMES, PointShading("intensity", (low, high),
+                                               "p1..p99 of this bag")) as renderer:
+        ticks = renderer.colour_bar.get_ticks()
+        labels = [t.get_text() for t in renderer.colour_bar.ax.get_yticklabels()]
+        assert ticks[0] == low and ticks[-1] == high
+        assert labels[0] == f"{low:.3g}" and labels[-1] == f"{high:.3g}"
+        assert renderer.colour_bar.ax.get_ylabel() == \
+            "intensity [driver units], p1..p99 of this bag"
+
+
+def test_intensity_scale_of_flat_or_empty_clouds():
+    assert intensity_scale(np.full(50, 7.0, np.float32)) == (7.0, 8.0)
+    assert intensity_scale(np.array([np.nan, np.inf], np.float32)) == DRIVER_INTENSITY_RANGE
+    assert intensity_scale(np.zeros(0, np.float32)) == DRIVER_INTENSITY_RANGE
+    values = np.r_[np.arange(100.0), np.nan]
+    assert intensity_scale(values) == pytest.approx(tuple(np.percentile(values[:-1], (1, 99))))
+
+
+def test_title_and_axes_say_the_model_frame_when_the_cloud_is_turned(view):
+    cloud = CloudFrame(1_500_000_000, "/zvision_lidar_points", "zvision_lidar", NO_POINTS)
+    record = FrameRecord(0.0, cloud.topic, np.array([1, 0, 0]))
+    plain = frame_title(0, 0, 1, cloud, record, NAMES, "bag")
+    turned = frame_title(0, 0, 1, cloud, record, NAMES, "bag", MODEL_FRAME)
+    assert plain.startswith("/zvision_lidar_points (zvision_lidar)   t = 0.00 s")
+    assert turned.startswith(
+        "/zvision_lidar_points (zvision_lidar, drawn in the model frame)   t = 0.00 s")
+    shading = PointShading("intensity", (0.0, 255.0))
+    with BevRenderer(view, NAMES, shading) as renderer:
+        assert renderer.axes.get_xlabel() == "y [m]  (+ left)"
+        assert renderer.axes.get_ylabel() == "x [m]  (forward)"
+    with BevRenderer(view, NAMES, shading, drawn_frame=MODEL_FRAME) as renderer:
+        assert renderer.axes.get_xlabel() == "y [m] in the model frame  (+ left)"
+        assert renderer.axes.get_ylabel() == "x [m] in the model frame  (forward)"

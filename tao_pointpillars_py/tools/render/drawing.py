@@ -34,8 +34,10 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, ListedColormap, Normalize, to_hex, to_rgb
 from matplotlib.figure import Figure
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Patch, Rectangle, Wedge
 from matplotlib.patheffects import withStroke
@@ -208,20 +210,34 @@ def _point_colormap(color_by: ColorBy) -> Colormap:
 
 @dataclass(frozen=True)
 class PointShading:
-    """What colours the points and over which range of values (fixed, so frames compare)."""
+    """
+    What colours the points and over which range of values (fixed, so frames compare).
+
+    ``scale_note`` says where the range comes from (e.g. "p1..p99 of this bag"); with one, the
+    colour bar names it and marks both ends with their values.
+    """
 
     color_by: ColorBy
     value_range: tuple[float, float]
+    scale_note: str = ""
 
     @property
     def label(self) -> str:
-        if self.color_by == "intensity":
-            return "intensity [driver units]"
-        return "height z [m]"
+        quantity = "intensity [driver units]" if self.color_by == "intensity" else "height z [m]"
+        return f"{quantity}, {self.scale_note}" if self.scale_note else quantity
 
     def values(self, points: np.ndarray) -> np.ndarray:
         """Give the value of each (N, 4) point that selects its colour."""
         return points[:, 3] if self.color_by == "intensity" else points[:, 2]
+
+    def ticks(self) -> list[float] | None:
+        """Give the colour bar's ticks: both ends and round values between (None: automatic)."""
+        if not self.scale_note:
+            return None
+        low, high = self.value_range
+        inner = MaxNLocator(nbins=5).tick_values(low, high)
+        margin = 0.15 * (high - low)    # no round tick crowding an end's number
+        return [low, *(float(t) for t in inner if low + margin < t < high - margin), high]
 
 
 class BevRenderer:
@@ -234,8 +250,15 @@ class BevRenderer:
     """
 
     def __init__(self, view: BevView, class_names: Sequence[str], shading: PointShading,
-                 fov_deg: float = 140.0,
-                 model_range: Sequence[float] | None = None) -> None:
+                 fov_deg: float = 140.0, model_range: Sequence[float] | None = None, *,
+                 with_ground_truth: bool = True, drawn_frame: str = "") -> None:
+        """
+        Draw what every frame shares.
+
+        ``with_ground_truth`` False leaves ground truth out of the legend (no labels given);
+        ``drawn_frame`` names the frame on the axes where it is not the cloud's own (e.g.
+        "model frame" with ``cloud_to_model``).
+        """
         self.view = view
         self.class_names = tuple(class_names)
         self.class_rgb = np.array([c[:3] for c in class_colours(self.class_names)])
@@ -245,7 +268,7 @@ class BevRenderer:
                              facecolor=FIGURE_BACKGROUND)
         # Any: the Agg canvas's methods carry no type hints
         self.canvas: Any = cast(Any, FigureCanvasAgg(self.figure))
-        self.axes = self._plot_axes()
+        self.axes = self._plot_axes(drawn_frame)
         self._draw_field_of_view(fov_deg)
         #: static marks drawn above the points, so redrawn with each frame
         self._overlay: list[Artist] = self._draw_range_rings(fov_deg)
@@ -275,8 +298,8 @@ class BevRenderer:
         self._title = self.figure.text(view.left_px / width, 1.0 - 10.0 / height, "",
                                        color=TEXT_COLOUR, fontsize=11, va="top",
                                        linespacing=1.6)
-        self._draw_legend(fov_deg, model_range is not None)
-        self._draw_colour_bar()
+        self.legend = self._draw_legend(fov_deg, model_range is not None, with_ground_truth)
+        self.colour_bar = self._draw_colour_bar()
         for artist in (self._points, self._boxes, self._ground_truth, self._headings,
                        self._title, *self._overlay):
             artist.set_animated(True)
@@ -337,15 +360,16 @@ class BevRenderer:
                            path_effects=stroke, clip_on=True, animated=True)
             for (x, y), score, colour in zip(foremost, detections.scores[known], rgb)]
 
-    def _plot_axes(self) -> Axes:
+    def _plot_axes(self, drawn_frame: str) -> Axes:
         view = self.view
         width, height = view.picture_size
         bottom = height - view.top_px - view.height_px
         axes = self.figure.add_axes((view.left_px / width, bottom / height,
                                      view.width_px / width, view.height_px / height))
         axes.set_facecolor(PLOT_BACKGROUND)
-        axes.set_xlabel("y [m]  (+ left)", color=TEXT_COLOUR)
-        axes.set_ylabel("x [m]  (forward)", color=TEXT_COLOUR)
+        frame = f" in the {drawn_frame}" if drawn_frame else ""
+        axes.set_xlabel(f"y [m]{frame}  (+ left)", color=TEXT_COLOUR)
+        axes.set_ylabel(f"x [m]{frame}  (forward)", color=TEXT_COLOUR)
         axes.tick_params(colors=TEXT_COLOUR, labelsize=9)
         for spine in axes.spines.values():
             spine.set_color(RING_COLOUR)
@@ -397,12 +421,14 @@ class BevRenderer:
                                       fill=False, edgecolor=RING_COLOUR, zorder=1,
                                       linewidth=_points(1.0), linestyle=(0, (1, 2))))
 
-    def _draw_legend(self, fov_deg: float, with_model_range: bool) -> None:
+    def _draw_legend(self, fov_deg: float, with_model_range: bool,
+                     with_ground_truth: bool) -> Legend:
         handles: list[Patch | Line2D] = [
             Patch(facecolor=(*rgb, FILL_ALPHA), edgecolor=rgb, linewidth=_points(EDGE_PX),
                   label=name) for name, rgb in zip(self.class_names, self.class_rgb)]
-        handles.append(Line2D([], [], color=GROUND_TRUTH_COLOUR, linestyle=(0, (3.0, 2.0)),
-                              linewidth=_points(GROUND_TRUTH_PX), label="ground truth"))
+        if with_ground_truth:
+            handles.append(Line2D([], [], color=GROUND_TRUTH_COLOUR, linestyle=(0, (3.0, 2.0)),
+                                  linewidth=_points(GROUND_TRUTH_PX), label="ground truth"))
         handles.append(Line2D([], [], color=RING_COLOUR, linewidth=_points(1.0),
                               label=f"range rings, {RING_STEP_M:.0f} m"))
         if fov_deg < 360.0:
@@ -418,8 +444,9 @@ class BevRenderer:
             frameon=False, labelcolor=TEXT_COLOUR, fontsize=10, title="box: score, heading",
             title_fontsize=9, alignment="left")
         legend.get_title().set_color(TEXT_COLOUR)
+        return legend
 
-    def _draw_colour_bar(self) -> None:
+    def _draw_colour_bar(self) -> Colorbar:
         view = self.view
         width, height = view.picture_size
         bar_height = view.height_px * 0.42
@@ -429,7 +456,11 @@ class BevRenderer:
         colour_bar = self.figure.colorbar(self._points, cax=bar)
         colour_bar.set_label(self.shading.label, color=TEXT_COLOUR)
         colour_bar.outline.set_edgecolor(RING_COLOUR)
+        ticks = self.shading.ticks()
+        if ticks is not None:
+            colour_bar.set_ticks(ticks, labels=[f"{t:.3g}" for t in ticks])
         bar.tick_params(colors=TEXT_COLOUR, labelsize=9)
+        return colour_bar
 
 
 def _ring_ticks(reach: float) -> list[float]:
@@ -495,26 +526,33 @@ class GifWriter:
 
 def draw_summary(path: str | Path, records: Sequence[FrameRecord], class_names: Sequence[str],
                  title: str, unmeasured_note: str) -> None:
-    """
-    Write the summary figure: detections per class over time and the latency histogram.
+    """Write :func:`summary_figure` to ``path``."""
+    summary_figure(records, class_names, title, unmeasured_note).savefig(path)
 
-    Ground truth counts, where known, are dashed lines in the class colour.
-    ``unmeasured_note`` replaces the histogram when no frame has a latency.
+
+def summary_figure(records: Sequence[FrameRecord], class_names: Sequence[str], title: str,
+                   unmeasured_note: str) -> Figure:
     """
-    figure = Figure(figsize=(12.0, 8.0), dpi=DPI)
-    FigureCanvasAgg(figure)
-    counts_axes, latency_axes = figure.subplots(2, 1, height_ratios=(3, 2))
-    figure.suptitle(title, fontsize=12)
-    _draw_counts(counts_axes, records, class_names)
+    Give the summary figure: detections per class over time and the latency histogram.
+
+    Ground truth counts, where known, are dashed lines in the class colour. When no frame has
+    a latency (detections read from the bag) there is no histogram: ``unmeasured_note`` goes
+    under the title instead.
+    """
     latencies = np.array([r.latency_ms for r in records if r.latency_ms is not None])
+    figure = Figure(figsize=(12.0, 8.0 if latencies.size else 5.5), dpi=DPI)
+    FigureCanvasAgg(figure)
     if latencies.size:
+        counts_axes, latency_axes = figure.subplots(2, 1, height_ratios=(3, 2))
         _draw_latency(latency_axes, latencies)
+        figure.suptitle(title, fontsize=12)
+        figure.subplots_adjust(left=0.06, right=0.78, top=0.91, bottom=0.08, hspace=0.4)
     else:
-        latency_axes.set_axis_off()
-        latency_axes.text(0.5, 0.5, unmeasured_note, ha="center", va="center", fontsize=13,
-                          transform=latency_axes.transAxes)
-    figure.subplots_adjust(left=0.06, right=0.78, top=0.91, bottom=0.08, hspace=0.4)
-    figure.savefig(path)
+        counts_axes = figure.subplots(1, 1)
+        figure.suptitle(f"{title}\n{unmeasured_note}", fontsize=12)
+        figure.subplots_adjust(left=0.06, right=0.78, top=0.83, bottom=0.11)
+    _draw_counts(counts_axes, records, class_names)
+    return figure
 
 
 def _draw_counts(axes: Axes, records: Sequence[FrameRecord], class_names: Sequence[str]) -> None:
@@ -538,7 +576,9 @@ def _draw_counts(axes: Axes, records: Sequence[FrameRecord], class_names: Sequen
                           linestyle="--", label=f"{name} ground truth{suffix}")
     axes.set_xlabel("frame time [s] since the first frame")
     axes.set_ylabel("detections per frame")
-    axes.set_title("detections per class (dashed: ground truth)", fontsize=11)
+    with_truth = all(r.ground_truth_per_class is not None for r in records)
+    axes.set_title("detections per class" + (" (dashed: ground truth)" if with_truth else ""),
+                   fontsize=11)
     axes.grid(alpha=0.3)
     axes.set_ylim(bottom=0)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -38,17 +38,24 @@ from ...core.boxes import Extrinsic, transform_boxes, transform_points
 from ...core.config import ModelConfig
 from ...core.detections import Detections
 from ...core.fusion import to_base_frame
-from ...core.pointcloud2 import DRIVER_INTENSITY_RANGE
+from ...core.pointcloud2 import DRIVER_INTENSITY_RANGE, points_from_cloud
 from ...core.stats import percentiles
-from ...data.bags import CloudFrame, count_clouds, read_clouds
+from ...data.bags import cloud_connections, CloudFrame, count_clouds, open_reader, read_clouds
 from ...data.labels import FrameLabels, LabelsFile
 from ...errors import CloudFormatError, ConfigError
 
-__all__ = ["FrameRecord", "RenderJob", "RenderedFrames", "UNMEASURED_NOTE", "checked_cloud_count",
-           "counted", "default_range", "frame_title", "in_model_frame", "render_frames",
+__all__ = ["FrameRecord", "INTENSITY_PERCENTILES", "MODEL_FRAME", "RenderJob", "RenderedFrames",
+           "UNMEASURED_NOTE", "checked_cloud_count", "counted", "default_range", "frame_title",
+           "in_model_frame", "intensity_scale", "render_frames", "sampled_intensities",
            "summary_line", "truth_counts", "write_mp4"]
 
 UNMEASURED_NOTE = "latency: not measured, detections read from the bag"
+#: the percentiles of a bag's intensities that the grey scale spans: robust to a few glints
+INTENSITY_PERCENTILES = (1.0, 99.0)
+#: the intensity sample: this many of the rendered clouds, spread over them, and at most this
+#: many points of each, drawn at random (a stride would follow the lasers' interleaving)
+SAMPLED_CLOUDS, SAMPLED_POINTS = 16, 8192
+MODEL_FRAME = "model frame"
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,13 @@ class RenderJob:
 
 
 class RenderedFrames(NamedTuple):
-    """What :func:`render_frames` drew: a record per frame, picture size, GIF frames."""
+    """What :func:`render_frames` drew: a record per frame, picture size, GIF frames, scale."""
 
     records: list[FrameRecord]
     picture_size: tuple[int, int]
     gif_frames: int
+    #: the points' colour scale (intensity: the bag's percentiles; height: the model's z range)
+    value_range: tuple[float, float]
 
 
 def render_frames(job: RenderJob, config: ModelConfig, finder: DetectionFinder,
@@ -97,11 +106,18 @@ def render_frames(job: RenderJob, config: ModelConfig, finder: DetectionFinder,
 
     view = BevView.around_lidar(job.range_m, job.fov_deg)
     pcr = config.pillars.point_cloud_range
-    value_range = DRIVER_INTENSITY_RANGE if job.color_by == "intensity" else (pcr[2], pcr[5])
-    shading = PointShading(job.color_by, value_range)
+    if job.color_by == "intensity":
+        low, high = intensity_scale(sampled_intensities(job, total))
+        shading = PointShading("intensity", (low, high), "p{:g}..p{:g} of this bag".format(
+            *INTENSITY_PERCENTILES))
+    else:
+        shading = PointShading("height", (pcr[2], pcr[5]))
+    drawn_frame = MODEL_FRAME if finder.cloud_to_model is not None else ""
     _clear_frames(job.frames_dir)
     records: list[FrameRecord] = []
-    with BevRenderer(view, config.class_names, shading, job.fov_deg, pcr) as renderer, \
+    with BevRenderer(view, config.class_names, shading, job.fov_deg, pcr,
+                     with_ground_truth=labels is not None,
+                     drawn_frame=drawn_frame) as renderer, \
             GifWriter(job.out / "frames.gif", job.fps) as gif:
         for index, cloud, first_ns in _chosen_clouds(job, total):
             found, latency_ms = finder.find(cloud)
@@ -112,14 +128,67 @@ def render_frames(job: RenderJob, config: ModelConfig, finder: DetectionFinder,
                 None if labels is None else truth_counts(truth, labels, config.class_names),
                 latency_ms)
             title = frame_title(len(records), index, total, cloud, record, config.class_names,
-                                finder.describe(cloud.topic))
+                                finder.describe(cloud.topic), drawn_frame)
             picture = renderer.draw(*in_model_frame(
                 finder.cloud_to_model, cloud.points, found,
                 None if truth is None else truth.boxes), title)
             save_png(job.frames_dir / f"frame_{len(records):06d}.png", picture)
             gif.add(picture)
             records.append(record)
-    return RenderedFrames(records, view.picture_size, gif.frames)
+    return RenderedFrames(records, view.picture_size, gif.frames, shading.value_range)
+
+
+def intensity_scale(intensities: np.ndarray) -> tuple[float, float]:
+    """
+    Give the grey scale's (low, high) intensity: the :data:`INTENSITY_PERCENTILES` of a sample.
+
+    A scale fixed at the driver's 0..255 draws a real Zvision cloud (median 2, p99 45) nearly
+    black; the bag's own percentiles spread its greys. The scale is at least one unit wide (a
+    flat cloud still has one); no finite intensity at all gives the driver's 0..255.
+    """
+    values = np.asarray(intensities, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return DRIVER_INTENSITY_RANGE
+    low, high = (float(v) for v in np.percentile(values, INTENSITY_PERCENTILES))
+    return low, max(high, low + 1.0)
+
+
+def _rendered_indices(job: RenderJob, total: int) -> np.ndarray:
+    """Give the bag indices of the clouds :func:`_chosen_clouds` yields."""
+    wanted = math.ceil(total / job.every)
+    if job.max_frames is not None:
+        wanted = min(wanted, job.max_frames)
+    return np.arange(wanted, dtype=np.int64) * job.every
+
+
+def sampled_intensities(job: RenderJob, total: int) -> np.ndarray:
+    """
+    Give a sample of the intensities of the points the render draws, read once before it.
+
+    Up to :data:`SAMPLED_CLOUDS` of the rendered clouds, spread evenly over them (only these
+    are decoded), :data:`SAMPLED_POINTS` points of each drawn at random (fixed seed: a render
+    is repeatable). Slots without a return (x = y = z = 0, as the Zvision driver writes them)
+    are left out.
+    """
+    rendered = _rendered_indices(job, total)
+    if rendered.size == 0:
+        return np.zeros(0, dtype=np.float32)
+    picks = np.linspace(0, rendered.size - 1, min(rendered.size, SAMPLED_CLOUDS))
+    sampled = set(rendered[np.round(picks).astype(np.int64)].tolist())
+    samples = []
+    rng = np.random.default_rng(0)
+    with open_reader(job.bag) as reader:
+        connections = cloud_connections(reader, job.topics)
+        for index, (connection, _, raw) in enumerate(reader.messages(connections=connections)):
+            if index > rendered[-1]:
+                break
+            if index in sampled:
+                points = points_from_cloud(reader.deserialize(raw, connection.msgtype))
+                if len(points) > SAMPLED_POINTS:
+                    points = points[rng.choice(len(points), SAMPLED_POINTS, replace=False)]
+                samples.append(points[np.any(points[:, :3] != 0.0, axis=1), 3])
+    return np.concatenate(samples) if samples else np.zeros(0, dtype=np.float32)
 
 
 def in_model_frame(cloud_to_model: Optional[Extrinsic], points: np.ndarray,
@@ -164,9 +233,7 @@ def _clear_frames(frames_dir: Path) -> None:
 
 def _chosen_clouds(job: RenderJob, total: int) -> Iterator[tuple[int, CloudFrame, int]]:
     """Yield (index in the bag, cloud, first cloud's timestamp) of each cloud to render."""
-    wanted = math.ceil(total / job.every)
-    if job.max_frames is not None:
-        wanted = min(wanted, job.max_frames)
+    wanted = len(_rendered_indices(job, total))
     first_ns: Optional[int] = None
     with tqdm(total=wanted, desc="render", unit="frame") as bar:
         for index, cloud in enumerate(read_clouds(job.bag, job.topics)):
@@ -198,10 +265,17 @@ def _class_counts(counts: np.ndarray, class_names: Sequence[str]) -> str:
 
 
 def frame_title(number: int, index: int, total: int, cloud: CloudFrame,
-                record: FrameRecord, class_names: Sequence[str], source: str) -> str:
-    """Give a picture's two title lines: which cloud, when, and what was found."""
+                record: FrameRecord, class_names: Sequence[str], source: str,
+                drawn_frame: str = "") -> str:
+    """
+    Give a picture's two title lines: which cloud, when, and what was found.
+
+    ``drawn_frame`` names the frame the picture is drawn in where it is not the cloud's own
+    (e.g. :data:`MODEL_FRAME` with ``cloud_to_model``).
+    """
     seconds, nanoseconds = divmod(cloud.timestamp_ns, 1_000_000_000)
-    first = (f"{cloud.topic} ({cloud.frame_id})   t = {record.time_s:.2f} s   stamp "
+    frame = cloud.frame_id + (f", drawn in the {drawn_frame}" if drawn_frame else "")
+    first = (f"{cloud.topic} ({frame})   t = {record.time_s:.2f} s   stamp "
              f"{seconds}.{nanoseconds:09d}   cloud {index + 1}/{total}   frame_{number:06d}")
     second = (f"{int(record.detections_per_class.sum())} detections: "
               f"{_class_counts(record.detections_per_class, class_names)}   ({source}")
