@@ -21,15 +21,16 @@ from cloud_fixtures import CloudLayout, POINT_FIELD_CODES, point_records, XYZI_1
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.core.pointcloud2 import (check_driver_intensity_range, drop_non_finite,
-                                                  encode_zvision_cloud_data, map_intensity,
-                                                  points_from_cloud, thin_points, zvision_fields,
-                                                  ZVISION_POINT_STEP)
+from tao_pointpillars_py.core.pointcloud2 import (check_driver_intensity_range,
+                                                  drop_empty_slots, drop_non_finite,
+                                                  empty_slots, encode_zvision_cloud_data,
+                                                  map_intensity, points_from_cloud, thin_points,
+                                                  zvision_fields, ZVISION_POINT_STEP)
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError
 
 POINTS = np.array([[1.5, -2.0, 0.25, 7.0],
                    [10.0, 3.5, -1.0, 200.0],
-                   [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+                   [0.0, 0.0, -1.5, 0.0]], dtype=np.float32)  # on the z axis: a return
 
 
 def field(name, offset, datatype, count=1):
@@ -105,6 +106,40 @@ def test_points_from_cloud_drops_non_finite_points(bad, column):
     points[1, column] = bad
     cloud = make_cloud(points, *ZVISION_DRIVER)
     np.testing.assert_array_equal(points_from_cloud(cloud), POINTS[[0, 2]])
+
+
+def test_points_from_cloud_drops_the_drivers_empty_slots_of_either_sign():
+    # the Zvision driver: 51,200 slots, (0, 0, 0) where no return came, computed as
+    # 0 x cos/sin, so with -0.0 where the sine or cosine is negative (is_dense false)
+    rng = np.random.default_rng(3)
+    slots = rng.uniform(-20, 50, (51_200, 4)).astype(np.float32)
+    empty = rng.random(51_200) < 0.2
+    slots[empty, :3] = rng.choice(np.array([0.0, -0.0], np.float32), (int(empty.sum()), 3))
+    slots[empty, 3] = 7.0  # whatever intensity a driver leaves there
+    slots[:5, :3] = [[0.0, 0.0, 1.0], [0.0, -2.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 1e-40],
+                     [np.nan, 0.0, 0.0]]  # returns on an axis (and a denormal): kept; NaN not
+    empty[:5] = False
+    cloud = make_cloud(slots, *ZVISION_DRIVER)
+    got = points_from_cloud(cloud)
+    expected = slots[~empty & np.isfinite(slots).all(axis=1)]
+    np.testing.assert_array_equal(got, expected)
+    assert got.shape[0] == 51_200 - int(empty.sum()) - 1
+    assert empty_slots(slots).tolist() == empty.tolist()
+    np.testing.assert_array_equal(drop_empty_slots(slots), slots[~empty])
+
+
+def test_a_cloud_of_empty_slots_only_decodes_to_no_points():
+    cloud = make_cloud(np.zeros((64, 4), np.float32), *ZVISION_DRIVER)
+    assert points_from_cloud(cloud).shape == (0, 4)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_empty_slots_equals_three_float_compares(seed):
+    rng = np.random.default_rng(seed)
+    points = rng.choice(np.array([0.0, -0.0, 1.0, np.nan, 1e-45], np.float32), (2000, 4))
+    expected = (points[:, 0] == 0) & (points[:, 1] == 0) & (points[:, 2] == 0)
+    assert empty_slots(points).tolist() == expected.tolist()
+    assert empty_slots(np.asfortranarray(points)).tolist() == expected.tolist()
 
 
 @pytest.mark.parametrize("seed", range(5))

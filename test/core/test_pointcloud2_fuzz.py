@@ -151,11 +151,15 @@ def raw(data):
 
 
 def finite_float32(rows):
-    """(N, 4) float32 of Python numbers (rounded once), without rows holding NaN or Inf."""
+    """
+    (N, 4) float32 of Python numbers (rounded once), the returns only.
+
+    Dropped: rows holding NaN or Inf, and empty slots, x = y = z = 0 (-0.0 too) in float32.
+    """
     values = np.array(rows, dtype=np.float64).reshape(-1, 4)  # integers here are < 2**53
     with np.errstate(over="ignore"):  # finite float64 beyond float32's range becomes Inf
         points = values.astype(np.float32)
-    return points[np.isfinite(points).all(axis=1)]
+    return points[np.isfinite(points).all(axis=1) & (points[:, :3] != 0).any(axis=1)]
 
 
 def assert_same_points(actual, expected):
