@@ -34,7 +34,8 @@ from ..data.labels import read_labels
 from ..errors import ConfigError
 from ..inference.model_file import default_model_path, load_model_info
 from ..ros.parameters import NodeSettings, read_params_file
-from ..tools.bag_detect import detect_bag, FrameAnswer, latency_percentiles
+from ..tools.bag_detect import (detect_bag, FrameAnswer, input_health_lines,
+                                latency_percentiles)
 from ..tools.evaluation import class_map, evaluate_detections, labelled_detections
 
 #: node parameters that have a command-line option here (the rest: --params-file)
@@ -135,9 +136,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def summary_table(report: Any, workers: int) -> str:
-    """Format frames, detections per class and latency percentiles as a table."""
+    """Format frames, input health, detections per class and latency percentiles as tables."""
     lines = ["| cloud topic | answered on |", "| --- | --- |"]
     lines += [f"| {topic} | {answer} |" for topic, answer in report.topics.items()]
+    lines += input_health_lines(report)
     lines += ["", "| frames | answered | skipped | " + " | ".join(report.per_class) + " |",
               "| --- | --- | --- | " + " | ".join("---" for _ in report.per_class) + " |",
               f"| {report.frames} | {report.answered} | {len(report.skipped)} | "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import logging
+import math
 import time
 from typing import Any, Mapping, Sequence, TYPE_CHECKING
 
@@ -32,6 +33,8 @@ from ..core.boxes import Extrinsic, transform_points
 from ..core.config import ModelConfig, PostProcessConfig
 from ..core.detections import Detections
 from ..core.fusion import to_base_frame
+from ..core.input_health import (cloud_health, CloudHealth, InputReference,
+                                 training_intensity_from_metadata)
 from ..core.pillars import PillarEncoder
 from ..core.pointcloud2 import (check_driver_intensity_range, DRIVER_INTENSITY_RANGE,
                                 map_intensity, points_from_cloud, thin_points)
@@ -84,7 +87,9 @@ class Detector:
     ``input_shapes`` (the model file's); ``dynamic_pillars`` given overrides what they say,
     ``contract`` given must agree with the backend's. ``class_names_known`` is False when the
     model carries no class names (a TAO export): the config's are then placeholders
-    ("class_0", ...) or the caller's.
+    ("class_0", ...) or the caller's. ``training_intensity`` is the (p50, p99) of the model's
+    training data in its intensity units, from its metadata (None: not recorded); with the
+    ranges it is what the clouds are held against (:attr:`input_reference`).
     """
 
     def __init__(self, config: ModelConfig, backend: Backend,
@@ -94,7 +99,8 @@ class Detector:
                  dynamic_pillars: bool | None = None,
                  input_shapes: Mapping[str, Sequence[Any]] | None = None,
                  class_names_known: bool = True,
-                 cloud_to_model: Extrinsic | None = None) -> None:
+                 cloud_to_model: Extrinsic | None = None,
+                 training_intensity: tuple[float, float] | None = None) -> None:
         self.config = config
         self.backend = backend
         self.post = post or PostProcessConfig()
@@ -122,6 +128,7 @@ class Detector:
         #: (a TensorRT profile reports "1..204800"); 0: no bound
         self.point_bound = self.point_capacity or (_upper_bound(points_axis) if tao else 0)
         self.class_names_known = class_names_known
+        self.training_intensity = training_intensity
         self.last_timings = Timings()
         #: (K, 7) anchor boxes in the order of the head outputs
         self.anchors = generate_anchors(config).reshape(-1, 7)
@@ -165,7 +172,8 @@ class Detector:
         else:
             runner = create_backend(backend, backend_file or model_path, **options)
         return cls(config, runner, post, intensity_range, input_shapes=info.input_shapes,
-                   class_names_known=info.class_names_known, cloud_to_model=cloud_to_model)
+                   class_names_known=info.class_names_known, cloud_to_model=cloud_to_model,
+                   training_intensity=training_intensity_from_metadata(info.metadata))
 
     def set_post_process(self, post: PostProcessConfig) -> None:
         """Use new post-processing settings from the next frame on (one assignment)."""
@@ -189,6 +197,15 @@ class Detector:
             return
         self.cloud_to_model = cloud_to_model
         self._model_in_cloud = cloud_to_model.inverse("cloud")
+
+    @property
+    def input_reference(self) -> InputReference:
+        """What the clouds are held against: the model's range and intensity, as set now."""
+        return InputReference(tuple(self.config.pillars.point_cloud_range),
+                              self.config.intensity_range, self.intensity_range,
+                              self.training_intensity,
+                              "" if self.cloud_to_model is None
+                              else pose_text(self.cloud_to_model))
 
     def model_frame_points(self, points: np.ndarray) -> np.ndarray:
         """Give a cloud (N, 4) in the model's frame: ``points`` itself without a transform."""
@@ -253,9 +270,29 @@ class Detector:
 
         Points and boxes are in the cloud's frame; ``cloud_to_model`` moves them in between.
         """
+        return self._detect(points, None)[0]
+
+    def detect_with_health(self, points: np.ndarray, returns: int | None = None,
+                           slots: int = 0) -> tuple[Detections, CloudHealth]:
+        """
+        Detect as :meth:`detect` does, and give the cloud's health figures too.
+
+        They are taken from the points in the model's frame that detection computes anyway
+        (:func:`~..core.input_health.cloud_health`, counted in the preprocessing time);
+        ``returns`` (points before thinning) and ``slots`` (width x height) go into them.
+        """
+        detections, health = self._detect(points, (returns, slots))
+        assert health is not None  # asked for
+        return detections, health
+
+    def _detect(self, points: np.ndarray, health_counts: tuple[int | None, int] | None
+                ) -> tuple[Detections, CloudHealth | None]:
         post = self.post  # one frame sees one settings object, even if replaced meanwhile
         t0 = time.perf_counter()
-        inputs = self.model_inputs(self.model_frame_points(points))
+        model_points = self.model_frame_points(points)
+        health = None if health_counts is None else cloud_health(
+            model_points, self.config.pillars.point_cloud_range, *health_counts)
+        inputs = self.model_inputs(model_points)
         t1 = time.perf_counter()
         outputs = self.backend.infer(inputs)
         t2 = time.perf_counter()
@@ -270,7 +307,18 @@ class Detector:
         detections = self.cloud_frame_detections(detections)
         t3 = time.perf_counter()
         self.last_timings = Timings((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
-        return detections
+        return detections, health
+
+
+def pose_text(pose: Extrinsic) -> str:
+    """Write a pose as the node's ``cloud_to_model`` takes it: "x y z roll pitch yaw" [m, deg]."""
+    r = pose.rotation
+    roll = math.degrees(math.atan2(float(r[2, 1]), float(r[2, 2])))
+    pitch = math.degrees(math.asin(max(-1.0, min(1.0, -float(r[2, 0])))))
+    yaw = math.degrees(math.atan2(float(r[1, 0]), float(r[0, 0])))
+    # rounded to a micro-unit, and + 0.0 turns -0 into 0
+    return " ".join(f"{round(float(v), 6) + 0.0:g}"
+                    for v in (*pose.translation, roll, pitch, yaw))
 
 
 def _named_config(info: ModelInfo, class_names: Sequence[str] | None) -> ModelConfig:
@@ -304,32 +352,37 @@ class CloudAnswer:
     """
     The detector's answer to one cloud, or why the cloud was skipped undecoded.
 
-    ``thinned_from`` is the count of finite points before thinning to ``max_points`` or to a
+    ``thinned_from`` is the count of returns before thinning to ``max_points`` or to a
     TAO model's point capacity (0 when the cloud was not thinned): a thinned cloud is a
-    degraded input the caller warns about.
+    degraded input the caller warns about. ``health``: what the cloud looks like to the model
+    (:class:`~..core.input_health.CloudHealth`; None when skipped).
     """
 
     detections: Detections | None
     skipped: str = ""
     thinned_from: int = 0
+    health: CloudHealth | None = None
 
 
 def answer_cloud(detector: Detector, cloud: Any, max_points: int) -> CloudAnswer:
     """
     Answer one PointCloud2 (or an object with its fields) as the node does.
 
-    Decode it (:func:`~..core.pointcloud2.points_from_cloud` drops non-finite points), thin it
-    to ``max_points`` (0: no limit) or to a TAO model's point capacity when that is lower
-    (:meth:`Detector.point_limit`), detect. A cloud that does not decode is skipped with the
+    Decode it (:func:`~..core.pointcloud2.points_from_cloud` keeps the returns: no
+    non-finite points, no empty (0, 0, 0) slots), thin it to ``max_points`` (0: no limit) or
+    to a TAO model's point capacity when that is lower (:meth:`Detector.point_limit`),
+    detect, with the cloud's health figures. A cloud that does not decode is skipped with the
     reason; errors of the detector itself are raised.
     """
     try:
         points = points_from_cloud(cloud)
     except PointPillarsError as exc:
         return CloudAnswer(None, skipped=str(exc))
-    thinned_from = 0
+    returns, thinned_from = points.shape[0], 0
     limit = detector.point_limit(max_points)
-    if 0 < limit < points.shape[0]:
-        thinned_from = points.shape[0]
+    if 0 < limit < returns:
+        thinned_from = returns
         points = thin_points(points, limit)
-    return CloudAnswer(detector.detect(points), thinned_from=thinned_from)
+    slots = int(cloud.height) * int(cloud.width)  # decoded: both are valid sizes
+    detections, health = detector.detect_with_health(points, returns, slots)
+    return CloudAnswer(detections, thinned_from=thinned_from, health=health)

@@ -20,14 +20,22 @@ arrived before the waiting one was answered) and skipped (malformed, or inferenc
 and the latency from arrival to answer (p50 / p99). The level is WARN when clouds were dropped
 or skipped in the window, or when the p99 latency exceeds the input period (the node cannot
 keep up); ERROR when clouds arrive but none is answered.
+
+What the answered clouds look like to the model (:mod:`..core.input_health`): the share of
+their points inside the model's range and their intensity p50 / p99 next to the model's
+training data's; WARN, naming the parameter to change (``cloud_to_model``,
+``intensity_range``), when the pooled figures are off.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 import threading
-from typing import Mapping
+from typing import Deque, Mapping
 
+from ..core.input_health import (CloudHealth, input_figures, input_problems, InputReference,
+                                 window_health)
 from ..core.stats import percentiles, TimedWindow
 
 OK, WARN, ERROR = 0, 1, 2  # diagnostic_msgs/DiagnosticStatus levels
@@ -62,6 +70,7 @@ class StreamHealth:
         self.latencies = TimedWindow(max(window_s, latency_window_s), start_s)
         self._totals = {"received": 0, "dropped": 0, "skipped": 0, "answered": 0}
         self._lock = threading.Lock()
+        self._inputs: Deque[tuple[float, CloudHealth]] = deque()  # the window's answered clouds
         self.frame_id = ""
         self.last_skip_reason = ""  # every reason reaches /diagnostics; the log is throttled
 
@@ -78,10 +87,30 @@ class StreamHealth:
             self.last_skip_reason = reason
         self._record("skipped", now_s)
 
-    def answered(self, now_s: float, latency_ms: float) -> None:
+    def answered(self, now_s: float, latency_ms: float,
+                 health: CloudHealth | None = None) -> None:
+        """Record an answer, its latency and what the cloud looked like to the model."""
         self.latencies.add(now_s, latency_ms)
         with self._lock:
             self._totals["answered"] += 1
+            if health is not None:
+                self._inputs.append((now_s, health))
+                self._expire_inputs(now_s)
+
+    def _expire_inputs(self, now_s: float) -> None:
+        while self._inputs and self._inputs[0][0] <= now_s - self.window_s:
+            self._inputs.popleft()
+
+    def input_status(self, now_s: float, reference: InputReference
+                     ) -> tuple[list[tuple[str, str]], list[str]]:
+        """Give the window's input figures (key/values) and what is off about them."""
+        with self._lock:
+            self._expire_inputs(now_s)
+            clouds = [health for _, health in self._inputs]
+        window = window_health(clouds)
+        if window is None:
+            return [], []
+        return input_figures(window, reference), input_problems(window, reference)
 
     def _record(self, kind: str, now_s: float) -> None:
         self._events[kind].add(now_s)
@@ -93,9 +122,16 @@ class StreamHealth:
         with self._lock:
             return dict(self._totals)
 
-    def status(self, now_s: float, name: str, context: Mapping[str, str] = {}
-               ) -> StreamStatus:
-        """Summarize the window ending at ``now_s`` as a diagnostic status named ``name``."""
+    def status(self, now_s: float, name: str, context: Mapping[str, str] = {},
+               reference: InputReference | None = None) -> StreamStatus:
+        """
+        Summarize the window ending at ``now_s`` as a diagnostic status named ``name``.
+
+        With ``reference`` (the detector's), the answered clouds' input figures and problems
+        are part of it.
+        """
+        figures, input_warnings = ([], []) if reference is None else self.input_status(
+            now_s, reference)
         counts = {k: events.count(now_s) for k, events in self._events.items()}
         latencies = self.latencies.values(now_s, self.window_s)
         with self._lock:
@@ -113,6 +149,7 @@ class StreamHealth:
         if latencies.size and p99 > period_ms:
             problems.append(f"latency p99 {p99:.0f} ms exceeds the input period "
                             f"{period_ms:.0f} ms")
+        problems += input_warnings
         if counts["received"] and not latencies.size:
             level, message = ERROR, "clouds arrive but none is answered"
         elif problems:
@@ -132,5 +169,5 @@ class StreamHealth:
                   ("skipped total", str(totals["skipped"]))]
         if last_skip_reason:
             values.append(("last skip reason", last_skip_reason))
-        values += list(context.items())
+        values += figures + list(context.items())
         return StreamStatus(level, name, message, self.frame_id, tuple(values))

@@ -21,7 +21,8 @@ answered in its own namespace (:mod:`.topics`): ``bbox`` (vision_msgs/Detection3
 cloud's header), ``bbox_markers`` (visualization_msgs/MarkerArray for RViz) and
 ``bbox/label_info`` (vision_msgs/LabelInfo, transient local). With ``fuse`` the detections of
 all lidars are also merged in ``base_frame`` (:mod:`.fusion`) on ``fused/...``. Health goes to
-``/diagnostics`` once a second (:mod:`.health`).
+``/diagnostics`` once a second (:mod:`.health`): rates, drops, latency, and what the clouds
+look like to the model (share of points in its range, intensity next to its training data's).
 
 Clouds are taken in by a light callback and answered by one inference thread, newest first:
 a cloud that a newer one replaces before inference reaches it is dropped and counted
@@ -282,7 +283,7 @@ class PointPillarsNode(Node):
                                               self.settings.class_id_format))
         outputs.markers.publish(marker_array(detections, msg.header, self.class_names))
         done = time.monotonic()
-        self._health[topic].answered(done, (done - waiting.arrived_s) * 1e3)
+        self._health[topic].answered(done, (done - waiting.arrived_s) * 1e3, answer.health)
         if self._fusion is not None:
             self._publish_fused(topic, msg.header, detections)
 
@@ -338,7 +339,7 @@ class PointPillarsNode(Node):
     def stream_status(self, topic: str) -> StreamStatus:
         """Give the health of input ``topic`` now, as /diagnostics publishes it."""
         return self._health[topic].status(time.monotonic(), f"{self.get_name()}: {topic}",
-                                          self._status_values)
+                                          self._status_values, self.detector.input_reference)
 
     @property
     def inference_alive(self) -> bool:

@@ -37,6 +37,8 @@ import numpy as np
 from rosbags.rosbag2 import Writer
 
 from ..core.detections import Detections
+from ..core.input_health import (CloudHealth, input_figures, input_problems, InputReference,
+                                 window_health, WindowHealth)
 from ..core.stats import percentiles
 from ..data.bags import (BAG_VERSION, cloud_connections, latched_qos, open_reader,
                          publisher_qos, storage_plugin)
@@ -75,11 +77,17 @@ class FrameAnswer:
     detections: Detections | None = None
     timings_ms: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # pre/inf/post/total
     skipped: str = ""  # why the node would have skipped it ("" when answered)
+    health: CloudHealth | None = None  # what the cloud looked like to the model
 
 
 @dataclass
 class DetectReport:
-    """What ``detect_bag`` did: counts, per-frame timings, per-class counts."""
+    """
+    What ``detect_bag`` did: counts, per-frame timings, per-class counts, input health.
+
+    ``health`` holds each answered cloud's figures per cloud topic, ``reference`` what the
+    model expects (:mod:`..core.input_health`); :meth:`input_health` pools them.
+    """
 
     frames: int = 0
     answered: int = 0
@@ -88,6 +96,17 @@ class DetectReport:
     timings_ms: list[tuple[float, float, float, float]] = field(default_factory=list)
     topics: dict[str, str] = field(default_factory=dict)  # cloud topic -> detections topic
     wall_s: float = 0.0
+    health: dict[str, list[CloudHealth]] = field(default_factory=dict)
+    reference: InputReference | None = None
+
+    def input_health(self) -> dict[str, tuple[WindowHealth, list[str]]]:
+        """Per cloud topic: the pooled health of its clouds and what is off (the node's WARN)."""
+        pooled = {}
+        for topic, clouds in self.health.items():
+            window = window_health(clouds)
+            if window is not None and self.reference is not None:
+                pooled[topic] = (window, input_problems(window, self.reference))
+        return pooled
 
 
 class FrameAnswerer:
@@ -127,6 +146,7 @@ class FrameAnswerer:
         result.markers_cdr = self._zero_padded(to_cdr(marker_array(
             detections, header, self.class_names)), MARKER_ARRAY)
         result.detections = detections
+        result.health = answer.health
         timings = self.detector.last_timings
         result.timings_ms = (timings.preprocess_ms, timings.inference_ms,
                              timings.postprocess_ms, (time.perf_counter() - started) * 1e3)
@@ -220,7 +240,8 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
     local = FrameAnswerer(parameters)  # checks the configuration before any worker starts
     typestore = vision_typestore()
     report = DetectReport(topics={t: output_topics(t).detections for t in cloud_topics},
-                          per_class=dict.fromkeys(local.class_names, 0))
+                          per_class=dict.fromkeys(local.class_names, 0),
+                          reference=local.detector.input_reference)
     writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=storage_plugin(storage))
     with writer:
         out: dict[str, Any] = {}
@@ -256,6 +277,8 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
                 writer.write(out[names.detections], answer.timestamp_ns, answer.detections_cdr)
                 writer.write(out[names.markers], answer.timestamp_ns, answer.markers_cdr)
                 report.timings_ms.append(answer.timings_ms)
+                if answer.health is not None:
+                    report.health.setdefault(answer.topic, []).append(answer.health)
                 if answer.detections is not None:
                     for label in answer.detections.labels.tolist():
                         name = local.class_names[int(label)]
@@ -297,3 +320,28 @@ def latency_percentiles(timings_ms: Sequence[tuple[float, float, float, float]]
         p50, p90, p99 = percentiles(values[:, column], (50, 90, 99))
         result[stage] = (float(p50), float(p90), float(p99))
     return result
+
+
+def input_health_lines(report: DetectReport) -> list[str]:
+    """
+    Table lines, per cloud topic: share of points in the model's range, intensity p50 / p99.
+
+    Intensities in the clouds' units, next to the model's training data's (through
+    ``intensity_range``); then the node's WARN, if any, as ``warning:`` lines. [] without
+    answered clouds.
+    """
+    pooled = report.input_health()
+    if not pooled or report.reference is None:
+        return []
+    lines = ["", "| cloud topic | returns per cloud | in model range | intensity p50 / p99 | "
+             "model's training p50 / p99 |", "| --- | --- | --- | --- | --- |"]
+    warnings = []
+    for topic, (window, problems) in pooled.items():
+        figures = dict(input_figures(window, report.reference))
+        share = figures["points in model range [%]"]
+        lines.append(f"| {topic} | {figures['returns per cloud']} | "
+                     f"{share}{'' if share == 'no returns' else ' %'} | "
+                     f"{figures['intensity p50 / p99']} | "
+                     f"{figures['training intensity p50 / p99']} |")
+        warnings += [f"warning: {topic}: {problem}" for problem in problems]
+    return lines + [f"model range {report.reference.range_text()}"] + warnings

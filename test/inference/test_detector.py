@@ -15,20 +15,28 @@
 """The ROS-free pipeline end to end: cloud -> pillars -> ONNX Runtime -> decode -> NMS."""
 
 import dataclasses
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import onnx
 from onnx_fixtures import fired_anchor_model, TINY_CONFIG
 import pytest
 
 from tao_pointpillars_py.core.boxes import (Extrinsic, limit_period, transform_boxes,
                                             transform_points)
 from tao_pointpillars_py.core.config import PostProcessConfig
+from tao_pointpillars_py.core.input_health import (input_problems, training_intensity_metadata,
+                                                   window_health)
 from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
+from tao_pointpillars_py.data.zvision_pcap import (assemble_frames, cloud_records, decode_frame,
+                                                   read_angle_table, read_udp_capture)
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.inference.detector import answer_cloud, Detector
+from tao_pointpillars_py.inference.detector import answer_cloud, Detector, pose_text
 from tao_pointpillars_py.inference.model_file import default_model_path
 from tao_pointpillars_py.sim import simulate_frame
+
+ZVISION = Path(__file__).resolve().parents[1] / "data_files" / "zvision"
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +185,91 @@ def test_identity_cloud_to_model_sets_no_transform(reference):
     found = plain.detect(points)
     assert plain.cloud_frame_detections(found) is found
     assert turned.cloud_to_model is Y_FORWARD_RAISED
+
+
+def test_answer_cloud_carries_the_clouds_health_from_the_model_frame_points(model):
+    path, _ = model
+    detector = Detector.from_model(path, backend_options={"threads": 1})
+    points = cloud(n=400)
+    points[300:, 0] += 100.0  # a quarter beyond the grid
+    slots = np.vstack([points, np.zeros((100, 4), np.float32)])  # empty slots: no returns
+    answer = answer_cloud(detector, _cloud_message(slots), max_points=0)
+    assert (answer.health.returns, answer.health.slots) == (400, 500)
+    assert answer.health.in_range_share == 0.75
+    expected = np.percentile(points[:300, 3], [50, 99])
+    np.testing.assert_allclose(answer.health.intensity, expected, rtol=1e-6)
+    thinned = answer_cloud(detector, _cloud_message(slots), max_points=100)
+    assert thinned.thinned_from == 400 and thinned.health.returns == 400
+    assert detector.training_intensity is None  # the test model records none
+
+
+def test_pose_text_writes_cloud_to_model_as_the_node_reads_it():
+    assert pose_text(Y_FORWARD_RAISED) == "0 0 0.6 0 0 -90"
+    pose = Extrinsic.from_xyz_rpy("c", (1.5, -2.0, 0.25), (3.0, -4.0, 120.0))
+    assert pose_text(pose) == "1.5 -2 0.25 3 -4 120"
+
+
+def _driver_cloud(records):
+    """Build the driver's PointCloud2 (as an object with its fields) of 51,200 records."""
+    fields = [SimpleNamespace(name=n, offset=o, datatype=t, count=c)
+              for n, o, t, c in zvision_fields()]
+    return SimpleNamespace(fields=fields, is_bigendian=False, point_step=32,
+                           row_step=32 * len(records), data=records.tobytes(), height=1,
+                           width=len(records))
+
+
+@pytest.fixture(scope="module")
+def real_clouds():
+    """Give the vendor's real ML-30S-A1 recording (10 frames) as its ROS 2 driver has it."""
+    capture = read_udp_capture(ZVISION / "ML30S_A1_Default.pcap")
+    table = read_angle_table(ZVISION / "ML30S_A1_Default.cal")
+    records = [cloud_records(decode_frame(capture, frame, table))
+               for frame in assemble_frames(capture).complete]
+    returns = [int(np.count_nonzero((r["x"] != 0) | (r["y"] != 0) | (r["z"] != 0)))
+               for r in records]
+    return [_driver_cloud(r) for r in records], returns
+
+
+def _real_health(detector, clouds):
+    return [answer_cloud(detector, c, max_points=0).health for c in clouds]
+
+
+def test_the_real_recording_is_in_range_with_cloud_to_model_and_not_without(real_clouds):
+    clouds, returns = real_clouds
+    path = str(default_model_path())
+    turned = Detector.from_model(path, backend_options={"threads": 1},
+                                 cloud_to_model=Extrinsic.from_xyz_rpy("zvision_lidar", (0, 0, 0),
+                                                                       (0, 0, -90)))
+    plain = Detector.from_model(path, backend_options={"threads": 1})
+    health = _real_health(turned, clouds)
+    assert [h.returns for h in health] == returns and min(returns) > 40_000
+    assert all(h.slots == 51_200 for h in health)
+    window = window_health(health)
+    assert window.in_range_share > 0.95
+    assert window.intensity[0] == 2.0 and 38.0 <= window.intensity[1] <= 46.0
+    assert input_problems(window, turned.input_reference) == []  # no training figures: no WARN
+    assert turned.input_reference.cloud_to_model == "0 0 0 0 0 -90"
+    as_published = window_health(_real_health(plain, clouds))
+    assert 0.45 < as_published.in_range_share < 0.65
+    problems = input_problems(as_published, plain.input_reference)
+    assert len(problems) == 1 and "with no cloud_to_model; set cloud_to_model to" in problems[0]
+
+
+def test_a_model_trained_brighter_warns_on_the_real_recording_with_the_range_to_set(
+        real_clouds, tmp_path):
+    model = onnx.load(str(default_model_path()))
+    for key, value in training_intensity_metadata((0.117, 0.6)).items():
+        model.metadata_props.add(key=key, value=value)
+    trained = tmp_path / "trained.onnx"
+    onnx.save(model, str(trained))
+    detector = Detector.from_model(str(trained), backend_options={"threads": 1},
+                                   cloud_to_model=Y_FORWARD_RAISED)
+    assert detector.training_intensity == (0.117, 0.6)
+    window = window_health(_real_health(detector, real_clouds[0][:3]))
+    problems = input_problems(window, detector.input_reference)
+    assert problems == [
+        "the clouds' median intensity 2 (0.00784 in the model's units) is 14.9x darker than "
+        "the model's training data's 29.8 (0.117) through intensity_range [0, 255]; set "
+        "intensity_range to [0, 17.1] to line the medians up"]
+    detector.set_intensity_range((0.0, 17.1))
+    assert input_problems(window, detector.input_reference) == []
