@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..inference.detector import Detector
 from ..ros.parameters import NodeSettings, settings_from_file
 from ..tools.evaluation import (detector_detections, evaluate_detections, file_detections,
-                                MODEL_SCORE_THRESHOLD)
+                                MODEL_SCORE_THRESHOLD, SAMPLINGS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iou-threshold", action="append", default=[], metavar="CLASS=IOU",
                         help="IoU threshold of a class (repeatable; defaults Vehicle=0.7, "
                              "Pedestrian=0.5, Cyclist=0.5)")
+    parser.add_argument("--sampling", choices=SAMPLINGS, default="exact",
+                        help="exact (default): AP R40 by its definition, the mean over recall "
+                             "1/40..1 of the best precision at that recall or above; kitti: the "
+                             "KITTI devkit's 41 sampled score thresholds, IoU above (not at) "
+                             "the threshold and ground truth matched box by box, as OpenPCDet "
+                             "prints it (AP R40 and R11)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
             MODEL_SCORE_THRESHOLD if args.score_threshold is None else args.score_threshold,
             settings)
     result = evaluate_detections(labels, detections, point_cloud_range, thresholds,
-                                 cloud_to_model)
+                                 cloud_to_model, sampling=args.sampling)
     print(result.to_table())
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

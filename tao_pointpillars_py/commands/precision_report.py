@@ -88,5 +88,7 @@ def run(args: argparse.Namespace) -> int:
         args.json.write_text(json.dumps([{
             "variant": r.variant.label, "model": r.variant.model_name,
             "evaluation": r.evaluation.to_json() if r.evaluation is not None else None,
+            "evaluation_kitti": (r.kitti_evaluation.to_json() if r.kitti_evaluation is not None
+                                 else None),
             "forward_ms": r.forward_ms} for r in results], indent=1) + "\n", encoding="utf-8")
     return 0

@@ -33,6 +33,11 @@ Per class, metric (``"bev"``, ``"3d"``) and difficulty:
   precision at any recall >= that position (0 where the recall is never reached), in percent.
   A class without ground truth at a level has AP ``nan``.
 
+That is ``sampling="exact"``, the definition. ``sampling="kitti"`` gives what the KITTI devkit and
+OpenPCDet print for the same boxes instead (:mod:`.kitti_sampling`: 41 sampled score
+thresholds, IoU strictly above the threshold, ground truth matched box by box in annotation
+order), AP R40 and R11.
+
 :func:`evaluate_detections` scores detections keyed by timestamp against a labels file; they
 come from a detections file (:func:`file_detections`) or from a model run on the labeled bag
 (:func:`detector_detections`), their classes matched to the labels' by name (:func:`class_map`).
@@ -49,6 +54,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from .kitti_sampling import kitti_average_precision
 from ..core.boxes import Extrinsic, rotated_iou_3d, rotated_iou_bev, transform_boxes
 from ..core.detections import Detections
 from ..core.pointcloud2 import thin_points
@@ -65,6 +71,17 @@ DEFAULT_MIN_POINTS: Mapping[str, int] = {"easy": 50, "moderate": 20, "hard": 5}
 DEFAULT_IOU_THRESHOLDS: Mapping[str, float] = {"Vehicle": 0.7, "Pedestrian": 0.5,
                                                "Cyclist": 0.5}
 NUM_RECALL_POSITIONS = 40
+#: ``exact``: AP R40 by its definition; ``kitti``: the KITTI devkit's sampling (OpenPCDet's).
+SAMPLINGS: tuple[str, ...] = ("exact", "kitti")
+#: Why the two samplings give different AP, in one sentence (the model card and report say it).
+SAMPLING_NOTE = (
+    "`exact` averages, over the recall positions 1/40 .. 40/40, the best precision at any "
+    "recall at or above each (the definition of AP R40), while `kitti` (the KITTI devkit's and "
+    "OpenPCDet's sampling) takes the precision at the true positive whose recall is nearest "
+    "each position, even just below it, and always adds the lowest-scoring true positive, so "
+    "it credits the first recall position a model never reaches with its precision at maximum "
+    "recall (up to +2.5 AP) and scores a perfect detector on N <= 40 ground-truth boxes "
+    "(N - 1)/40.")
 #: Score threshold of a model evaluated on a bag when none is given: low, so the curve reaches
 #: far.
 MODEL_SCORE_THRESHOLD = 0.1
@@ -139,7 +156,9 @@ class EvaluationResult:
     AP in percent per ``ap[metric][class][difficulty]`` (nan without ground truth).
 
     ``num_gt[class][difficulty]`` counts the ground-truth boxes that count at that level,
-    ``num_detections[class]`` the detections inside the range.
+    ``num_detections[class]`` the detections inside the range. ``sampling`` names how the
+    precision was sampled (:data:`SAMPLINGS`); ``ap_r11`` holds the devkit's 11-point AP with
+    ``kitti`` sampling (None with ``exact``).
     """
 
     ap: Mapping[str, Mapping[str, Mapping[str, float]]]
@@ -147,34 +166,52 @@ class EvaluationResult:
     num_detections: Mapping[str, int]
     num_frames: int
     iou_thresholds: Mapping[str, float]
+    sampling: str = "exact"
+    ap_r11: Optional[Mapping[str, Mapping[str, Mapping[str, float]]]] = None
 
     def to_table(self) -> str:
         """Fixed-width table like KITTI's output: one row per class, BEV and 3D AP (R40)."""
+        lines = self._table(self.ap, f"AP (R40, %, {self.sampling} sampling) over "
+                                     f"{self.num_frames} frames")
+        if self.ap_r11 is not None:
+            lines += [""] + self._table(self.ap_r11, f"AP (R11, %, {self.sampling} sampling)")
+        return "\n".join(lines)
+
+    def _table(self, ap: Mapping[str, Mapping[str, Mapping[str, float]]],
+               title: str) -> list[str]:
         levels = "".join(f"{d:>10}" for d in DIFFICULTIES)
         lines = [
-            f"AP (R40, %) over {self.num_frames} frames",
+            title,
             f"{'':<12}{'':>6}{'BEV':^30}{'3D':^30}{'ground truth':^30}",
             f"{'class':<12}{'IoU':>6}{levels}{levels}{levels}",
         ]
         for name, threshold in self.iou_thresholds.items():
-            cells = [_format_ap(self.ap[m][name][d]) for m in METRICS for d in DIFFICULTIES]
+            cells = [_format_ap(ap[m][name][d]) for m in METRICS for d in DIFFICULTIES]
             counts = [f"{self.num_gt[name][d]:>10d}" for d in DIFFICULTIES]
             lines.append(f"{name:<12}{threshold:>6.2f}{''.join(cells)}{''.join(counts)}")
-        return "\n".join(lines)
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready dict; AP without ground truth (nan) becomes ``None``."""
-        return {
+        result = {
             "metric": f"AP_R{NUM_RECALL_POSITIONS}",
+            "sampling": self.sampling,
             "num_frames": self.num_frames,
             "iou_thresholds": dict(self.iou_thresholds),
-            "ap": {m: {c: {d: (None if math.isnan(v) else round(v, 4))
-                           for d, v in levels.items()}
-                       for c, levels in classes.items()}
-                   for m, classes in self.ap.items()},
+            "ap": _json_ap(self.ap),
             "num_gt": {c: dict(levels) for c, levels in self.num_gt.items()},
             "num_detections": dict(self.num_detections),
         }
+        if self.ap_r11 is not None:
+            result["ap_r11"] = _json_ap(self.ap_r11)
+        return result
+
+
+def _json_ap(ap: Mapping[str, Mapping[str, Mapping[str, float]]]
+             ) -> dict[str, dict[str, dict[str, Optional[float]]]]:
+    return {m: {c: {d: (None if math.isnan(v) else round(v, 4)) for d, v in levels.items()}
+                for c, levels in classes.items()}
+            for m, classes in ap.items()}
 
 
 def _format_ap(value: float) -> str:
@@ -184,7 +221,8 @@ def _format_ap(value: float) -> str:
 def evaluate(frames: Iterable[EvalFrame], class_names: Sequence[str],
              iou_thresholds: Optional[Mapping[str, float]] = None,
              point_cloud_range: Optional[Sequence[float]] = None,
-             min_points: Optional[Mapping[str, int]] = None) -> EvaluationResult:
+             min_points: Optional[Mapping[str, int]] = None,
+             sampling: str = "exact") -> EvaluationResult:
     """
     KITTI-style AP (R40) of ``frames`` for every class in ``class_names`` (index order).
 
@@ -201,6 +239,8 @@ def evaluate(frames: Iterable[EvalFrame], class_names: Sequence[str],
         inside when ``min <= centre < max`` in x and y. None: no range filter.
     min_points
         difficulty -> fewest points, over :data:`DEFAULT_MIN_POINTS`.
+    sampling
+        ``exact`` (the definition) or ``kitti`` (the KITTI devkit's, also AP R11).
 
     """
     class_names = tuple(class_names)
@@ -209,8 +249,10 @@ def evaluate(frames: Iterable[EvalFrame], class_names: Sequence[str],
     if set(levels) != set(DIFFICULTIES):
         raise ConfigError(f"min_points must name the difficulties {DIFFICULTIES}, "
                           f"got {sorted(levels)}")
+    if sampling not in SAMPLINGS:
+        raise ConfigError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
     limits = _range(point_cloud_range)
-    outcomes: dict[tuple[str, int, str], list[tuple[np.ndarray, np.ndarray]]] = {}
+    parts: dict[tuple[str, int, str], list[Any]] = {}
     num_gt = np.zeros((len(class_names), len(DIFFICULTIES)), dtype=np.int64)
     num_det = np.zeros(len(class_names), dtype=np.int64)
     num_frames = 0
@@ -227,30 +269,44 @@ def evaluate(frames: Iterable[EvalFrame], class_names: Sequence[str],
                        for d in DIFFICULTIES]
             num_gt[c] += [int(mask.sum()) for mask in counted]
             is_det = (frame.det_labels == c) & det_inside
-            scores = frame.det_scores[is_det]
-            order = np.argsort(-scores, kind="stable")
-            dets, scores = frame.det_boxes[is_det][order], scores[order]
+            dets, scores = frame.det_boxes[is_det], frame.det_scores[is_det]
+            if sampling == "exact":
+                order = np.argsort(-scores, kind="stable")
+                dets, scores = dets[order], scores[order]
             num_det[c] += len(dets)
             if len(dets) == 0:
                 continue
             for metric in METRICS:
                 iou = _IOU_FUNCTIONS[metric](dets, gt)
                 for d, mask in zip(DIFFICULTIES, counted):
-                    result = _match(iou, mask, thresholds[name])
-                    outcomes.setdefault((metric, c, d), []).append((scores, result))
-    ap = {metric: {name: {d: _average_precision(outcomes.get((metric, c, d), []),
-                                                int(num_gt[c, k]))
-                          for k, d in enumerate(DIFFICULTIES)}
-                   for c, name in enumerate(class_names)}
-          for metric in METRICS}
+                    parts.setdefault((metric, c, d), []).append(
+                        (scores, _match(iou, mask, thresholds[name])) if sampling == "exact"
+                        else (iou, scores, mask))
     return EvaluationResult(
-        ap=ap,
         num_gt={name: {d: int(num_gt[c, k]) for k, d in enumerate(DIFFICULTIES)}
                 for c, name in enumerate(class_names)},
         num_detections={name: int(num_det[c]) for c, name in enumerate(class_names)},
-        num_frames=num_frames,
-        iou_thresholds=thresholds,
-    )
+        num_frames=num_frames, iou_thresholds=thresholds, sampling=sampling,
+        **_ap_tables(parts, num_gt, class_names, thresholds, sampling))
+
+
+def _ap_tables(parts: Mapping[tuple[str, int, str], list[Any]], num_gt: np.ndarray,
+               class_names: tuple[str, ...], thresholds: Mapping[str, float],
+               sampling: str) -> dict[str, Any]:
+    """``ap`` (and with ``kitti`` sampling ``ap_r11``) per metric, class and difficulty."""
+    ap: dict[str, dict[str, dict[str, float]]] = {}
+    ap_r11: dict[str, dict[str, dict[str, float]]] = {}
+    for metric in METRICS:
+        for c, name in enumerate(class_names):
+            for k, d in enumerate(DIFFICULTIES):
+                found, count = parts.get((metric, c, d), []), int(num_gt[c, k])
+                if sampling == "exact":
+                    r40, r11 = _average_precision(found, count), math.nan
+                else:
+                    r40, r11 = kitti_average_precision(found, count, thresholds[name])
+                ap.setdefault(metric, {}).setdefault(name, {})[d] = r40
+                ap_r11.setdefault(metric, {}).setdefault(name, {})[d] = r11
+    return {"ap": ap, "ap_r11": ap_r11 if sampling == "kitti" else None}
 
 
 def _thresholds(class_names: tuple[str, ...],
@@ -409,16 +465,19 @@ def detector_detections(detector: Detector, bag: Path, topic: str, labels: Label
 def evaluate_detections(labels: LabelsFile, detections: Mapping[int, FrameLabels],
                         point_cloud_range: Optional[Sequence[float]] = None,
                         thresholds: Optional[Mapping[str, float]] = None,
-                        cloud_to_model: Optional[Extrinsic] = None) -> EvaluationResult:
+                        cloud_to_model: Optional[Extrinsic] = None,
+                        sampling: str = "exact") -> EvaluationResult:
     """
     Give the AP of ``detections`` (by timestamp) against ``labels``.
 
     Both are in the clouds' frame; ``cloud_to_model`` (the node parameter, None: the same
     frame) moves them into the model's, where ``point_cloud_range`` lies, before matching.
+    ``sampling``: see :func:`evaluate`.
     """
     frames = [_eval_frame(gt, detections.get(timestamp), cloud_to_model)
               for timestamp, gt in labels.frames.items()]
-    return evaluate(frames, labels.class_names, thresholds or {}, point_cloud_range)
+    return evaluate(frames, labels.class_names, thresholds or {}, point_cloud_range,
+                    sampling=sampling)
 
 
 def _eval_frame(gt: FrameLabels, det: Optional[FrameLabels],

@@ -17,8 +17,10 @@ Accuracy and speed of a model's precision variants, measured side by side in one
 
 Each variant (fp32, int8 Q/DQ on ONNX Runtime; TensorRT ones where a GPU is present) is
 evaluated on the same labeled bag and timed on the same frames, interleaved frame by frame so
-that a noisy machine slows every variant alike. The result renders as the markdown section
-that ``models/README.md`` carries between :data:`BEGIN` and :data:`END`.
+that a noisy machine slows every variant alike. AP is given twice from the same detections:
+with ``exact`` sampling (the definition) and with ``kitti`` sampling (the KITTI devkit's, what
+OpenPCDet prints). The result renders as the markdown section that ``models/README.md`` carries
+between :data:`BEGIN` and :data:`END`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from .evaluation import (detector_detections, DIFFICULTIES, evaluate_detections,
-                         EvaluationResult)
+                         EvaluationResult, SAMPLING_NOTE)
 from .variants import interleaved, Variant
 from ..core.pointcloud2 import thin_points
 from ..core.stats import percentiles
@@ -48,11 +50,16 @@ END = "<!-- precision-report:end -->"
 
 @dataclass
 class VariantResult:
-    """Evaluation and forward-pass times (ms) of one variant."""
+    """Evaluation (``exact`` sampling, and ``kitti``) and forward-pass times (ms) of a variant."""
 
     variant: Variant
     evaluation: EvaluationResult | None = None
     forward_ms: list[float] = field(default_factory=list)
+    kitti_evaluation: EvaluationResult | None = None
+
+    def evaluation_by(self, sampling: str) -> EvaluationResult | None:
+        """Give the evaluation with ``sampling`` (``exact`` or ``kitti``)."""
+        return self.kitti_evaluation if sampling == "kitti" else self.evaluation
 
     def forward(self, percentile: float) -> float:
         return percentiles(self.forward_ms, (percentile,))[0]
@@ -85,8 +92,10 @@ def measure_variants(variants: Sequence[Variant], bag: Path, topic: str, labels:
         if detector is not None:
             detections = detector_detections(detector, bag, topic, labels,
                                              desc=result.variant.label)
-            result.evaluation = evaluate_detections(
-                labels, detections, tuple(detector.config.pillars.point_cloud_range))
+            limits = tuple(detector.config.pillars.point_cloud_range)
+            result.evaluation = evaluate_detections(labels, detections, limits)
+            result.kitti_evaluation = evaluate_detections(labels, detections, limits,
+                                                          sampling="kitti")
     timed = [r for r in results if r.variant.detector is not None]
     detectors = [r.variant.detector for r in timed if r.variant.detector is not None]
     inputs = latency_inputs(bag, topic, latency_frames, detectors[0])
@@ -113,18 +122,19 @@ def _delta(value: float, reference: float) -> str:
 
 
 def _ap_table(results: Sequence[VariantResult], class_names: Sequence[str],
-              metric: str) -> list[str]:
-    reference = results[0].evaluation
+              metric: str, sampling: str = "exact") -> list[str]:
+    reference = results[0].evaluation_by(sampling)
     header = "| variant |" + "".join(f" {c} {d} |" for c in class_names for d in DIFFICULTIES)
     lines = [header, "|" + " --- |" * (1 + len(class_names) * len(DIFFICULTIES))]
     for result in results:
         cells = []
         for name in class_names:
             for difficulty in DIFFICULTIES:
-                if result.evaluation is None:
+                evaluation = result.evaluation_by(sampling)
+                if evaluation is None:
                     cells.append(" not measured |")
                     continue
-                value = result.evaluation.ap[metric][name][difficulty]
+                value = evaluation.ap[metric][name][difficulty]
                 base = (reference.ap[metric][name][difficulty] if reference is not None
                         else math.nan)
                 delta = "" if result is results[0] else _delta(value, base)
@@ -135,14 +145,19 @@ def _ap_table(results: Sequence[VariantResult], class_names: Sequence[str],
 
 def report_markdown(results: Sequence[VariantResult], class_names: Sequence[str],
                     context: str) -> str:
-    """Render the section: 3D and BEV AP per class (and change vs row 1), then speed."""
+    """Render the section: 3D and BEV AP per class (and change vs row 1), both samplings, speed."""
     reference = results[0]
     lines = [BEGIN, "", context, "", "Models: " + ", ".join(
         f"{r.variant.label} `{r.variant.model_name}`" for r in results) + ".", ""]
     for metric, title in (("3d", "3D"), ("bev", "Bird's-eye-view")):
-        lines += [f"{title} AP (R40, %) and, in brackets, the change against "
+        lines += [f"{title} AP (R40, %, `exact` sampling) and, in brackets, the change against "
                   f"{reference.variant.label}:", ""]
         lines += _ap_table(results, class_names, metric) + [""]
+    lines += ["The same detections with `kitti` sampling (`tao-pointpillars eval --sampling "
+              "kitti`): " + SAMPLING_NOTE, ""]
+    for metric, title in (("3d", "3D"), ("bev", "Bird's-eye-view")):
+        lines += [f"{title} AP (R40, %, `kitti` sampling):", ""]
+        lines += _ap_table(results, class_names, metric, "kitti") + [""]
     lines += ["Network forward pass, batch 1, interleaved frame by frame in one process:", "",
               "| variant | median ms | p99 ms | speed-up (median) | note |",
               "| --- | --- | --- | --- | --- |"]

@@ -239,3 +239,20 @@ def test_params_file_is_checked_and_needs_model(tmp_path, capsys, labels):
                               "--params-file", str(ZVISION_PARAMS))
     assert code == 2
     assert "a --detections file is scored as it is: leave --params-file out" in captured.err
+
+
+def test_sampling_option_picks_exact_or_the_kitti_devkits(tmp_path, capsys, labels):
+    detections = labels_file(tmp_path / "dets.jsonl", [
+        (100, dets((CAR, 0, 0.9), (WALKER, 1, 0.8))), (200, dets((CAR, 0, 0.7)))])
+    out = tmp_path / "ap.json"
+    for sampling, vehicle in [("exact", 100.0), ("kitti", 100.0 * (2 - 1) / 40)]:
+        code, captured = run_eval(capsys, "--labels", labels, "--detections", detections,
+                                  "--json", str(out), "--sampling", sampling)
+        assert code == 0 and f"{sampling} sampling" in captured.out
+        result = json.loads(out.read_text())
+        assert result["sampling"] == sampling
+        assert result["ap"]["bev"]["Vehicle"]["moderate"] == vehicle
+        assert ("ap_r11" in result) == (sampling == "kitti")
+    with pytest.raises(SystemExit):
+        main(["eval", "--labels", labels, "--detections", detections, "--sampling", "r11"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -20,8 +20,10 @@ import math
 import numpy as np
 import pytest
 
+from tao_pointpillars_py.core.boxes import rotated_iou_bev
 from tao_pointpillars_py.errors import ConfigError
-from tao_pointpillars_py.tools.evaluation import DIFFICULTIES, EvalFrame, evaluate, METRICS
+from tao_pointpillars_py.tools.evaluation import (DEFAULT_IOU_THRESHOLDS, DIFFICULTIES,
+                                                  EvalFrame, evaluate, METRICS)
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
 CAR = (4.0, 2.0, 1.5)
@@ -211,3 +213,105 @@ def test_eval_frame_rejects_mismatched_arrays(bad):
 def test_labels_outside_the_class_list_are_rejected():
     with pytest.raises(ValueError, match="gt_labels"):
         evaluate([frame(gt=[box(10.0)], gt_labels=[3])], NAMES)
+
+
+# --- sampling="kitti" (the KITTI devkit's) against "exact", on hand-built cases ---
+
+def spread(count, size=CAR, per_frame=10, dx=0.0, frame_count=None):
+    """``count`` boxes of ``size``, ``per_frame`` to a frame on a 8 m x 6 m grid, shifted dx."""
+    positions = [(4.0 + 8.0 * (i % 5), -12.0 + 6.0 * (i // 5)) for i in range(per_frame)]
+    frames = [[] for _ in range(frame_count or math.ceil(count / per_frame))]
+    for i in range(count):
+        x, y = positions[i % per_frame]
+        frames[i // per_frame].append(box(x + dx, y, size=size))
+    return frames
+
+
+def found_frames(gt_frames, det_frames, label=0):
+    return [frame(gt=gt, gt_labels=[label] * len(gt), det=det,
+                  scores=np.linspace(0.9, 0.5, len(det)), det_labels=[label] * len(det))
+            for gt, det in zip(gt_frames, det_frames)]
+
+
+def both(frames, name="Vehicle"):
+    exact, kitti = evaluate(frames, NAMES), evaluate(frames, NAMES, sampling="kitti")
+    return exact.ap["bev"][name]["moderate"], kitti.ap["bev"][name]["moderate"]
+
+
+def test_kitti_credits_the_first_unreached_recall_position():
+    # 80 boxes, 41 found without a false positive: recall 41/80 reaches 20 positions of 40.
+    # kitti also appends the last true positive at position 21 (recall 0.5125 < 21/40).
+    frames = found_frames(spread(80), spread(41, frame_count=8))
+    exact, kitti = both(frames)
+    assert exact == pytest.approx(100.0 * 20 / 40)
+    assert kitti == pytest.approx(100.0 * 21 / 40)
+
+
+@pytest.mark.parametrize("count", [1, 10, 39, 40])
+def test_kitti_caps_a_perfect_detector_on_40_or_fewer_boxes_at_n_minus_1_of_40(count):
+    frames = found_frames(spread(count), spread(count))
+    exact, kitti = both(frames)
+    assert exact == pytest.approx(100.0)
+    assert kitti == pytest.approx(100.0 * (count - 1) / 40)
+    r11 = evaluate(frames, NAMES, sampling="kitti").ap_r11["3d"]["Vehicle"]["hard"]
+    assert r11 == pytest.approx(100.0 * len(range(0, count, 4)) / 11)
+
+
+def test_perfect_detector_on_80_boxes_scores_100_either_way():
+    assert both(found_frames(spread(80), spread(80))) == (pytest.approx(100.0),
+                                                          pytest.approx(100.0))
+
+
+def test_iou_exactly_at_the_threshold_matches_in_exact_but_not_in_kitti():
+    # A 1 m x 0.5 m pedestrian inside a 2 m long box of the same width: IoU exactly 0.5.
+    gt_size, at_threshold, above = (1.0, 0.5, 2.0), (2.0, 0.5, 2.0), (1.75, 0.5, 2.0)
+    iou = rotated_iou_bev(np.array([box(0.0, size=at_threshold)]),
+                          np.array([box(0.0, size=gt_size)]))
+    assert iou[0, 0] == 0.5 == DEFAULT_IOU_THRESHOLDS["Pedestrian"]
+    gt = spread(80, size=gt_size)
+    tied = found_frames(gt, spread(80, size=at_threshold), label=1)
+    assert both(tied, "Pedestrian") == (pytest.approx(100.0), 0.0)
+    clear = found_frames(gt, spread(80, size=above), label=1)
+    assert both(clear, "Pedestrian") == (pytest.approx(100.0), pytest.approx(100.0))
+    # 79 clear matches (0.9 .. 0.5) and the tied one. Scoring 0.95, it is a false positive at
+    # every sampled threshold: precision 79/80 at the last, so everywhere. Scoring 0.3, it is
+    # no true positive, so no threshold reaches down to it: 100.
+    dets = spread(80, size=above)
+    dets[7][9] = box(dets[7][9][0], dets[7][9][1], size=at_threshold)
+    for tied_score, expected in ((0.95, 100.0 * 79 / 80), (0.3, 100.0)):
+        scores = [*np.linspace(0.9, 0.5, 79), tied_score]
+        mixed = [frame(gt=g, gt_labels=[1] * 10, det=d, scores=scores[10 * i:10 * i + 10],
+                       det_labels=[1] * 10) for i, (g, d) in enumerate(zip(gt, dets))]
+        assert both(mixed, "Pedestrian") == (pytest.approx(100.0), pytest.approx(expected))
+
+
+@pytest.mark.parametrize("b_first,expected_kitti", [(False, 50.0), (True, 100.0)])
+def test_overlapping_boxes_of_one_class_are_matched_box_by_box_in_kitti(b_first,
+                                                                        expected_kitti):
+    # Boxes A (x 0) and B (x 0.655); detection X (0.9, x 0.444): IoU 0.80 with A, 0.90 with
+    # B; Y (0.8, x -0.5): 0.78 with A, 0.55 with B. exact: X takes B (best IoU), Y takes A.
+    # kitti, A first: A takes X (highest score, then highest IoU), B finds nothing, Y never
+    # becomes a true positive, recall 1/2. B first: B takes X, A takes Y.
+    offsets = [0.655, 0.0] if b_first else [0.0, 0.655]
+    frames = []
+    for group in spread(80, per_frame=10)[::2]:
+        gt = [box(g[0] + dx, g[1]) for g in group for dx in offsets]
+        det = [box(g[0] + dx, g[1]) for g in group for dx in (0.444, -0.5)]
+        frames.append(frame(gt=gt, det=det, scores=[0.9, 0.8] * len(group)))
+    assert sum(len(f.gt_labels) for f in frames) == 80
+    exact, kitti = both(frames)
+    assert exact == pytest.approx(100.0)
+    assert kitti == pytest.approx(expected_kitti)
+
+
+def test_sampling_is_recorded_in_the_table_and_json_and_checked():
+    frames = found_frames(spread(10), spread(10))
+    kitti = evaluate(frames, NAMES, sampling="kitti")
+    data = json.loads(json.dumps(kitti.to_json()))
+    assert data["sampling"] == "kitti" and data["ap_r11"]["bev"]["Vehicle"]["easy"] > 0
+    assert evaluate(frames, NAMES).to_json()["sampling"] == "exact"
+    assert "ap_r11" not in evaluate(frames, NAMES).to_json()
+    table = kitti.to_table()
+    assert "R40, %, kitti sampling" in table and "R11, %, kitti sampling" in table
+    with pytest.raises(ConfigError, match="sampling"):
+        evaluate(frames, NAMES, sampling="kitty")

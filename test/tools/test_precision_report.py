@@ -21,7 +21,7 @@ import numpy as np
 
 from tao_pointpillars_py.cli import main
 from tao_pointpillars_py.inference.detector import Detector
-from tao_pointpillars_py.tools.evaluation import EvalFrame, evaluate
+from tao_pointpillars_py.tools.evaluation import EvalFrame, evaluate, SAMPLING_NOTE
 from tao_pointpillars_py.tools.precision_report import (BEGIN, END, interleaved_forward_ms,
                                                         replace_section, report_markdown,
                                                         VariantResult)
@@ -32,26 +32,34 @@ FP32, INT8 = MODELS / "pointpillars_zvision.onnx", MODELS / "pointpillars_zvisio
 CAR = [10.0, 0.0, -1.0, 4.0, 2.0, 1.5, 0.0]
 
 
-def _evaluation(found: bool):
+def _evaluation(found: bool, sampling: str = "exact"):
     boxes = np.array([CAR], np.float32)
     det = boxes if found else np.zeros((0, 7), np.float32)
     frame = EvalFrame(boxes, np.array([0]), np.array([500], np.int32), det,
                       np.ones(len(det), np.float32), np.zeros(len(det), np.int64))
-    return evaluate([frame], ("Vehicle",))
+    return evaluate([frame], ("Vehicle",), sampling=sampling)
 
 
 def test_report_shows_each_variant_with_its_change_and_speed_up():
-    results = [VariantResult(Variant("fp32", None, "a.onnx"), _evaluation(True), [10.0] * 5),
-               VariantResult(Variant("int8", None, "a.int8.onnx"), _evaluation(False), [4.0] * 5),
+    # One box found: 100 with exact sampling; the devkit's caps N boxes at (N - 1)/40: 0.
+    results = [VariantResult(Variant("fp32", None, "a.onnx"), _evaluation(True), [10.0] * 5,
+                             _evaluation(True, "kitti")),
+               VariantResult(Variant("int8", None, "a.int8.onnx"), _evaluation(False), [4.0] * 5,
+                             _evaluation(False, "kitti")),
                VariantResult(Variant("TensorRT fp16", None, "a.onnx", "not measured: no GPU"))]
     text = report_markdown(results, ("Vehicle",), "context line")
     assert text.startswith(BEGIN) and text.endswith(END) and "context line" in text
     fp16_rows = [line for line in text.splitlines() if line.startswith("| TensorRT fp16 |")]
-    assert "| fp32 | 100.00 | 100.00 | 100.00 |" in text
-    assert "| int8 | 0.00 (-100.00) | 0.00 (-100.00) | 0.00 (-100.00) |" in text
+    assert text.count("| fp32 | 100.00 | 100.00 | 100.00 |") == 2            # 3D, BEV exact
+    assert text.count("| int8 | 0.00 (-100.00) | 0.00 (-100.00) | 0.00 (-100.00) |") == 2
+    assert text.count("| fp32 | 0.00 | 0.00 | 0.00 |") == 2                  # 3D, BEV kitti
+    assert text.count("| int8 | 0.00 (+0.00) | 0.00 (+0.00) | 0.00 (+0.00) |") == 2
     assert "| int8 | 4.0 | 4.0 | 2.50x |" in text
-    assert len(fp16_rows) == 3 and fp16_rows[0].count("not measured |") == 3
-    assert fp16_rows[2] == "| TensorRT fp16 | – | – | – | not measured: no GPU |"
+    assert len(fp16_rows) == 5 and fp16_rows[0].count("not measured |") == 3
+    assert fp16_rows[4] == "| TensorRT fp16 | – | – | – | not measured: no GPU |"
+    kitti_part = text[text.index("`kitti` sampling"):]
+    assert kitti_part.index(SAMPLING_NOTE) < kitti_part.index("| fp32 | 0.00 |")
+    assert text.index("| fp32 | 100.00 |") < text.index("`kitti` sampling")
 
 
 def test_section_is_replaced_between_its_markers_or_appended():
@@ -97,4 +105,8 @@ def test_command_writes_the_readme_section_and_json(tmp_path, capsys):
                                                   "ONNX Runtime int8, Q/DQ as stored (CPU)"]
     assert len(report[0]["forward_ms"]) == len(report[2]["forward_ms"]) == 2
     assert report[0]["evaluation"]["num_frames"] == 3 and report[3]["evaluation"] is None
+    assert report[0]["evaluation"]["sampling"] == "exact"
+    assert report[0]["evaluation_kitti"]["sampling"] == "kitti"
+    assert report[0]["evaluation_kitti"]["num_gt"] == report[0]["evaluation"]["num_gt"]
+    assert "`kitti` sampling" in text and SAMPLING_NOTE in text
     assert "precision-report: updated" in capsys.readouterr().out
