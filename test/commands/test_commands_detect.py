@@ -25,6 +25,7 @@ import threading
 
 from bag_fixtures import bag_information, offered_profiles
 import numpy as np
+import onnx
 import pytest
 
 rclpy = pytest.importorskip("rclpy", reason="detect writes the node's ROS 2 messages")
@@ -35,6 +36,7 @@ from ros_fixtures import Harness, REFERENCE_MODEL, SpinningNode, start_node  # n
 from rosbags.highlevel import AnyReader  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.cli import main  # noqa: E402
+from tao_pointpillars_py.core.input_health import training_intensity_metadata  # noqa: E402
 from tao_pointpillars_py.data.bags import CloudBagWriter, DEFAULT_TOPIC  # noqa: E402
 from tao_pointpillars_py.data.detection_messages import vision_typestore  # noqa: E402
 from tao_pointpillars_py.ros.bag_io import BagPlayer  # noqa: E402
@@ -45,6 +47,8 @@ from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 STAMP0 = 1_700_000_000_000_000_000
 PERIOD = 100_000_000
+ZVISION = Path(__file__).resolve().parents[1] / "data_files" / "zvision"
+ZVISION_PARAMS = Path(__file__).resolve().parents[2] / "params" / "zvision_ml30s.yaml"
 
 
 def _messages(bag: Path) -> dict[str, list[tuple[int, bytes]]]:
@@ -278,3 +282,75 @@ def test_answers_equal_what_the_live_node_publishes(clouds, tmp_path):
     assert len(live) == len(offline) == min(frames, len(offline))
     for index, (node_answer, bag_answer) in enumerate(zip(live, offline)):
         assert node_answer == bag_answer, f"frame {index} differs"
+
+
+@pytest.fixture(scope="module")
+def real_bag(tmp_path_factory):
+    """Give the vendor's real ML-30S-A1 recording imported as its ROS 2 driver records it."""
+    bag = tmp_path_factory.mktemp("zvision") / "ml30s"
+    assert main(["import-pcap", str(ZVISION / "ML30S_A1_Default.pcap"), "--calibration",
+                 str(ZVISION / "ML30S_A1_Default.cal"), "--out", str(bag)]) == 0
+    return bag
+
+
+def _input_health_row(printed: str, topic: str) -> list[str]:
+    """Give the cells of the summary's input health row of ``topic``."""
+    rows = [line for line in printed.splitlines()
+            if line.startswith(f"| {topic} | ") and " slots | " in line]
+    assert len(rows) == 1, printed
+    return [cell.strip() for cell in rows[0].strip("|").split("|")][1:]
+
+
+def test_detect_on_the_real_recording_with_the_zvision_params_gives_its_input_figures(
+        real_bag, tmp_path, capsys):
+    out = tmp_path / "answers"
+    capsys.readouterr()
+    assert _detect(real_bag, out, "--workers", "1", "--no-clouds", "--params-file",
+                   ZVISION_PARAMS) == 0
+    printed = capsys.readouterr().out
+    returns, share, intensity, trained = _input_health_row(printed, "zvision_lidar_points")
+    count, slots = returns.split(" of ")
+    assert 40_000 < int(count) < 51_200 and slots == "51200 slots"
+    assert share.endswith(" %") and float(share[:-2]) > 95.0
+    p50, p99 = (float(v) for v in intensity.split(" / "))
+    assert p50 == 2.0 and 38.0 <= p99 <= 46.0
+    assert trained == "not recorded in the model"
+    assert "model range x 0..40.96, y -25.6..25.6, z -3..3 m" in printed
+    assert "warning:" not in printed
+    with AnyReader([real_bag]) as reader:
+        stamps = [timestamp for _, timestamp, _ in reader.messages()]
+    arrays = [(t, deserialize_message(raw, Detection3DArray))
+              for t, raw in _messages(out)["bbox"]]
+    assert [t for t, _ in arrays] == stamps and len(stamps) == 10
+    assert all(a.header.frame_id == "zvision_lidar" for _, a in arrays)
+    assert all(a.header.stamp.sec * 10**9 + a.header.stamp.nanosec == t for t, a in arrays)
+
+
+def test_detect_warns_on_the_real_recording_naming_the_parameters_to_set(
+        real_bag, tmp_path, capsys):
+    # the driver's frame left as it is, and a model trained on clouds 15x brighter
+    params = tmp_path / "identity.yaml"
+    text = ZVISION_PARAMS.read_text(encoding="utf-8")
+    assert 'cloud_to_model: "0 0 0 0 0 -90"' in text
+    params.write_text(text.replace('cloud_to_model: "0 0 0 0 0 -90"',
+                                   'cloud_to_model: "0 0 0 0 0 0"'), encoding="utf-8")
+    model = onnx.load(str(REFERENCE_MODEL))
+    for key, value in training_intensity_metadata((0.117, 0.6)).items():
+        model.metadata_props.add(key=key, value=value)
+    trained = tmp_path / "trained.onnx"
+    onnx.save(model, str(trained))
+    capsys.readouterr()
+    assert main(["detect", str(real_bag), str(tmp_path / "out"), "--workers", "1",
+                 "--no-clouds", "--params-file", str(params), "--model", str(trained)]) == 0
+    printed = capsys.readouterr().out
+    _, share, intensity, training = _input_health_row(printed, "zvision_lidar_points")
+    assert 45.0 < float(share[:-2]) < 65.0
+    assert training == "29.8 / 153"
+    warnings = [line for line in printed.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2, printed
+    assert warnings[0].startswith("warning: zvision_lidar_points: only ")
+    assert "with no cloud_to_model; set cloud_to_model to" in warnings[0]
+    p50 = float(intensity.split(" / ")[0])
+    assert f"the clouds' median intensity {p50:.3g} " in warnings[1]
+    advised = p50 / 0.117  # the top of the range that maps the clouds' median onto 0.117
+    assert f"set intensity_range to [0, {advised:.3g}] to line the medians up" in warnings[1]

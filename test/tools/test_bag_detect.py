@@ -37,8 +37,8 @@ from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
 from tao_pointpillars_py.tools.bag_detect import (answers_in_order, detect_bag,  # noqa: E402
                                                   DetectJob, FrameAnswerer,
-                                                  IN_FLIGHT_PER_WORKER, latency_percentiles,
-                                                  read_jobs)
+                                                  IN_FLIGHT_PER_WORKER, input_health_lines,
+                                                  latency_percentiles, read_jobs)
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 
 STAMP0 = 1_700_000_000_000_000_000
@@ -162,6 +162,17 @@ def test_detect_bag_skips_and_counts_a_malformed_cloud(bag, tmp_path):
     answered = [STAMP0 + i * PERIOD for i in range(7) if i != 2]
     assert stamps == {"/ns1/bbox": answered, "/ns1/bbox_markers": answered,
                       "/ns1/bbox/label_info": [STAMP0]}
+    # the answered clouds' input health: simulated in the model's own frame and range
+    health = report.health[DEFAULT_TOPIC]
+    assert [h.returns for h in health] == [len(points) for i, (_, points) in
+                                           enumerate(clouds(7)) if i != 2]
+    (window, problems), = report.input_health().values()
+    assert window.clouds == 6 and window.in_range_share > 0.9 and problems == []
+    lines = input_health_lines(report)
+    assert lines[1].startswith("| cloud topic | returns per cloud | in model range |")
+    assert lines[3].startswith(f"| {DEFAULT_TOPIC} | ")
+    assert lines[3].endswith(" | not recorded in the model |")
+    assert not any(line.startswith("warning:") for line in lines)
 
 
 def test_latency_percentiles_per_stage():
