@@ -99,6 +99,21 @@ class DetectReport:
     health: dict[str, list[CloudHealth]] = field(default_factory=dict)
     reference: InputReference | None = None
 
+    def count(self, answer: FrameAnswer, class_names: Sequence[str]) -> None:
+        """Count one answer: skipped with why, or its timings, detections and input health."""
+        self.frames += 1
+        if answer.skipped:
+            self.skipped.append(f"frame {answer.index} ({answer.topic}): {answer.skipped}")
+            return
+        self.answered += 1
+        self.timings_ms.append(answer.timings_ms)
+        if answer.health is not None:
+            self.health.setdefault(answer.topic, []).append(answer.health)
+        if answer.detections is not None:
+            for label in answer.detections.labels.tolist():
+                name = class_names[int(label)]
+                self.per_class[name] = self.per_class.get(name, 0) + 1
+
     def input_health(self) -> dict[str, tuple[WindowHealth, list[str]]]:
         """Per cloud topic: the pooled health of its clouds and what is off (the node's WARN)."""
         pooled = {}
@@ -244,49 +259,45 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
                           reference=local.detector.input_reference)
     writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=storage_plugin(storage))
     with writer:
-        out: dict[str, Any] = {}
-        for topic in cloud_topics:
-            names = output_topics(topic)
-            if copy_clouds:
-                out[topic] = writer.add_connection(topic, POINTCLOUD2, typestore=typestore,
-                                                   offered_qos_profiles=[publisher_qos()])
-            out[names.detections] = writer.add_connection(
-                names.detections, DETECTION3D_ARRAY, typestore=typestore,
-                offered_qos_profiles=[publisher_qos()])
-            out[names.markers] = writer.add_connection(
-                names.markers, MARKER_ARRAY, typestore=typestore,
-                offered_qos_profiles=[publisher_qos()])
-            # offered as the node offers it, so that `ros2 bag play` latches it again
-            out[names.label_info] = writer.add_connection(
-                names.label_info, LABEL_INFO, typestore=typestore,
-                offered_qos_profiles=[latched_qos()])
+        out = _output_connections(writer, cloud_topics, copy_clouds, typestore)
         labelled: set[str] = set()
         jobs = _copying(read_jobs(Path(in_bag), topics), writer, out if copy_clouds else {})
         for answer in answers_in_order(jobs, parameters, workers, local):
             names = output_topics(answer.topic)
-            report.frames += 1
             if answer.topic not in labelled:
                 labelled.add(answer.topic)
                 writer.write(out[names.label_info], answer.timestamp_ns,
                              local.label_info_cdr(answer.timestamp_ns, frame_ids[answer.topic]))
-            if answer.skipped:
-                report.skipped.append(f"frame {answer.index} ({answer.topic}): "
-                                      f"{answer.skipped}")
-            else:
-                report.answered += 1
+            if not answer.skipped:
                 writer.write(out[names.detections], answer.timestamp_ns, answer.detections_cdr)
                 writer.write(out[names.markers], answer.timestamp_ns, answer.markers_cdr)
-                report.timings_ms.append(answer.timings_ms)
-                if answer.health is not None:
-                    report.health.setdefault(answer.topic, []).append(answer.health)
-                if answer.detections is not None:
-                    for label in answer.detections.labels.tolist():
-                        name = local.class_names[int(label)]
-                        report.per_class[name] = report.per_class.get(name, 0) + 1
+            report.count(answer, local.class_names)
             if on_answer is not None:
                 on_answer(answer)
     report.wall_s = time.perf_counter() - started
     return report
+
+
+def _output_connections(writer: Any, cloud_topics: Sequence[str], copy_clouds: bool,
+                        typestore: Any) -> dict[str, Any]:
+    """Add the node's output topics of each cloud topic (and the clouds) to ``writer``."""
+    out: dict[str, Any] = {}
+    for topic in cloud_topics:
+        names = output_topics(topic)
+        if copy_clouds:
+            out[topic] = writer.add_connection(topic, POINTCLOUD2, typestore=typestore,
+                                               offered_qos_profiles=[publisher_qos()])
+        out[names.detections] = writer.add_connection(
+            names.detections, DETECTION3D_ARRAY, typestore=typestore,
+            offered_qos_profiles=[publisher_qos()])
+        out[names.markers] = writer.add_connection(
+            names.markers, MARKER_ARRAY, typestore=typestore,
+            offered_qos_profiles=[publisher_qos()])
+        # offered as the node offers it, so that `ros2 bag play` latches it again
+        out[names.label_info] = writer.add_connection(
+            names.label_info, LABEL_INFO, typestore=typestore,
+            offered_qos_profiles=[latched_qos()])
+    return out
 
 
 def _first_frame_ids(reader: Any, connections: Sequence[Any]) -> dict[str, str]:
