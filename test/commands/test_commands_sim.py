@@ -112,7 +112,8 @@ def test_sim_driver_frame_writes_what_the_zvision_driver_publishes(tmp_path, cap
     returns = 0
     for index, frame in enumerate(iter_labeled_frames(out)):
         expected = ml30s.to_driver_frame(simulate_frame(6, index, config, ml30s.Ml30sA1()))
-        np.testing.assert_array_equal(frame.points, expected.points)     # zeros included
+        slots = expected.points[:, :3].any(axis=1)  # reading drops the (0, 0, 0) slots
+        np.testing.assert_array_equal(frame.points, expected.points[slots])
         np.testing.assert_array_equal(frame.labels.boxes, expected.boxes)
         returns += int(np.count_nonzero(expected.points[:, :3].any(axis=1)))
         assert np.median(frame.points[frame.points[:, 1] != 0, 1]) > 0   # +y forward

@@ -29,7 +29,7 @@ TOPIC = "/ns1/zvision_lidar_points"
 def make_dataset(root, timestamps, labeled, storage="sqlite3"):
     bag_dir, labels_path = dataset_paths(root)
     root.mkdir(exist_ok=True)
-    clouds = [(t, np.full((3 + k, 4), k, dtype=np.float32)) for k, t in enumerate(timestamps)]
+    clouds = [(t, np.full((3 + k, 4), k + 1, dtype=np.float32)) for k, t in enumerate(timestamps)]
     write_cloud_bag(bag_dir, clouds, storage=storage)
     labels = [(t, FrameLabels(np.full((k, 7), k, np.float32), np.arange(k) % 3,
                               np.full(k, 10 * k)))
