@@ -17,7 +17,9 @@
 
 Writes Detection3DArray, MarkerArray and LabelInfo next to (a copy of) the clouds, on the
 topics the node would publish them on, with the clouds' timestamps: ``ros2 bag play`` and
-Foxglove show the result directly. Ends with a summary table; with ``--labels``, the AP.
+Foxglove show the result directly. Ends with a summary table; with ``--labels``, the AP;
+``--detections-out`` also writes the answers as a detections file for ``eval --detections``.
+Exits 1 when no cloud was answered; 2 (before writing anything) on a wrong invocation.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+import shlex
+import sys
 from typing import Any
 
+from rosbags.highlevel import AnyReaderError
 from tqdm import tqdm
 
 from ..data.bags import count_clouds
@@ -83,6 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write only the answers, not a copy of the clouds")
     parser.add_argument("--labels", type=Path, default=None, metavar="LABELS.jsonl",
                         help="ground truth: also print the AP of the answers")
+    parser.add_argument("--detections-out", type=Path, default=None, metavar="D.jsonl",
+                        help="also write every answered cloud's detections as a detections "
+                             "file (labels format with scores, by bag timestamp, boxes in the "
+                             "cloud's frame) for eval --detections; one cloud topic only: "
+                             "with several, pass --topic T (one file per run)")
 
 
 def node_parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -100,8 +110,8 @@ def node_parameters(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.threads < 1:
         raise ConfigError("--workers and --threads must be >= 1")
-    if not args.in_bag.exists():
-        raise ConfigError(f"IN_BAG {args.in_bag} does not exist")
+    check_in_bag(args.in_bag)
+    _check_detections_out(args.detections_out, args.labels)
     try:
         from ..ros.messages import to_cdr  # noqa: F401 (the node's messages, rclpy's CDR)
     except ImportError as exc:
@@ -111,7 +121,11 @@ def run(args: argparse.Namespace) -> int:
     parameters = node_parameters(args)
     labels = _read_labels(args.labels)
     found: dict[int, Any] = {}
-    total = count_clouds(args.in_bag, args.topic)
+    try:
+        total = count_clouds(args.in_bag, args.topic)
+    except AnyReaderError as exc:
+        raise ConfigError(f"IN_BAG {args.in_bag} cannot be read as a bag ({exc}); pass a "
+                          "rosbag2 folder (sqlite3 or mcap) or a ROS 1 .bag file") from None
     progress = tqdm(total=total, desc="detect", unit="frame", dynamic_ncols=True)
 
     def on_answer(answer: FrameAnswer) -> None:
@@ -122,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         report = detect_bag(args.in_bag, args.out_bag, parameters, args.topic, args.workers,
-                            args.storage, not args.no_clouds, on_answer)
+                            args.storage, not args.no_clouds, on_answer, args.detections_out)
     finally:
         progress.close()
     print(summary_table(report, args.workers))
@@ -132,7 +146,67 @@ def run(args: argparse.Namespace) -> int:
         print(_ap_table(labels, found, parameters))
     print(f"detect: wrote {args.out_bag} ({report.answered} of {report.frames} frames answered"
           f", {report.frames / report.wall_s:.1f} frames/s with {args.workers} worker(s))")
+    if args.detections_out is not None:
+        print(f"detect: wrote {args.detections_out} ({report.answered} frames; "
+              f"eval --labels L.jsonl --detections {args.detections_out} scores them)")
+    if report.answered == 0:
+        print(f"tao-pointpillars detect: error: {_nothing_answered(report)}", file=sys.stderr)
+        return 1
     return 0
+
+
+def check_in_bag(path: Path) -> None:
+    """Raise ConfigError saying what to pass when ``path`` is not a bag detect can read."""
+    if not path.exists():
+        raise ConfigError(f"IN_BAG {path} does not exist; pass a rosbag2 folder (the one "
+                          "with metadata.yaml) or a ROS 1 .bag file")
+    quoted = shlex.quote(str(path))
+    bag = shlex.quote(str(path.parent / f"{path.stem}_bag"))
+    if path.is_dir() and not (path / "metadata.yaml").is_file():
+        if (path / "bag").is_dir():
+            labels = path / "labels.jsonl"
+            raise ConfigError(
+                f"IN_BAG {path} is a dataset folder (bag/ and labels.jsonl, as sim writes it): "
+                f"pass {shlex.quote(str(path / 'bag'))}"
+                + (f" (and --labels {shlex.quote(str(labels))} for the AP)"
+                   if labels.is_file() else ""))
+        if any(path.glob("*.bin")):
+            raise ConfigError(f"IN_BAG {path} holds .bin scans, not a bag: convert them first "
+                              f"with tao-pointpillars import-bin {quoted} --out {bag}, then "
+                              f"pass {bag}")
+        raise ConfigError(f"IN_BAG {path} is a folder without metadata.yaml, not a rosbag2 "
+                          "bag: pass the folder ros2 bag record (or tao-pointpillars record / "
+                          "sim / import-*) wrote; ros2 bag reindex rebuilds a lost "
+                          "metadata.yaml")
+    if path.suffix.lower() == ".bin":
+        raise ConfigError(f"IN_BAG {path} is a KITTI-style scan, not a bag: convert it first "
+                          f"with tao-pointpillars import-bin {quoted} --out {bag} (or give "
+                          f"import-bin its folder for every scan), then pass {bag}")
+    if path.suffix.lower() in (".pcap", ".pcapng"):
+        calibration = path.with_suffix(".cal")
+        raise ConfigError(
+            f"IN_BAG {path} is a packet capture, not a bag: convert it first with "
+            f"tao-pointpillars import-pcap {quoted} --calibration "
+            f"{shlex.quote(str(calibration)) if calibration.is_file() else 'FILE.cal'} "
+            f"--out {bag}, then pass {bag}")
+
+
+def _check_detections_out(path: Path | None, labels: Path | None) -> None:
+    if path is None:
+        return
+    if path.is_dir() or not path.parent.is_dir():
+        raise ConfigError(f"--detections-out {path} must be a file in an existing folder")
+    if labels is not None and path.resolve() == labels.resolve():
+        raise ConfigError(f"--detections-out {path} is the --labels file: choose another "
+                          "path, or the ground truth is overwritten")
+
+
+def _nothing_answered(report: Any) -> str:
+    """Say why no cloud was answered: no clouds, or the first skip reasons."""
+    if report.frames == 0:
+        return f"no cloud was answered: the bag has no messages on {list(report.topics)}"
+    return (f"no cloud was answered: all {report.frames} clouds were skipped (first: "
+            f"{report.skipped[0]}); the skipped: lines above say why, per cloud")
 
 
 def summary_table(report: Any, workers: int) -> str:

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 import multiprocessing
 from pathlib import Path
 import time
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Mapping, Sequence
 
 import numpy as np
 from rosbags.rosbag2 import Writer
@@ -43,6 +44,7 @@ from ..core.stats import percentiles
 from ..data.bags import (BAG_VERSION, cloud_connections, latched_qos, open_reader,
                          publisher_qos, storage_plugin)
 from ..data.detection_messages import DETECTION3D_ARRAY, LABEL_INFO, MARKER_ARRAY, vision_typestore
+from ..data.labels import FrameLabels, LabelsWriter
 from ..errors import ConfigError
 from ..inference.backends import available_backends
 from ..inference.detector import answer_cloud
@@ -231,7 +233,8 @@ def answers_in_order(jobs: Iterator[DetectJob], parameters: Mapping[str, Any], w
 def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
                topics: Sequence[str] | None = None, workers: int = 1,
                storage: str = "sqlite3", copy_clouds: bool = True,
-               on_answer: Callable[[FrameAnswer], None] | None = None) -> DetectReport:
+               on_answer: Callable[[FrameAnswer], None] | None = None,
+               detections_out: Path | None = None) -> DetectReport:
     """
     Write the node's answers to every cloud of ``in_bag`` into the new bag ``out_bag``.
 
@@ -239,26 +242,28 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
     (see :func:`.topics.output_topics`) the output holds Detection3DArray and MarkerArray at
     each cloud's timestamp, and one LabelInfo at the first, offered transient local as the
     node publishes it; ``copy_clouds`` copies the clouds too, so the output plays on its own.
-    ``on_answer`` sees every answer (progress, AP).
+    ``detections_out`` (one cloud topic only) also gets every answer as a detections file
+    (:mod:`..data.labels`, by bag timestamp, boxes in the cloud's frame), written as it goes.
+    ``on_answer`` sees every answer (progress, AP). Refuses (ConfigError) before writing
+    anything when two cloud topics would be answered on one output topic.
     """
     started = time.perf_counter()
     if Path(out_bag).exists():
         raise ConfigError(f"{out_bag} exists; a rosbag2 folder is always written new, "
                           "remove it or choose another path")
-    with open_reader(in_bag) as reader:
-        connections = cloud_connections(reader, topics)
-        if not connections:
-            raise ConfigError(f"{in_bag} has no PointCloud2 messages"
-                              + (f" on {list(topics)}" if topics else ""))
-        cloud_topics = sorted({c.topic for c in connections})
-        frame_ids = _first_frame_ids(reader, connections)
+    cloud_topics, frame_ids = _cloud_topics(in_bag, topics)
+    check_output_topics(cloud_topics)
+    if detections_out is not None and len(cloud_topics) > 1:
+        raise ConfigError(f"--detections-out writes one detections file for one cloud topic "
+                          f"(as eval reads it, against one labels file) and {in_bag} has "
+                          f"clouds on {cloud_topics}: pass --topic T to choose one")
     local = FrameAnswerer(parameters)  # checks the configuration before any worker starts
     typestore = vision_typestore()
     report = DetectReport(topics={t: output_topics(t).detections for t in cloud_topics},
                           per_class=dict.fromkeys(local.class_names, 0),
                           reference=local.detector.input_reference)
     writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=storage_plugin(storage))
-    with writer:
+    with writer, _detections_file(detections_out, local.class_names, frame_ids) as listing:
         out = _output_connections(writer, cloud_topics, copy_clouds, typestore)
         labelled: set[str] = set()
         jobs = _copying(read_jobs(Path(in_bag), topics), writer, out if copy_clouds else {})
@@ -271,11 +276,61 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
             if not answer.skipped:
                 writer.write(out[names.detections], answer.timestamp_ns, answer.detections_cdr)
                 writer.write(out[names.markers], answer.timestamp_ns, answer.markers_cdr)
+                if listing is not None and answer.detections is not None:
+                    listing.write(answer.timestamp_ns, detections_frame(answer.detections))
             report.count(answer, local.class_names)
             if on_answer is not None:
                 on_answer(answer)
     report.wall_s = time.perf_counter() - started
     return report
+
+
+def _cloud_topics(in_bag: Path, topics: Sequence[str] | None
+                  ) -> tuple[list[str], dict[str, str]]:
+    """Give the cloud topics to answer (sorted) and each one's first header.frame_id."""
+    with open_reader(in_bag) as reader:
+        connections = cloud_connections(reader, topics)
+        if not connections:
+            present = sorted(f"{c.topic} ({c.msgtype})" for c in reader.connections)
+            raise ConfigError(f"{in_bag} has no PointCloud2 messages"
+                              + (f" on {list(topics)}" if topics else "")
+                              + f"; its topics are {present or 'none'}")
+        return sorted({c.topic for c in connections}), _first_frame_ids(reader, connections)
+
+
+def check_output_topics(cloud_topics: Sequence[str]) -> None:
+    """
+    Raise ConfigError when two cloud topics would be answered on one output topic.
+
+    The node answers a cloud topic in its namespace (:func:`.topics.output_topics`), so two
+    lidars in one namespace would share ``bbox``; ``points`` and ``/points`` are the same
+    name to a node in the root namespace.
+    """
+    by_output: dict[str, list[str]] = {}
+    for topic in cloud_topics:
+        by_output.setdefault(output_topics(topic).detections.lstrip("/"), []).append(topic)
+    for output, sharing in by_output.items():
+        if len(sharing) > 1:
+            raise ConfigError(
+                f"cloud topics {', '.join(sharing)} would all be answered on "
+                f"{output_topics(sharing[0]).detections} (a cloud topic is answered in its "
+                f"namespace): pass --topic T to answer one of them, or record the lidars in "
+                f"namespaces (e.g. /ns1/points and /ns2/points)")
+
+
+def detections_frame(detections: Detections) -> FrameLabels:
+    """Give one answer's detections as a detections-file frame (model class indices)."""
+    return FrameLabels(detections.boxes, detections.labels, None,  # type: ignore[arg-type]
+                       detections.scores)
+
+
+def _detections_file(path: Path | None, class_names: Sequence[str],
+                     frame_ids: Mapping[str, str]) -> ContextManager[LabelsWriter | None]:
+    """Open the detections file of the one cloud topic in ``frame_ids`` (None: nothing)."""
+    if path is None:
+        return nullcontext()
+    (topic, frame_id), = frame_ids.items()
+    return LabelsWriter(path, class_names, topic, frame_id)
 
 
 def _output_connections(writer: Any, cloud_topics: Sequence[str], copy_clouds: bool,

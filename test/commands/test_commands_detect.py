@@ -19,8 +19,11 @@ The comparison with the live node runs the real node process over DDS; set
 TAO_DETECT_COMPARE_FRAMES (default 12) to compare more frames, e.g. 300.
 """
 
+import json
 import os
 from pathlib import Path
+import shlex
+import shutil
 import threading
 
 from bag_fixtures import bag_information, offered_profiles
@@ -34,13 +37,19 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy  # noqa: E
 from rclpy.serialization import deserialize_message  # noqa: E402
 from ros_fixtures import Harness, REFERENCE_MODEL, SpinningNode, start_node  # noqa: E402
 from rosbags.highlevel import AnyReader  # noqa: E402
+from rosbags.rosbag2 import Writer  # noqa: E402
 from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.cli import main  # noqa: E402
 from tao_pointpillars_py.core.input_health import training_intensity_metadata  # noqa: E402
-from tao_pointpillars_py.data.bags import CloudBagWriter, DEFAULT_TOPIC  # noqa: E402
+from tao_pointpillars_py.data.bags import (BAG_VERSION, CloudBagWriter,  # noqa: E402
+                                           count_clouds, DEFAULT_TOPIC)
 from tao_pointpillars_py.data.detection_messages import vision_typestore  # noqa: E402
+from tao_pointpillars_py.data.labels import read_labels  # noqa: E402
+from tao_pointpillars_py.inference.model_file import load_model_info  # noqa: E402
 from tao_pointpillars_py.ros.bag_io import BagPlayer  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tao_pointpillars_py.tools.evaluation import (evaluate_detections,  # noqa: E402
+                                                  file_detections)
 from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray, LabelInfo  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
@@ -354,3 +363,171 @@ def test_detect_warns_on_the_real_recording_naming_the_parameters_to_set(
     assert f"the clouds' median intensity {p50:.3g} " in warnings[1]
     advised = p50 / 0.117  # the top of the range that maps the clouds' median onto 0.117
     assert f"set intensity_range to [0, {advised:.3g}] to line the medians up" in warnings[1]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    """Give a small simulated dataset folder (bag/ and labels.jsonl), as sim writes it."""
+    folder = tmp_path_factory.mktemp("dataset") / "sim6"
+    assert main(["sim", "--frames", "6", "--seed", "4", "--out", str(folder),
+                 "--workers", "1"]) == 0
+    return folder
+
+
+def test_detections_out_scores_as_eval_model_does(dataset, tmp_path, capsys):
+    labels_path, detections_path = dataset / "labels.jsonl", tmp_path / "D.jsonl"
+    capsys.readouterr()
+    assert _detect(dataset / "bag", tmp_path / "out", "--workers", "2", "--labels",
+                   labels_path, "--detections-out", detections_path) == 0
+    detect_table = capsys.readouterr().out
+    written = read_labels(detections_path)
+    labels = read_labels(labels_path)
+    assert written.class_names == ("Vehicle", "Pedestrian", "Cyclist")
+    assert (written.topic, written.frame_id) == (labels.topic, labels.frame_id)
+    assert list(written.frames) == list(labels.frames)  # the clouds' bag timestamps
+    assert all(frame.scores is not None for frame in written.frames.values())
+    # the boxes as published: the Detection3DArray messages of the output bag, frame by frame
+    for (stamp, raw), frame in zip(_messages(tmp_path / "out")["/ns1/bbox"],
+                                   written.frames.values()):
+        array = deserialize_message(raw, Detection3DArray)
+        assert [d.results[0].hypothesis.class_id for d in array.detections] == [
+            written.class_names[i] for i in frame.labels]
+        np.testing.assert_allclose(
+            [[d.bbox.center.position.x, d.bbox.center.position.y, d.bbox.size.x,
+              d.results[0].hypothesis.score] for d in array.detections],
+            np.column_stack([frame.boxes[:, [0, 1, 3]], frame.scores]).reshape(-1, 4),
+            rtol=1e-6, atol=1e-5)
+    # eval --model runs the model itself (its own detector, node's score threshold 0.3);
+    # the file read as eval --detections reads it gives the same AP in the model's range
+    evaluated = tmp_path / "model.json"
+    assert main(["eval", "--labels", str(labels_path), "--model", str(REFERENCE_MODEL),
+                 "--bag", str(dataset / "bag"), "--score-threshold", "0.3",
+                 "--json", str(evaluated)]) == 0
+    model_range = load_model_info(str(REFERENCE_MODEL)).config.pillars.point_cloud_range
+    from_file = evaluate_detections(labels, file_detections(detections_path, labels, None),
+                                    tuple(model_range))
+    assert from_file.to_json() == json.loads(evaluated.read_text(encoding="utf-8"))
+    assert from_file.to_table() in detect_table
+    capsys.readouterr()
+    assert main(["eval", "--labels", str(labels_path), "--detections",
+                 str(detections_path)]) == 0
+    scored = capsys.readouterr()
+    assert "over 6 frames" in scored.out and "left out" not in scored.err
+
+
+def test_detections_out_needs_one_cloud_topic_and_writes_nothing_otherwise(tmp_path, capsys):
+    bag = _sim_bag(tmp_path, 2, ("/ns1/points", "/ns2/points"))
+    out, listing = tmp_path / "answers", tmp_path / "D.jsonl"
+    assert _detect(bag, out, "--workers", "1", "--detections-out", listing) == 2
+    error = capsys.readouterr().err
+    assert "['/ns1/points', '/ns2/points']" in error and "pass --topic T" in error
+    assert not out.exists() and not listing.exists()
+    assert _detect(bag, out, "--workers", "1", "--topic", "/ns2/points",
+                   "--detections-out", listing) == 0
+    assert read_labels(listing).topic == "/ns2/points"
+    assert len(read_labels(listing).frames) == 2
+
+
+def test_two_cloud_topics_answered_on_one_topic_are_refused_before_writing(tmp_path, capsys):
+    bag = _sim_bag(tmp_path, 2, ("/front_points", "/rear_points"))
+    out = tmp_path / "answers"
+    assert _detect(bag, out, "--workers", "1") == 2
+    error = capsys.readouterr().err
+    assert "cloud topics /front_points, /rear_points would all be answered on /bbox" in error
+    assert "pass --topic T" in error and "record the lidars in namespaces" in error
+    assert not out.exists()
+    assert _detect(bag, out, "--workers", "1", "--topic", "/rear_points") == 0
+    assert sorted(_messages(out)) == ["/bbox", "/bbox/label_info", "/bbox_markers",
+                                      "/rear_points"]
+
+
+def test_no_cloud_answered_exits_1_saying_why(tmp_path, capsys):
+    bag = tmp_path / "clouds"
+    xyz = np.zeros(5, dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4")])
+    with CloudBagWriter(bag) as writer:
+        for index in range(2):
+            writer.write_records(STAMP0 + index * PERIOD, xyz, is_dense=True)
+    capsys.readouterr()
+    assert _detect(bag, tmp_path / "out", "--workers", "1") == 1
+    printed = capsys.readouterr()
+    assert "| 2 | 0 | 2 |" in printed.out
+    assert "error: no cloud was answered: all 2 clouds were skipped (first: frame 0 " in (
+        printed.err)
+    assert "intensity" in printed.err  # the reason the cloud could not be read
+
+
+def test_a_cloud_topic_without_messages_exits_1(tmp_path, capsys):
+    bag = tmp_path / "silent"
+    with Writer(bag, version=BAG_VERSION) as writer:
+        writer.add_connection(DEFAULT_TOPIC, "sensor_msgs/msg/PointCloud2",
+                              typestore=vision_typestore())
+    assert _detect(bag, tmp_path / "out", "--workers", "1") == 1
+    assert f"no messages on ['{DEFAULT_TOPIC}']" in capsys.readouterr().err
+
+
+def test_a_bag_without_clouds_is_refused_naming_its_topics(tmp_path, capsys):
+    bag = tmp_path / "other"
+    with Writer(bag, version=BAG_VERSION) as writer:
+        writer.add_connection("/chatter", "std_msgs/msg/String", typestore=vision_typestore())
+    assert _detect(bag, tmp_path / "out", "--workers", "1") == 2
+    assert "no PointCloud2 messages; its topics are ['/chatter (std_msgs/msg/String)']" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def _suggested_command(error: str) -> list[str]:
+    """Give the tao-pointpillars command line an error message suggests, as argv."""
+    command = error.split("with tao-pointpillars ", 1)[1].split(", then pass", 1)[0]
+    return shlex.split(command.split(" (or give", 1)[0])
+
+
+def test_a_dataset_folder_is_refused_saying_what_to_pass(dataset, tmp_path, capsys):
+    assert _detect(dataset, tmp_path / "out", "--workers", "1") == 2
+    error = capsys.readouterr().err
+    assert (f"IN_BAG {dataset} is a dataset folder (bag/ and labels.jsonl, as sim writes it): "
+            f"pass {dataset / 'bag'} (and --labels {dataset / 'labels.jsonl'} for the AP)"
+            in error)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_scan_file_is_refused_with_the_import_bin_command_that_converts_it(tmp_path, capsys):
+    scan = tmp_path / "000000.bin"
+    simulate_frame(5, 0).points.astype("<f4").tofile(scan)
+    assert _detect(scan, tmp_path / "out", "--workers", "1") == 2
+    error = capsys.readouterr().err
+    assert f"with tao-pointpillars import-bin {scan} --out {tmp_path / '000000_bag'}" in error
+    assert main(_suggested_command(error)) == 0  # the command works as printed
+    assert _detect(tmp_path / "000000_bag", tmp_path / "out", "--workers", "1") == 0
+
+
+def test_a_pcap_is_refused_with_the_import_pcap_command_that_converts_it(tmp_path, capsys):
+    for name in ("ML30S_A1_Default.pcap", "ML30S_A1_Default.cal"):
+        shutil.copy(ZVISION / name, tmp_path / name)
+    capture = tmp_path / "ML30S_A1_Default.pcap"
+    assert _detect(capture, tmp_path / "out", "--workers", "1") == 2
+    error = capsys.readouterr().err
+    assert (f"with tao-pointpillars import-pcap {capture} --calibration "
+            f"{tmp_path / 'ML30S_A1_Default.cal'} --out {tmp_path / 'ML30S_A1_Default_bag'}"
+            in error)
+    assert main(_suggested_command(error)) == 0
+    assert count_clouds(tmp_path / "ML30S_A1_Default_bag") == 10
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "does not exist; pass a rosbag2 folder (the one with metadata.yaml)"),
+    ("folder", "is a folder without metadata.yaml, not a rosbag2 bag"),
+    ("scans", "holds .bin scans, not a bag: convert them first with tao-pointpillars "
+              "import-bin"),
+    ("text", "cannot be read as a bag")])
+def test_other_inputs_that_are_not_bags_say_what_to_pass(tmp_path, capsys, kind, message):
+    path = tmp_path / kind
+    if kind in ("folder", "scans"):
+        path.mkdir()
+    if kind == "scans":
+        np.zeros((3, 4), "<f4").tofile(path / "000000.bin")
+    if kind == "text":
+        path = tmp_path / "notes.txt"
+        path.write_text("not a bag\n", encoding="utf-8")
+    assert _detect(path, tmp_path / "out", "--workers", "1") == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -17,7 +17,8 @@ Tests of tao_pointpillars_py.tools.bag_detect: the node's answers to the clouds 
 
 The library underneath ``tao-pointpillars detect`` (whose command-level tests are in
 test/commands/test_commands_detect.py): jobs read from a bag, answered in order by worker
-processes, and a malformed cloud skipped with its reason and counted.
+processes, a malformed cloud skipped with its reason and counted, the answers as a detections
+file, and cloud topics that would share an output topic refused before anything is written.
 """
 
 from pathlib import Path
@@ -31,12 +32,14 @@ pytest.importorskip("rclpy", reason="detect writes the node's ROS 2 messages")
 from rclpy.serialization import deserialize_message  # noqa: E402
 from rosbags.rosbag2 import Writer  # noqa: E402
 from rosbags.typesys import get_typestore, Stores  # noqa: E402
-from tao_pointpillars_py.data.bags import (BAG_VERSION, DEFAULT_TOPIC, open_reader,  # noqa: E402
-                                           write_cloud_bag)
-from tao_pointpillars_py.errors import CloudFormatError  # noqa: E402
+from tao_pointpillars_py.data.bags import (BAG_VERSION, CloudBagWriter,  # noqa: E402
+                                           DEFAULT_TOPIC, open_reader, write_cloud_bag)
+from tao_pointpillars_py.data.labels import read_labels  # noqa: E402
+from tao_pointpillars_py.errors import CloudFormatError, ConfigError  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
-from tao_pointpillars_py.tools.bag_detect import (answers_in_order, detect_bag,  # noqa: E402
-                                                  DetectJob, FrameAnswerer,
+from tao_pointpillars_py.tools.bag_detect import (answers_in_order,  # noqa: E402
+                                                  check_output_topics, detect_bag,
+                                                  detections_frame, DetectJob, FrameAnswerer,
                                                   IN_FLIGHT_PER_WORKER, input_health_lines,
                                                   latency_percentiles, read_jobs)
 from vision_msgs.msg import Detection3DArray  # noqa: E402
@@ -182,3 +185,41 @@ def test_latency_percentiles_per_stage():
     assert result["pre"] == (1.0, 1.0, 1.0)
     assert result["total"] == pytest.approx((63.0, 103.0, 112.0))
     assert latency_percentiles([]) == {}
+
+
+def test_cloud_topics_sharing_an_output_topic_are_refused():
+    check_output_topics(["/ns1/points", "/ns2/points", "/points"])
+    for sharing, output in ((["/a", "/b"], "/bbox"), (["/ns1/a", "/ns1/b"], "/ns1/bbox"),
+                            (["points", "/points"], "bbox")):
+        with pytest.raises(ConfigError, match=f"cloud topics {', '.join(sharing)} would all "
+                                              f"be answered on {output} .*pass --topic T"):
+            check_output_topics(sharing)
+
+
+def test_detect_bag_writes_the_answers_as_a_detections_file(bag, tmp_path):
+    seen = []
+    listing = tmp_path / "D.jsonl"
+    report = detect_bag(bag, tmp_path / "out", PARAMETERS, copy_clouds=False,
+                        on_answer=seen.append, detections_out=listing)
+    written = read_labels(listing)
+    assert (written.topic, written.frame_id) == (DEFAULT_TOPIC, "lidar_front")
+    assert written.class_names == ("Vehicle", "Pedestrian", "Cyclist")
+    assert list(written.frames) == [a.timestamp_ns for a in seen] and report.answered == 7
+    for answer, frame in zip(seen, written.frames.values()):
+        np.testing.assert_allclose(frame.boxes, answer.detections.boxes, rtol=1e-6)
+        np.testing.assert_array_equal(frame.labels, answer.detections.labels)
+        np.testing.assert_array_equal(frame.scores, answer.detections.scores)
+    assert detections_frame(seen[0].detections).scores is not None
+
+
+def test_detect_bag_refuses_two_topics_on_one_output_before_creating_anything(tmp_path):
+    two = tmp_path / "two"
+    frames = clouds(2)
+    with CloudBagWriter(two, "/left_points") as writer:
+        for timestamp, points in frames:
+            writer.write(timestamp, points, "/left_points")
+            writer.write(timestamp + 1, points, "/right_points")
+    with pytest.raises(ConfigError, match="/left_points, /right_points would all be answered "
+                                          "on /bbox"):
+        detect_bag(two, tmp_path / "out", PARAMETERS, detections_out=tmp_path / "D.jsonl")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "D.jsonl").exists()
