@@ -20,6 +20,7 @@ import argparse
 from pathlib import Path
 
 from ..data.bags import STORAGES
+from ..errors import ConfigError
 from ..sim.dataset_writer import DEFAULT_START_TIME_NS, SensorOptions, write_dataset
 from ..sim.ml30s import DEFAULT_MOUNT_HEIGHT_RANGE, DEFAULT_SENSOR, SENSORS
 
@@ -47,6 +48,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"sensor height above the ground in metres, drawn per frame "
                              f"(default: 0.97 1.03 for the default sensor, {low} {high} for "
                              f"ml30s-a1); clouds and labels are in the sensor's frame")
+    parser.add_argument("--distractors", type=int, nargs=2, metavar=("LOW", "HIGH"),
+                        default=None,
+                        help="unlabeled clutter items per frame (poles, sign posts, trees, "
+                             "bushes, bins, crates, pedestrian-sized decoys), drawn uniformly "
+                             "(default 8 22): more make harder negatives")
     parser.add_argument("--driver-frame", action="store_true",
                         help="write what the Zvision driver publishes (ml30s-a1 only): +y "
                              "forward, 51,200 points with (0, 0, 0) where no return came, "
@@ -57,7 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Generate ``--frames`` frames and write DIR/bag and DIR/labels.jsonl."""
     heights = None if args.mount_height_range is None else tuple(args.mount_height_range)
-    sensor = SensorOptions(args.sensor, heights, args.driver_frame)
+    distractors = None
+    if args.distractors is not None:
+        distractors = (args.distractors[0], args.distractors[1])
+        if not 0 <= distractors[0] <= distractors[1]:
+            raise ConfigError(f"--distractors {distractors[0]} {distractors[1]}: need "
+                              "0 <= LOW <= HIGH items per frame")
+    sensor = SensorOptions(args.sensor, heights, args.driver_frame, distractors)
     summary = write_dataset(args.out, args.frames, args.seed, args.storage, args.workers,
                             args.start_time_ns, args.force, sensor)
     print(f"sim: {summary.describe(args.out)}")

@@ -68,12 +68,14 @@ class SensorOptions(NamedTuple):
     the ML-30S-A1's :data:`~tao_pointpillars_py.sim.ml30s.DEFAULT_MOUNT_HEIGHT_RANGE`).
     ``driver_frame``: write clouds and labels as the Zvision driver publishes them (+y forward,
     51,200 points with (0, 0, 0) where no return came, ``is_dense`` false, driver topic and
-    frame id); needs the ML-30S-A1.
+    frame id); needs the ML-30S-A1. ``num_distractors``: (low, high) unlabeled clutter items per
+    frame (None: :class:`SimConfig`'s), e.g. more of them for hard negatives.
     """
 
     sensor: str = ml30s.DEFAULT_SENSOR
     mount_height_range: Optional[tuple[float, float]] = None
     driver_frame: bool = False
+    num_distractors: Optional[tuple[int, int]] = None
 
     def frame_job(self) -> tuple[Optional[SimConfig], Optional[Sensor], bool]:
         """(config, sensor, driver frame) of :func:`simulate_frame`; None, None: the default."""
@@ -84,7 +86,11 @@ class SensorOptions(NamedTuple):
         heights = self.mount_height_range
         if heights is None and sensor is not None:
             heights = ml30s.DEFAULT_MOUNT_HEIGHT_RANGE
-        config = None if heights is None else ml30s.mounted_config(SimConfig(), heights)
+        base = SimConfig() if self.num_distractors is None else SimConfig(
+            num_distractors=self.num_distractors)
+        config = None if heights is None else ml30s.mounted_config(base, heights)
+        if config is None and self.num_distractors is not None:
+            config = base
         return config, sensor, self.driver_frame
 
     def topic_and_frame(self) -> tuple[str, str]:

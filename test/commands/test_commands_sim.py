@@ -93,6 +93,23 @@ def test_sim_ml30s_a1_writes_the_angle_table_sensor_at_its_mounting_heights(tmp_
 
 
 @needs_sim
+def test_sim_distractors_sets_the_clutter_count_and_leaves_the_labels_alone(tmp_path):
+    out = tmp_path / "ds"
+    assert main(["sim", "--frames", "2", "--seed", "6", "--out", str(out), "--workers", "1",
+                 "--sensor", "ml30s-a1", "--distractors", "40", "40"]) == 0
+    config = ml30s.mounted_config(SimConfig(num_distractors=(40, 40)),
+                                  ml30s.DEFAULT_MOUNT_HEIGHT_RANGE)
+    plain = ml30s.mounted_config(SimConfig(), ml30s.DEFAULT_MOUNT_HEIGHT_RANGE)
+    for index, frame in enumerate(iter_labeled_frames(out)):
+        expected = simulate_frame(6, index, config, ml30s.Ml30sA1())
+        np.testing.assert_array_equal(frame.points, expected.points)
+        # the labeled objects are drawn first: the same boxes, more clutter around them
+        default = simulate_frame(6, index, plain, ml30s.Ml30sA1())
+        np.testing.assert_array_equal(frame.labels.boxes, default.boxes)
+        assert not np.array_equal(frame.points, default.points)
+
+
+@needs_sim
 def test_sim_driver_frame_writes_what_the_zvision_driver_publishes(tmp_path, capsys):
     out = tmp_path / "ds"
     assert main(["sim", "--frames", "2", "--seed", "6", "--out", str(out), "--workers", "2",
@@ -124,6 +141,8 @@ def test_sim_driver_frame_writes_what_the_zvision_driver_publishes(tmp_path, cap
     (["--driver-frame"], "--sensor ml30s-a1"),
     (["--sensor", "ml30s-a1", "--mount-height-range", "1.3", "1.1"], "--mount-height-range"),
     (["--mount-height-range", "0", "1"], "--mount-height-range"),
+    (["--distractors", "9", "3"], "--distractors 9 3"),
+    (["--distractors", "-1", "3"], "--distractors -1 3"),
 ])
 def test_sim_rejects_inconsistent_sensor_options(tmp_path, capsys, argv, message):
     out = tmp_path / "ds"
