@@ -77,6 +77,21 @@ def test_resume_rejects_a_changed_schedule(tmp_path, tiny_cfg, tiny_frame):
               given=["epochs"])
 
 
+def test_resume_keeps_the_runs_intensity_gain_and_reads_checkpoints_older_than_it(tmp_path):
+    from tao_pointpillars_py.training.train import resume_options
+    opts = _opts(tmp_path, intensity_gain=(0.5, 2.0))
+    saved = {"epochs": 2, "batch_size": 2, "lr": 3e-3, "seed": 5, "max_frames": None,
+             "data": ["tiny"], "time_budget_min": None, "init_from": None,
+             "qat_percentile": None}
+    # a checkpoint written before --intensity-gain existed: the option keeps its value
+    assert resume_options(opts, saved, []).intensity_gain == (0.5, 2.0)
+    assert resume_options(opts, {**saved, "intensity_gain": [1.0, 1.0]},
+                          []).intensity_gain == (1.0, 1.0)
+    from tao_pointpillars_py.errors import ConfigError
+    with pytest.raises(ConfigError, match="--intensity-gain"):
+        resume_options(opts, {**saved, "intensity_gain": [1.0, 1.0]}, ["intensity_gain"])
+
+
 def test_time_steps_returns_mean_step_seconds(tmp_path, tiny_cfg, tiny_frame):
     mean, median = Trainer(_opts(tmp_path), tiny_cfg, [tiny_frame] * 2).time_steps(3)
     assert 0 < median <= mean * 3 and mean < 60
