@@ -34,7 +34,7 @@ import sys
 
 import numpy as np
 
-from tao_pointpillars_py.core.boxes import transform_boxes, transform_points
+from tao_pointpillars_py.core.boxes import transform_boxes
 from tao_pointpillars_py.data import zvision_pcap
 from tao_pointpillars_py.inference.detector import Detector
 from tao_pointpillars_py.inference.model_file import default_model_path
@@ -55,7 +55,8 @@ def real_clouds(pcap: Path, calibration: Path) -> list[np.ndarray]:
     for frame in zvision_pcap.assemble_frames(capture).complete:
         decoded = zvision_pcap.decode_frame(capture, frame, table)
         returns = decoded.returns
-        intensity = (decoded.reflectance[returns] & 0x3FF).astype(np.float32)
+        intensity = (decoded.reflectance[returns] & zvision_pcap.FOXY_INTENSITY_MASK).astype(
+            np.float32)
         clouds.append(np.column_stack([decoded.xyz[returns], intensity]).astype(np.float32))
     return clouds
 
@@ -74,7 +75,7 @@ def detection_rows(detector: Detector, clouds: list[np.ndarray]) -> list[dict]:
     rows = []
     for index, cloud in enumerate(clouds):
         found = detector.detect(cloud)
-        model_points = transform_points(cloud, to_model) if to_model is not None else cloud
+        model_points = detector.model_frame_points(cloud)
         boxes = transform_boxes(found.boxes, to_model) if to_model is not None else found.boxes
         for box, score, label in zip(boxes, found.scores, found.labels):
             inside = points_in_footprint(model_points, box, FOOTPRINT_MARGIN_M)
