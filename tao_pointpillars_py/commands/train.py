@@ -39,9 +39,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, help=f"max one-cycle LR, default {DEFAULTS['lr']}")
     parser.add_argument("--seed", type=int, help=f"default {DEFAULTS['seed']}")
     parser.add_argument("--max-frames", type=int, help="use at most N frames in all")
-    parser.add_argument("--init-from", metavar="CKPT",
-                        help="start from this checkpoint's weights (fine-tuning: new optimizer "
-                        "and schedule, same model geometry)")
+    parser.add_argument("--init-from", metavar="CKPT|ONNX",
+                        help="start from this checkpoint's weights, or from a model written by "
+                        "`export` such as models/pointpillars_zvision.onnx (fine-tuning: new "
+                        "optimizer and schedule, the model's geometry)")
     parser.add_argument("--qat-percentile", type=float, metavar="P",
                         help="quantization-aware fine-tuning (with --init-from): simulate int8 "
                              "at every convolution input, ranges at the P-th percentile of |x| "

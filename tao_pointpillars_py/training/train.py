@@ -29,9 +29,11 @@ from tqdm import tqdm
 from .augment import INTENSITY_GAIN_RANGE
 from .checkpoint import load_checkpoint, restore_rng_states, rng_states, save_checkpoint
 from .data import Batch, CachedFrame, EpochSampler, make_loader, PillarDataset
+from .export import frame_inputs
 from .losses import LossParts, pointpillars_loss
 from .network import PointPillarsNet
 from .schedule import OneCycleSchedule, run_progress
+from .warm_start import exported_model_config, is_onnx_file, model_from_exported_onnx
 from ..core.config import ModelConfig
 from ..core.input_health import pooled_intensity_percentiles
 from ..errors import ConfigError
@@ -44,6 +46,8 @@ RUN_DEFINING = ("epochs", "batch_size", "lr", "seed", "max_frames", "data", "tim
                 "init_from", "qat_percentile", "intensity_gain")
 #: batches whose convolution inputs set the ranges of quantization-aware fine-tuning
 QAT_RANGE_BATCHES = 25
+#: frames whose statistics rebuild the BatchNorms an exported model folded (--init-from X.onnx)
+WARM_START_FRAMES = 16
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,8 @@ class Trainer:
         init_state = None
         if state is not None:
             cfg = ModelConfig.from_metadata(state["model_config"], source="checkpoint")
+        elif opts.init_from and is_onnx_file(opts.init_from):
+            cfg = exported_model_config(opts.init_from)
         elif opts.init_from:
             # fine-tuning: the start checkpoint's weights and geometry, a fresh optimizer and
             # schedule
@@ -154,6 +160,10 @@ class Trainer:
         self.model = PointPillarsNet(self.cfg)
         if init_state is not None:
             self.model.load_state_dict(init_state["model"])
+        elif state is None and opts.init_from and is_onnx_file(opts.init_from):
+            self.model, _ = model_from_exported_onnx(
+                opts.init_from, [frame_inputs(f.points, self.cfg)
+                                 for f in self.dataset.frames[:WARM_START_FRAMES]])
         if opts.bf16:
             self.model.bf16 = True
             self.model.to(memory_format=torch.channels_last)

@@ -51,3 +51,9 @@ def tiny_cfg() -> ModelConfig:
 @pytest.fixture
 def tiny_frame():
     return make_tiny_frame()
+
+
+@pytest.fixture
+def tiny_frame_maker():
+    """:func:`make_tiny_frame` itself, for tests that need several different frames."""
+    return make_tiny_frame
