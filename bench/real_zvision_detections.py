@@ -49,16 +49,7 @@ FOOTPRINT_MARGIN_M = 0.2
 
 def real_clouds(pcap: Path, calibration: Path) -> list[np.ndarray]:
     """Each complete frame's returns (N, 4): x, y, z in the driver's frame, reflectance."""
-    capture = zvision_pcap.read_udp_capture(pcap)
-    table = zvision_pcap.read_angle_table(calibration)
-    clouds = []
-    for frame in zvision_pcap.assemble_frames(capture).complete:
-        decoded = zvision_pcap.decode_frame(capture, frame, table)
-        returns = decoded.returns
-        intensity = (decoded.reflectance[returns] & zvision_pcap.FOXY_INTENSITY_MASK).astype(
-            np.float32)
-        clouds.append(np.column_stack([decoded.xyz[returns], intensity]).astype(np.float32))
-    return clouds
+    return [frame.return_points() for frame in zvision_pcap.decode_capture(pcap, calibration)]
 
 
 def points_in_footprint(points: np.ndarray, box: np.ndarray, margin: float) -> np.ndarray:

@@ -63,15 +63,10 @@ class _RelativeIntensity(ml30s.Ml30sA1):
 
 def real_returns(pcap: Path, calibration: Path) -> Returns:
     """Every return of every complete frame of the capture."""
-    capture = zvision_pcap.read_udp_capture(pcap)
     table = zvision_pcap.read_angle_table(calibration)
-    frames = zvision_pcap.assemble_frames(capture).complete
-    elevation, intensity = [], []
-    for frame in frames:
-        decoded = zvision_pcap.decode_frame(capture, frame, table)
-        returns = decoded.returns
-        elevation.append(table.elevation_deg[returns])
-        intensity.append((decoded.reflectance[returns] & 0x3FF).astype(np.float64))
+    frames = zvision_pcap.decode_capture(pcap, calibration)
+    elevation = [table.elevation_deg[frame.returns] for frame in frames]
+    intensity = [frame.return_points()[:, 3].astype(np.float64) for frame in frames]
     return Returns(np.concatenate(elevation), np.concatenate(intensity), len(frames))
 
 

@@ -299,6 +299,12 @@ class DecodedFrame:
         """Boolean (51200,): slots that hold a return (distance > 0)."""
         return self.distance_m > 0
 
+    def return_points(self, intensity_mask: int = FOXY_INTENSITY_MASK) -> np.ndarray:
+        """(N, 4) float32 x, y, z, intensity of the slots with a return (the driver's frame)."""
+        returns = self.returns
+        intensity = (self.reflectance[returns] & intensity_mask).astype(np.float32)
+        return np.column_stack([self.xyz[returns], intensity]).astype(np.float32)
+
 
 def lidar_times_ns(payloads: np.ndarray) -> np.ndarray:
     """
@@ -347,6 +353,14 @@ def decode_frame(capture: UdpCapture, frame: FrameSlice, table: AngleTable) -> D
     point_time[slots] = (packet_ns[:, None] * 1e-9 + fire_us * 1e-6).reshape(-1)
     return DecodedFrame(xyz, reflectance, distance, point_time,
                         int(capture.capture_ns[frame.packets[-1]]), int(packet_ns[0]))
+
+
+def decode_capture(pcap: str | Path, calibration: str | Path,
+                   port: int = UDP_DATA_PORT) -> list[DecodedFrame]:
+    """Decode every complete frame of a capture (what ``import-pcap`` writes, without a bag)."""
+    capture = read_udp_capture(pcap, port=port)
+    table = read_angle_table(calibration)
+    return [decode_frame(capture, frame, table) for frame in assemble_frames(capture).complete]
 
 
 def cloud_records(frame: DecodedFrame,

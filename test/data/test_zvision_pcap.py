@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.data.zvision_pcap import (
-    assemble_frames, CaptureFormatError, check_assembly, cloud_records, decode_frame,
-    describe_assembly, FOV_INDEX, frame_stamp, lidar_times_ns, POINTS_PER_FRAME,
+    assemble_frames, CaptureFormatError, check_assembly, cloud_records, decode_capture,
+    decode_frame, describe_assembly, FOV_INDEX, frame_stamp, lidar_times_ns, POINTS_PER_FRAME,
     read_angle_table, read_udp_capture, XYZIRT_DTYPE)
 
 ZVISION = Path(__file__).resolve().parents[1] / "data_files" / "zvision"
@@ -45,6 +45,21 @@ def table():
 @pytest.fixture(scope="module")
 def frames(capture, table):
     return [decode_frame(capture, f, table) for f in assemble_frames(capture).complete]
+
+
+def test_decode_capture_gives_every_complete_frame_and_its_returns_as_points(frames):
+    decoded = decode_capture(PCAP, CAL)
+    assert len(decoded) == len(frames) == 10
+    for ours, theirs in zip(decoded, frames):
+        np.testing.assert_array_equal(ours.xyz, theirs.xyz)
+    points = decoded[0].return_points()
+    assert points.dtype == np.float32 and points.shape == (
+        POINTS_PER_FRAME - EMPTY_SLOTS_FIRST_FRAME, 4)
+    np.testing.assert_array_equal(points[:, :3], frames[0].xyz[frames[0].returns])
+    # the intensity column is the ros2-foxy driver's (masked to 0x3FF), as cloud_records has it
+    np.testing.assert_array_equal(points[:, 3],
+                                  cloud_records(frames[0])["intensity"][frames[0].returns])
+    assert np.all(decoded[0].return_points(0x7)[:, 3] <= 7)
 
 
 def pcap_records(path=PCAP):

@@ -29,8 +29,7 @@ from tao_pointpillars_py.core.config import PostProcessConfig
 from tao_pointpillars_py.core.input_health import (input_problems, training_intensity_metadata,
                                                    window_health)
 from tao_pointpillars_py.core.pointcloud2 import encode_zvision_cloud_data, zvision_fields
-from tao_pointpillars_py.data.zvision_pcap import (assemble_frames, cloud_records, decode_frame,
-                                                   read_angle_table, read_udp_capture)
+from tao_pointpillars_py.data.zvision_pcap import cloud_records, decode_capture
 from tao_pointpillars_py.errors import ConfigError
 from tao_pointpillars_py.inference.detector import answer_cloud, Detector, pose_text
 from tao_pointpillars_py.inference.model_file import default_model_path
@@ -221,10 +220,8 @@ def _driver_cloud(records):
 @pytest.fixture(scope="module")
 def real_clouds():
     """Give the vendor's real ML-30S-A1 recording (10 frames) as its ROS 2 driver has it."""
-    capture = read_udp_capture(ZVISION / "ML30S_A1_Default.pcap")
-    table = read_angle_table(ZVISION / "ML30S_A1_Default.cal")
-    records = [cloud_records(decode_frame(capture, frame, table))
-               for frame in assemble_frames(capture).complete]
+    records = [cloud_records(frame) for frame in decode_capture(
+        ZVISION / "ML30S_A1_Default.pcap", ZVISION / "ML30S_A1_Default.cal")]
     returns = [int(np.count_nonzero((r["x"] != 0) | (r["y"] != 0) | (r["z"] != 0)))
                for r in records]
     return [_driver_cloud(r) for r in records], returns

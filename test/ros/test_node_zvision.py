@@ -33,9 +33,8 @@ from ros_fixtures import holds_within, REPO, SpinningNode, start_node  # noqa: E
 from sensor_msgs.msg import PointCloud2, PointField  # noqa: E402
 from tao_pointpillars_py.core import stamps  # noqa: E402
 from tao_pointpillars_py.core.pointcloud2 import zvision_fields  # noqa: E402
-from tao_pointpillars_py.data.zvision_pcap import (assemble_frames, cloud_records,  # noqa: E402
-                                                   decode_frame, frame_stamp, read_angle_table,
-                                                   read_udp_capture)
+from tao_pointpillars_py.data.zvision_pcap import (cloud_records, decode_capture,  # noqa: E402
+                                                   frame_stamp)
 from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
 
@@ -49,11 +48,9 @@ WARN = 1
 
 def driver_clouds(count):
     """Give the recording's first ``count`` frames as the driver's PointCloud2 messages."""
-    capture = read_udp_capture(ZVISION / "ML30S_A1_Default.pcap")
-    table = read_angle_table(ZVISION / "ML30S_A1_Default.cal")
     clouds = []
-    for frame in assemble_frames(capture).complete[:count]:
-        decoded = decode_frame(capture, frame, table)
+    for decoded in decode_capture(ZVISION / "ML30S_A1_Default.pcap",
+                                  ZVISION / "ML30S_A1_Default.cal")[:count]:
         records = cloud_records(decoded)
         msg = PointCloud2()
         msg.header.stamp.sec, msg.header.stamp.nanosec = stamps.split_ns(frame_stamp(decoded))
