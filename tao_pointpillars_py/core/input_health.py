@@ -34,6 +34,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .pillars import inside_range
+
 INTENSITY_PERCENTILES = (50.0, 99.0)
 TRAINING_INTENSITY_KEYS = ("training.intensity_p50", "training.intensity_p99")
 #: points of a cloud looked at (every k-th): share and percentiles stay within about a
@@ -52,14 +54,8 @@ ZVISION_CLOUD_TO_MODEL = "0 0 0 0 0 -90"
 
 def in_range_mask(points: np.ndarray,
                   point_cloud_range: Sequence[float]) -> np.ndarray:
-    """Boolean mask of the points (N, >=3) with ``min <= coord < max`` on x, y and z."""
-    r = [np.float32(v) for v in point_cloud_range]
-    mask = points[:, 0] >= r[0]
-    for axis in range(3):
-        if axis:
-            mask &= points[:, axis] >= r[axis]
-        mask &= points[:, axis] < r[axis + 3]
-    return mask
+    """Boolean mask of the points (N, >=3) that pillarization keeps (its range rule)."""
+    return inside_range(points[:, 0], points[:, 1], points[:, 2], point_cloud_range)
 
 
 def intensity_percentiles(intensity: np.ndarray) -> tuple[float, float] | None:

@@ -34,6 +34,7 @@ Rules (deterministic; the same code feeds training, evaluation and the ROS node)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -68,6 +69,18 @@ class Pillars:
         return int(self.coords.shape[0])
 
 
+def inside_range(x: np.ndarray, y: np.ndarray, z: np.ndarray,
+                 point_cloud_range: Sequence[float]) -> np.ndarray:
+    """Boolean mask of the points inside the grid: ``min <= coord < max`` in float32."""
+    r = [np.float32(v) for v in point_cloud_range]
+    inside = x >= r[0]
+    for axis, values in enumerate((x, y, z)):
+        if axis:
+            inside &= values >= r[axis]
+        inside &= values < r[axis + 3]
+    return inside
+
+
 def _stable_sort_keys(flat: np.ndarray, num_cells: int) -> np.ndarray:
     # A stable sort of small unsigned keys is a radix sort in numpy: O(N), ~4x faster here.
     if num_cells <= np.iinfo(np.uint16).max:
@@ -91,12 +104,7 @@ def _pillar_points(points: np.ndarray, config: PillarConfig
     # Work on contiguous columns (4, N): numpy passes over them are several times faster than
     # over the strided columns of an (N, 4) array; one transposed copy pays for itself.
     columns = np.array(points[:, :4].T, dtype=np.float32, order="C")
-    inside = columns[0] >= np.float32(r[0])
-    for axis in range(3):
-        if axis:
-            inside &= columns[axis] >= np.float32(r[axis])
-        inside &= columns[axis] < np.float32(r[axis + 3])
-    index = np.flatnonzero(inside)
+    index = np.flatnonzero(inside_range(columns[0], columns[1], columns[2], r))
     if index.shape[0] == 0:
         return (np.zeros((0, NUM_POINT_FEATURES), np.float32), np.zeros((0,), np.int64),
                 np.zeros((0, 2), np.int32), np.zeros((0,), np.int32))

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from tao_pointpillars_py.core.config import PillarConfig
-from tao_pointpillars_py.core.pillars import pad_pillars, PillarEncoder, pillarize
+from tao_pointpillars_py.core.pillars import inside_range, pad_pillars, PillarEncoder, pillarize
 from tao_pointpillars_py.errors import ConfigError
 
 
@@ -137,3 +137,15 @@ def test_encoder_equals_padded_pillarize_across_frames():
         assert count == ref_count
         np.testing.assert_array_equal(features, ref_features)
         np.testing.assert_array_equal(coords, ref_coords)
+
+
+def test_inside_range_keeps_min_drops_max_in_float32():
+    r = (0.0, -25.6, -3.0, 40.96, 25.6, 3.0)
+    x = np.array([0.0, 40.96, 40.959, -1e-6, 10.0, 10.0], np.float32)
+    y = np.array([0.0, 0.0, 0.0, 0.0, -25.6, 25.6], np.float32)
+    z = np.zeros(6, np.float32)
+    np.testing.assert_array_equal(inside_range(x, y, z, r),
+                                  [True, False, True, False, True, False])
+    # the float64 value just above float32(40.96) still counts as at the limit
+    assert not inside_range(np.array([np.float32(40.96)], np.float64), np.zeros(1), np.zeros(1),
+                            r)[0]
