@@ -45,6 +45,8 @@ CAPTURE = REPO / "test" / "data_files" / "zvision" / "ML30S_A1_Default.pcap"
 CALIBRATION = CAPTURE.with_suffix(".cal")
 PARAMS = REPO / "params" / "zvision_ml30s.yaml"
 FOOTPRINT_MARGIN_M = 0.2
+#: score thresholds the summary also counts at (how far above the default the boxes score)
+HIGHER_THRESHOLDS = (0.4, 0.5, 0.6, 0.7)
 
 
 def real_clouds(pcap: Path, calibration: Path) -> list[np.ndarray]:
@@ -81,6 +83,11 @@ def detection_rows(detector: Detector, clouds: list[np.ndarray]) -> list[dict]:
     return rows
 
 
+def class_counts(rows: list[dict], class_names: tuple[str, ...]) -> dict[str, int]:
+    """Detections per class name."""
+    return {name: sum(r["class"] == name for r in rows) for name in class_names}
+
+
 def table(rows: list[dict]) -> str:
     """Markdown table of the rows."""
     lines = ["| frame | class | score | x fwd | y left | z | l x w x h | yaw | points | "
@@ -108,11 +115,14 @@ def main(argv: list[str] | None = None) -> int:
                                    cloud_to_model=settings.cloud_to_model)
     clouds = real_clouds(args.pcap, args.calibration)
     rows = detection_rows(detector, clouds)
-    counts = {name: sum(r["class"] == name for r in rows)
-              for name in detector.config.class_names}
+    counts = class_counts(rows, detector.config.class_names)
     print(f"{args.model.name} on {len(clouds)} real frames ({args.pcap.name}), "
           f"{args.params_file.name}, score threshold {settings.post.score_threshold}: "
           + ", ".join(f"{name} {n}" for name, n in counts.items()))
+    print("at higher score thresholds: " + "; ".join(
+        f"{t:.1f}: " + ", ".join(f"{name} {n}" for name, n in class_counts(
+            [r for r in rows if r["score"] >= t], detector.config.class_names).items())
+        for t in HIGHER_THRESHOLDS if t > settings.post.score_threshold))
     print(table(rows))
     if args.json is not None:
         args.json.write_text(json.dumps({"counts": counts, "rows": rows}, indent=1) + "\n")
