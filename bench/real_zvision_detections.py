@@ -84,7 +84,7 @@ def detection_rows(detector: Detector, clouds: list[np.ndarray]) -> list[dict]:
 
 
 def class_counts(rows: list[dict], class_names: tuple[str, ...]) -> dict[str, int]:
-    """Detections per class name."""
+    """Count the detections of each class name."""
     return {name: sum(r["class"] == name for r in rows) for name in class_names}
 
 
