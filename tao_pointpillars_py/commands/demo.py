@@ -15,11 +15,11 @@
 """
 ``tao-pointpillars demo``: the node on a sample bag over ROS 2, end to end, on CPU.
 
-Simulates a small labeled Zvision-like bag (once), starts ``pointpillars_node`` in its own
-process with params/pointpillars.yaml, plays the bag to it over DDS (each cloud after the
-previous one was answered), records ``/bbox`` and ``/bbox_markers`` into a bag and prints a
-summary: clouds in and answered, detections per class, round-trip latency, AP against the
-labels.
+Simulates a small labeled ML-30S-A1 bag (once, ``sim --sensor ml30s-a1``, x forward), starts
+``pointpillars_node`` in its own process with params/pointpillars.yaml, plays the bag to it
+over DDS (each cloud after the previous one was answered), records ``/bbox`` and
+``/bbox_markers`` into a bag and prints a summary: clouds in and answered, detections per
+class, round-trip latency, AP against the labels.
 """
 
 from __future__ import annotations
@@ -44,12 +44,14 @@ from ..data.detection_messages import read_detection_bag
 from ..errors import ConfigError
 from ..package_files import package_file
 from ..ros.dds_environment import loopback_environment
-from ..sim.dataset_writer import write_dataset
+from ..sim.dataset_writer import SensorOptions, write_dataset
 from ..tools.evaluation import EvalFrame, evaluate
 from ..tools.processes import stop_process
 
 DEFAULT_OUT = Path("out/demo")
 SAMPLE_SEED = 1000
+#: the sensor the reference model is trained for (the ML-30S-A1, in the model's x-forward frame)
+SAMPLE_SENSOR = "ml30s-a1"
 INPUT_TOPIC = "/ns1/zvision_lidar_points"
 OUTPUT_TOPICS = ("/bbox", "/bbox_markers")
 NODE_START_TIMEOUT_S = 60.0
@@ -70,11 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _sample_bag(out: Path, frames: int) -> Path:
     sample = out / "sample"
-    stamp = sample / f".complete-{frames}-{SAMPLE_SEED}"
+    stamp = sample / f".complete-{frames}-{SAMPLE_SEED}-{SAMPLE_SENSOR}"
     if not stamp.exists():
         shutil.rmtree(sample, ignore_errors=True)
         print(f"demo: simulating a {frames}-frame sample bag into {sample}", flush=True)
-        summary = write_dataset(sample, frames, SAMPLE_SEED, force=True)
+        summary = write_dataset(sample, frames, SAMPLE_SEED, force=True,
+                                sensor=SensorOptions(SAMPLE_SENSOR))
         print(f"sim: {summary.describe(sample)}", flush=True)
         stamp.touch()
     return sample
