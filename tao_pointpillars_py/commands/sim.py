@@ -40,8 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="replace bag/ and labels.jsonl of a non-empty --out")
     low, high = DEFAULT_MOUNT_HEIGHT_RANGE
     parser.add_argument("--sensor", choices=SENSORS, default=DEFAULT_SENSOR,
-                        help="default: the 320 x 160 grid the reference model was trained on; "
-                             "ml30s-a1: the real ML-30S-A1's angle table and intensity "
+                        help="default: the 320 x 160 grid the previous reference model was "
+                             "trained on; ml30s-a1: the real ML-30S-A1's angle table and "
+                             "intensity, what the reference model is trained on "
                              "(docs/simulator_vs_real.md)")
     parser.add_argument("--mount-height-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
                         default=None,

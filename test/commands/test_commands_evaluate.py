@@ -200,8 +200,8 @@ def y_forward_copy(data, out):
 
 def test_params_file_turns_a_y_forward_bag_into_the_models_frame(tmp_path, capsys):
     data = tmp_path / "data"
-    assert main(["sim", "--frames", "3", "--seed", "9", "--out", str(data),
-                 "--workers", "1"]) == 0
+    assert main(["sim", "--frames", "3", "--seed", "9", "--out", str(data), "--sensor",
+                 "ml30s-a1", "--workers", "1"]) == 0
     turned = y_forward_copy(data, tmp_path / "turned")
     results = {}
     for name, source, params in (("plain", data, ()), ("unturned", turned, ()),

@@ -34,6 +34,7 @@ from sensor_msgs.msg import PointCloud2  # noqa: E402
 from tao_pointpillars_py.core.detections import Detections  # noqa: E402
 from tao_pointpillars_py.core.fusion import to_base_frame  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tao_pointpillars_py.sim.dataset_writer import SensorOptions  # noqa: E402
 from tao_pointpillars_py.sim.lidar_rig import rig_extrinsics, UGV_LIDARS, views  # noqa: E402
 from tao_pointpillars_py.tools.processes import stop_process  # noqa: E402
 from vision_msgs.msg import Detection3DArray  # noqa: E402
@@ -42,6 +43,8 @@ TOPICS = [topic for topic, _ in UGV_LIDARS]
 CONFIDENT = 0.5
 #: rounds of one cloud per lidar, 0.1 s apart
 ROUNDS = 30
+#: the sensor the reference model is trained for: (config, sensor) of simulate_frame
+ML30S = SensorOptions("ml30s-a1").frame_job()[:2]
 
 
 class RigHarness(SpinningNode):
@@ -116,7 +119,7 @@ def _matched_objects(centres, truth, tolerance_m=1.0):
 
 
 def test_four_lidars_into_one_node_each_answered_and_fused_without_duplicates(tmp_path):
-    frame = simulate_frame(8, 0)
+    frame = simulate_frame(8, 0, *ML30S)
     cut = views(frame.points)
     extrinsics = rig_extrinsics()
     lidar_texts = ", ".join(f"'{text}'" for _, text in UGV_LIDARS)

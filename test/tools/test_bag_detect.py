@@ -37,6 +37,7 @@ from tao_pointpillars_py.data.bags import (BAG_VERSION, CloudBagWriter,  # noqa:
 from tao_pointpillars_py.data.labels import read_labels  # noqa: E402
 from tao_pointpillars_py.errors import CloudFormatError, ConfigError  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
+from tao_pointpillars_py.sim.dataset_writer import SensorOptions  # noqa: E402
 from tao_pointpillars_py.tools.bag_detect import (answers_in_order,  # noqa: E402
                                                   check_output_topics, detect_bag,
                                                   detections_frame, DetectJob, FrameAnswerer,
@@ -48,13 +49,15 @@ STAMP0 = 1_700_000_000_000_000_000
 PERIOD = 100_000_000
 PARAMETERS = {"model_path": str(REFERENCE_MODEL), "threads": 1}
 POINTCLOUD2 = "sensor_msgs/msg/PointCloud2"
+#: the sensor the reference model is trained for: (config, sensor) of simulate_frame
+ML30S = SensorOptions("ml30s-a1").frame_job()[:2]
 
 
 def clouds(count: int, seed: int = 11) -> list[tuple[int, np.ndarray]]:
     """Give ``count`` simulated clouds 100 ms apart, every other one with half its points."""
     frames = []
     for index in range(count):
-        points = simulate_frame(seed, index).points
+        points = simulate_frame(seed, index, *ML30S).points
         frames.append((STAMP0 + index * PERIOD, points[::2] if index % 2 else points))
     return frames
 
@@ -174,7 +177,9 @@ def test_detect_bag_skips_and_counts_a_malformed_cloud(bag, tmp_path):
     lines = input_health_lines(report)
     assert lines[1].startswith("| cloud topic | returns per cloud | in model range |")
     assert lines[3].startswith(f"| {DEFAULT_TOPIC} | ")
-    assert lines[3].endswith(" | not recorded in the model |")
+    # the reference model records its training intensity: p50 / p99 in the clouds' units
+    trained = lines[3].rstrip(" |").rsplit(" | ", 1)[1]
+    assert [float(v) for v in trained.split(" / ")] == pytest.approx([2.0, 47.0], abs=10)
     assert not any(line.startswith("warning:") for line in lines)
 
 
