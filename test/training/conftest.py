@@ -57,3 +57,31 @@ def tiny_frame():
 def tiny_frame_maker():
     """:func:`make_tiny_frame` itself, for tests that need several different frames."""
     return make_tiny_frame
+
+
+def make_trained_like_net(cfg: ModelConfig, scale: bool = False):
+    """Make a PointPillarsNet (eval mode) with BatchNorms far from identity, as after training.
+
+    ``scale`` also draws the BatchNorm scales (else they stay 1).
+    """
+    import torch  # the training tests import torch; this module does not at collection
+
+    from tao_pointpillars_py.training.network import PointPillarsNet
+
+    torch.manual_seed(0)
+    net = PointPillarsNet(cfg)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                if scale:
+                    module.weight.uniform_(0.5, 1.5)
+                module.bias.uniform_(-0.2, 0.2)
+    return net.eval()
+
+
+@pytest.fixture
+def trained_like_net():
+    """:func:`make_trained_like_net` itself."""
+    return make_trained_like_net

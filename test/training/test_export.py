@@ -32,25 +32,12 @@ from tao_pointpillars_py.training.export import (example_inputs,  # noqa: E402
                                                  frame_inputs, INPUT_NAMES,
                                                  max_abs_differences, non_standard_ops,
                                                  OUTPUT_NAMES)
-from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 from tao_pointpillars_py.training.train import train, TrainOptions  # noqa: E402
 
 
-def _randomised_net(cfg):
-    torch.manual_seed(0)
-    net = PointPillarsNet(cfg)
-    with torch.no_grad():
-        for module in net.modules():
-            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-                module.bias.uniform_(-0.2, 0.2)
-    return net.eval()
-
-
 @pytest.fixture
-def exported(tmp_path, tiny_cfg):
-    net = _randomised_net(tiny_cfg)
+def exported(tmp_path, tiny_cfg, trained_like_net):
+    net = trained_like_net(tiny_cfg)
     path = tmp_path / "tiny.onnx"
     proto = export_model(net, path, {"training.seed": "3"})
     return net, path, proto

@@ -24,29 +24,14 @@ pytest.importorskip("onnxruntime")
 from tao_pointpillars_py.errors import ModelLoadError  # noqa: E402
 from tao_pointpillars_py.training.export import (example_inputs, export_model,  # noqa: E402
                                                  frame_inputs, max_abs_differences)
-from tao_pointpillars_py.training.network import PointPillarsNet  # noqa: E402
 from tao_pointpillars_py.training.train import Trainer, TrainOptions  # noqa: E402
 from tao_pointpillars_py.training.warm_start import (exported_model_config,  # noqa: E402
                                                      is_onnx_file, model_from_exported_onnx)
 
 
-def _trained_like_net(cfg):
-    """Make a network whose BatchNorms are far from identity, as after training."""
-    torch.manual_seed(0)
-    net = PointPillarsNet(cfg)
-    with torch.no_grad():
-        for module in net.modules():
-            if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-                module.running_mean.uniform_(-0.5, 0.5)
-                module.running_var.uniform_(0.5, 2.0)
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.uniform_(-0.2, 0.2)
-    return net.eval()
-
-
 @pytest.fixture
-def exported(tmp_path, tiny_cfg):
-    net = _trained_like_net(tiny_cfg)
+def exported(tmp_path, tiny_cfg, trained_like_net):
+    net = trained_like_net(tiny_cfg, scale=True)
     path = tmp_path / "tiny.onnx"
     export_model(net, path)
     return net, path
