@@ -29,6 +29,8 @@ if mode == "ignore":
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 elif mode == "clean-exit":
     signal.signal(signal.SIGINT, lambda *_: sys.exit(3))
+else:  # a test run started in the background (`cmd &`) hands SIGINT down ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 print("ready", flush=True)
 time.sleep(60)
 """

@@ -60,7 +60,8 @@ def tiny_frame_maker():
 
 
 def make_trained_like_net(cfg: ModelConfig, scale: bool = False):
-    """Make a PointPillarsNet (eval mode) with BatchNorms far from identity, as after training.
+    """
+    Make a PointPillarsNet (eval mode) with BatchNorms far from identity, as after training.
 
     ``scale`` also draws the BatchNorm scales (else they stay 1).
     """
