@@ -20,12 +20,14 @@ import argparse
 import dataclasses
 import json
 from pathlib import Path
+import sys
 from typing import Optional, Sequence
 
-from ..data.labels import FrameLabels, LabelsFile, read_labels
+from ..core.boxes import Extrinsic
+from ..data.labels import FrameLabels, LabelsFile, read_labels, read_labels_header
 from ..errors import ConfigError
 from ..inference.detector import Detector
-from ..ros.parameters import NodeSettings, settings_from_file
+from ..ros.parameters import NodeSettings, parse_cloud_to_model, settings_from_file
 from ..tools.evaluation import (detector_detections, evaluate_detections, file_detections,
                                 MODEL_SCORE_THRESHOLD, SAMPLINGS)
 
@@ -36,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--detections", type=Path, metavar="DETS.jsonl",
                         help="detections file (labels format with scores), matched to the "
-                             "labels by timestamp_ns")
+                             "labels by timestamp_ns; ground truth outside the model range it "
+                             "records (`detect --detections-out` does) is ignored")
     source.add_argument("--model", type=Path, metavar="MODEL.onnx",
                         help="ONNX model to run on the clouds of --bag; ground truth outside "
                              "its point_cloud_range is ignored")
@@ -67,6 +70,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "prints it (AP R40 and R11)")
 
 
+def _detections_scope(path: Path) -> tuple[tuple[float, ...] | None, Extrinsic | None]:
+    """Give the model range and cloud_to_model that ``detect`` records in a detections file."""
+    header = read_labels_header(path)
+    if header.model_range is None:
+        print("tao-pointpillars eval: note: the detections file records no model_range, so "
+              "every labeled object counts, also those outside the range its model saw "
+              "(`detect --detections-out` records it)", file=sys.stderr)
+        return None, None
+    cloud_to_model = (None if header.cloud_to_model is None
+                      else parse_cloud_to_model(header.cloud_to_model))
+    lo, hi = header.model_range[:3], header.model_range[3:]
+    print(f"tao-pointpillars eval: ground truth outside the detections' model range "
+          f"x {lo[0]:g}..{hi[0]:g}, y {lo[1]:g}..{hi[1]:g}, z {lo[2]:g}..{hi[2]:g} m"
+          + (f" (in the model's frame, cloud_to_model '{header.cloud_to_model}')"
+             if cloud_to_model is not None else "") + " is ignored", file=sys.stderr)
+    return header.model_range, cloud_to_model
+
+
 def run(args: argparse.Namespace) -> int:
     for option, path in (("--labels", args.labels), ("--detections", args.detections)):
         if path is not None and not path.is_file():
@@ -79,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     point_cloud_range, cloud_to_model = None, None
     if args.detections is not None:
         detections = file_detections(args.detections, labels, args.score_threshold)
+        point_cloud_range, cloud_to_model = _detections_scope(args.detections)
     else:
         if args.bag is None or not args.bag.is_dir():
             raise ConfigError("--model needs --bag, the rosbag2 folder with the labeled clouds; "

@@ -99,12 +99,32 @@ class FrameLabels:
 
 @dataclass(frozen=True)
 class LabelsFile:
-    """A whole labels file; ``frames`` maps timestamp [ns] to labels, in file order."""
+    """
+    A whole labels file; ``frames`` maps timestamp [ns] to labels, in file order.
+
+    ``model_range`` and ``cloud_to_model`` are set in a detections file written by ``detect``:
+    the point_cloud_range of the model that found the boxes and the node's ``cloud_to_model``
+    ("x y z roll pitch yaw", None: identity) it ran with, so that ``eval`` scores the file as
+    it scores the model.
+    """
 
     class_names: tuple[str, ...]
     topic: str
     frame_id: str
     frames: dict[int, FrameLabels]
+    model_range: tuple[float, ...] | None = None
+    cloud_to_model: str | None = None
+
+
+@dataclass(frozen=True)
+class LabelsHeader:
+    """The header line of a labels or detections file (see :class:`LabelsFile`)."""
+
+    class_names: tuple[str, ...]
+    topic: str
+    frame_id: str
+    model_range: tuple[float, ...] | None = None
+    cloud_to_model: str | None = None
 
 
 def _short_float(value: float) -> float:
@@ -134,20 +154,27 @@ class LabelsWriter:
     """Streaming writer: ``with LabelsWriter(path, ...) as w: w.write(t, frame)``."""
 
     def __init__(self, path: str | Path, class_names: Sequence[str], topic: str,
-                 frame_id: str) -> None:
+                 frame_id: str, model_range: Sequence[float] | None = None,
+                 cloud_to_model: str | None = None) -> None:
         self.path = Path(path)
         self.class_names = tuple(str(n) for n in class_names)
         if not self.class_names or len(set(self.class_names)) != len(self.class_names):
             raise LabelsFormatError(f"class_names must be unique and non-empty: {class_names}")
         self.topic, self.frame_id = str(topic), str(frame_id)
+        self.model_range = None if model_range is None else [float(v) for v in model_range]
+        self.cloud_to_model = cloud_to_model
         self._file: IO[str] | None = None
         self._seen: set[int] = set()
 
     def __enter__(self) -> "LabelsWriter":
         self._file = self.path.open("w", encoding="utf-8")
-        header = {"format": LABELS_FORMAT, "version": LABELS_VERSION,
-                  "class_names": list(self.class_names), "topic": self.topic,
-                  "frame_id": self.frame_id}
+        header: dict[str, Any] = {"format": LABELS_FORMAT, "version": LABELS_VERSION,
+                                  "class_names": list(self.class_names), "topic": self.topic,
+                                  "frame_id": self.frame_id}
+        if self.model_range is not None:
+            header["model_range"] = self.model_range
+        if self.cloud_to_model is not None:
+            header["cloud_to_model"] = self.cloud_to_model
         self._file.write(json.dumps(header) + "\n")
         return self
 
@@ -183,7 +210,7 @@ def _fail(path: Path, line_no: int, message: str) -> LabelsFormatError:
     return LabelsFormatError(f"{path}:{line_no}: {message}")
 
 
-def _parse_header(path: Path, line: str) -> tuple[tuple[str, ...], str, str]:
+def _parse_header(path: Path, line: str) -> LabelsHeader:
     try:
         header = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -200,7 +227,28 @@ def _parse_header(path: Path, line: str) -> tuple[tuple[str, ...], str, str]:
     topic, frame_id = header.get("topic"), header.get("frame_id")
     if not isinstance(topic, str) or not isinstance(frame_id, str):
         raise _fail(path, 1, '"topic" and "frame_id" must be strings')
-    return tuple(names), topic, frame_id
+    model_range = header.get("model_range")
+    if model_range is not None and (
+            not isinstance(model_range, list) or len(model_range) != 6
+            or not all(_is_number(v) for v in model_range)
+            or not all(model_range[i] < model_range[i + 3] for i in range(3))):
+        raise _fail(path, 1, '"model_range" must be [x_min, y_min, z_min, x_max, y_max, z_max]')
+    cloud_to_model = header.get("cloud_to_model")
+    if cloud_to_model is not None and not isinstance(cloud_to_model, str):
+        raise _fail(path, 1, '"cloud_to_model" must be a string "x y z roll pitch yaw"')
+    return LabelsHeader(tuple(names), topic, frame_id,
+                        None if model_range is None else tuple(float(v) for v in model_range),
+                        cloud_to_model)
+
+
+def read_labels_header(path: str | Path) -> LabelsHeader:
+    """Read the header line of a labels or detections file."""
+    path = Path(path)
+    with path.open("r", encoding="utf-8") as stream:
+        first = stream.readline()
+    if not first.strip():
+        raise _fail(path, 1, "empty file; expected the labels header line")
+    return _parse_header(path, first)
 
 
 def _is_number(value: Any) -> bool:
@@ -263,8 +311,8 @@ def read_labels(path: str | Path) -> LabelsFile:
         first = stream.readline()
         if not first.strip():
             raise _fail(path, 1, "empty file; expected the labels header line")
-        class_names, topic, frame_id = _parse_header(path, first)
-        class_index = {name: i for i, name in enumerate(class_names)}
+        header = _parse_header(path, first)
+        class_index = {name: i for i, name in enumerate(header.class_names)}
         for line_no, line in enumerate(stream, start=2):
             if not line.strip():
                 continue
@@ -284,4 +332,5 @@ def read_labels(path: str | Path) -> LabelsFile:
     if scored == {True}:
         frames = {t: f if f.scores is not None else FrameLabels.empty(with_scores=True)
                   for t, f in frames.items()}
-    return LabelsFile(class_names, topic, frame_id, frames)
+    return LabelsFile(header.class_names, header.topic, header.frame_id, frames,
+                      header.model_range, header.cloud_to_model)

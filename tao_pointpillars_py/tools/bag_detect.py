@@ -47,7 +47,7 @@ from ..data.detection_messages import DETECTION3D_ARRAY, LABEL_INFO, MARKER_ARRA
 from ..data.labels import FrameLabels, LabelsWriter
 from ..errors import ConfigError
 from ..inference.backends import available_backends
-from ..inference.detector import answer_cloud
+from ..inference.detector import answer_cloud, pose_text
 from ..inference.runtime import build_detector, select_runtime
 from ..ros.parameters import NodeSettings
 from ..ros.topics import output_topics
@@ -263,7 +263,7 @@ def detect_bag(in_bag: Path, out_bag: Path, parameters: Mapping[str, Any],
                           per_class=dict.fromkeys(local.class_names, 0),
                           reference=local.detector.input_reference)
     writer = Writer(Path(out_bag), version=BAG_VERSION, storage_plugin=storage_plugin(storage))
-    with writer, _detections_file(detections_out, local.class_names, frame_ids) as listing:
+    with writer, _detections_file(detections_out, local, frame_ids) as listing:
         out = _output_connections(writer, cloud_topics, copy_clouds, typestore)
         labelled: set[str] = set()
         jobs = _copying(read_jobs(Path(in_bag), topics), writer, out if copy_clouds else {})
@@ -324,13 +324,22 @@ def detections_frame(detections: Detections) -> FrameLabels:
                        detections.scores)
 
 
-def _detections_file(path: Path | None, class_names: Sequence[str],
+def _detections_file(path: Path | None, answerer: FrameAnswerer,
                      frame_ids: Mapping[str, str]) -> ContextManager[LabelsWriter | None]:
-    """Open the detections file of the one cloud topic in ``frame_ids`` (None: nothing)."""
+    """
+    Open the detections file of the one cloud topic in ``frame_ids`` (None: nothing).
+
+    Its header carries the model's range and the cloud_to_model it ran with, so that ``eval``
+    leaves out the ground truth the model could not see, as it does when it runs the model.
+    """
     if path is None:
         return nullcontext()
     (topic, frame_id), = frame_ids.items()
-    return LabelsWriter(path, class_names, topic, frame_id)
+    detector = answerer.detector
+    return LabelsWriter(path, answerer.class_names, topic, frame_id,
+                        model_range=detector.config.pillars.point_cloud_range,
+                        cloud_to_model=(None if detector.cloud_to_model is None
+                                        else pose_text(detector.cloud_to_model)))
 
 
 def _output_connections(writer: Any, cloud_topics: Sequence[str], copy_clouds: bool,

@@ -44,7 +44,7 @@ from tao_pointpillars_py.core.input_health import training_intensity_metadata  #
 from tao_pointpillars_py.data.bags import (BAG_VERSION, CloudBagWriter,  # noqa: E402
                                            count_clouds, DEFAULT_TOPIC)
 from tao_pointpillars_py.data.detection_messages import vision_typestore  # noqa: E402
-from tao_pointpillars_py.data.labels import read_labels  # noqa: E402
+from tao_pointpillars_py.data.labels import read_labels, read_labels_header  # noqa: E402
 from tao_pointpillars_py.inference.model_file import load_model_info  # noqa: E402
 from tao_pointpillars_py.ros.bag_io import BagPlayer  # noqa: E402
 from tao_pointpillars_py.sim import simulate_frame  # noqa: E402
@@ -411,11 +411,19 @@ def test_detections_out_scores_as_eval_model_does(dataset, tmp_path, capsys):
                                     tuple(model_range))
     assert from_file.to_json() == json.loads(evaluated.read_text(encoding="utf-8"))
     assert from_file.to_table() in detect_table
+    # the file records the model's range (no cloud_to_model: identity), and eval --detections
+    # applies it: the same figures as eval --model, from the command line
+    header = read_labels_header(detections_path)
+    assert header.model_range == pytest.approx(tuple(model_range))
+    assert header.cloud_to_model is None
     capsys.readouterr()
+    from_cli = tmp_path / "file.json"
     assert main(["eval", "--labels", str(labels_path), "--detections",
-                 str(detections_path)]) == 0
+                 str(detections_path), "--json", str(from_cli)]) == 0
     scored = capsys.readouterr()
     assert "over 6 frames" in scored.out and "left out" not in scored.err
+    assert "ground truth outside the detections' model range x 0..40.96" in scored.err
+    assert json.loads(from_cli.read_text()) == json.loads(evaluated.read_text())
 
 
 def test_detections_out_needs_one_cloud_topic_and_writes_nothing_otherwise(tmp_path, capsys):

@@ -19,7 +19,8 @@ import json
 import numpy as np
 import pytest
 
-from tao_pointpillars_py.data.labels import FrameLabels, LabelsWriter, read_labels, write_labels
+from tao_pointpillars_py.data.labels import (FrameLabels, LabelsWriter, read_labels,
+                                             read_labels_header, write_labels)
 from tao_pointpillars_py.errors import LabelsFormatError
 
 NAMES = ("Vehicle", "Pedestrian", "Cyclist")
@@ -135,12 +136,36 @@ def test_read_labels_names_the_bad_line(tmp_path, line, message):
     (header(class_names=[]), "class_names"),
     (header(class_names=["A", "A"]), "class_names"),
     (header(topic=None), "topic"),
+    (header(model_range=[0, -25.6, -3, 40.96, 25.6]), "model_range"),
+    (header(model_range=[40.96, -25.6, -3, 0, 25.6, 3]), "model_range"),
+    (header(model_range=[0, -25.6, -3, "x", 25.6, 3]), "model_range"),
+    (header(cloud_to_model=[0, 0, 0, 0, 0, -90]), "cloud_to_model"),
 ])
 def test_read_labels_rejects_bad_header(tmp_path, text, message):
     path = tmp_path / "l.jsonl"
     path.write_text(text + "\n")
     with pytest.raises(LabelsFormatError, match=f"l.jsonl:1: .*{message}"):
         read_labels(path)
+
+
+def test_a_detections_header_carries_the_model_range_and_cloud_to_model(tmp_path):
+    path = tmp_path / "d.jsonl"
+    with LabelsWriter(path, NAMES, TOPIC, FRAME_ID, model_range=(0, -25.6, -3, 40.96, 25.6, 3),
+                      cloud_to_model="0 0 0 0 0 -90") as writer:
+        writer.write(7, frame(scores=True))
+    first = json.loads(path.read_text().splitlines()[0])
+    assert first["model_range"] == [0.0, -25.6, -3.0, 40.96, 25.6, 3.0]
+    assert first["cloud_to_model"] == "0 0 0 0 0 -90"
+    read = read_labels(path)
+    assert read.model_range == (0.0, -25.6, -3.0, 40.96, 25.6, 3.0)
+    assert read.cloud_to_model == "0 0 0 0 0 -90"
+    assert read_labels_header(path) == read_labels_header(path)
+    assert read_labels_header(path).model_range == read.model_range
+    # a plain labels file has neither
+    write_labels(tmp_path / "l.jsonl", [(7, frame())], NAMES, TOPIC, FRAME_ID)
+    plain = read_labels(tmp_path / "l.jsonl")
+    assert plain.model_range is None and plain.cloud_to_model is None
+    assert "model_range" not in (tmp_path / "l.jsonl").read_text()
 
 
 def test_read_labels_rejects_files_mixing_labels_and_detections(tmp_path):
