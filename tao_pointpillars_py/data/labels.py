@@ -211,6 +211,8 @@ def _fail(path: Path, line_no: int, message: str) -> LabelsFormatError:
 
 
 def _parse_header(path: Path, line: str) -> LabelsHeader:
+    if not line.strip():
+        raise _fail(path, 1, "empty file; expected the labels header line")
     try:
         header = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -245,10 +247,7 @@ def read_labels_header(path: str | Path) -> LabelsHeader:
     """Read the header line of a labels or detections file."""
     path = Path(path)
     with path.open("r", encoding="utf-8") as stream:
-        first = stream.readline()
-    if not first.strip():
-        raise _fail(path, 1, "empty file; expected the labels header line")
-    return _parse_header(path, first)
+        return _parse_header(path, stream.readline())
 
 
 def _is_number(value: Any) -> bool:
@@ -308,10 +307,7 @@ def read_labels(path: str | Path) -> LabelsFile:
     frames: dict[int, FrameLabels] = {}
     scored: set[bool] = set()
     with path.open("r", encoding="utf-8") as stream:
-        first = stream.readline()
-        if not first.strip():
-            raise _fail(path, 1, "empty file; expected the labels header line")
-        header = _parse_header(path, first)
+        header = _parse_header(path, stream.readline())
         class_index = {name: i for i, name in enumerate(header.class_names)}
         for line_no, line in enumerate(stream, start=2):
             if not line.strip():

@@ -38,6 +38,7 @@ from torch import nn
 from .network import PointPillarsNet
 from ..core.config import ModelConfig
 from ..errors import ModelLoadError
+from ..inference.model_file import read_onnx
 
 
 def is_onnx_file(path: str | Path) -> bool:
@@ -45,19 +46,9 @@ def is_onnx_file(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".onnx"
 
 
-def _load_onnx(path: Path) -> onnx.ModelProto:
-    if not path.is_file():
-        raise ModelLoadError(f"{path} does not exist; pass a model written by "
-                             "`tao-pointpillars export` or a training checkpoint")
-    try:
-        return onnx.load(str(path))
-    except Exception as exc:  # onnx raises DecodeError, OSError, ... for a foreign file
-        raise ModelLoadError(f"cannot read {path} as ONNX: {exc}") from exc
-
-
 def exported_model_config(path: str | Path) -> ModelConfig:
     """Read the geometry an exported model carries in its metadata."""
-    proto = _load_onnx(Path(path))
+    proto = read_onnx(str(path))
     return ModelConfig.from_metadata({p.key: p.value for p in proto.metadata_props},
                                      source=str(path))
 
@@ -72,10 +63,9 @@ def _fused_backbone_pairs(model: PointPillarsNet) -> list[tuple[nn.Conv2d, nn.Ba
     return pairs
 
 
-def _fused_conv_initializers(proto: onnx.ModelProto,
+def _fused_conv_initializers(proto: onnx.ModelProto, arrays: dict[str, np.ndarray],
                              named: set[str]) -> list[tuple[np.ndarray, np.ndarray]]:
     """(weight, bias) of the Conv nodes whose weights lost their module name, in graph order."""
-    arrays = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
     fused = []
     for node in proto.graph.node:
         if node.op_type == "Conv" and node.input[1] not in named and len(node.input) > 2:
@@ -95,7 +85,7 @@ def model_from_exported_onnx(path: str | Path,
     package's network.
     """
     path = Path(path)
-    proto = _load_onnx(path)
+    proto = read_onnx(str(path))
     metadata = {p.key: p.value for p in proto.metadata_props}
     cfg = ModelConfig.from_metadata(metadata, source=str(path))
     model = PointPillarsNet(cfg)
@@ -104,7 +94,7 @@ def model_from_exported_onnx(path: str | Path,
     named = {k for k in arrays if k in state}
     matmuls = [n for n in proto.graph.node if n.op_type == "MatMul" and n.input[1] in arrays]
     pairs = _fused_backbone_pairs(model)
-    fused = _fused_conv_initializers(proto, named)
+    fused = _fused_conv_initializers(proto, arrays, named)
     if len(matmuls) != 1 or len(fused) != len(pairs):
         raise ModelLoadError(
             f"{path} is not an export of this package's PointPillars network ({len(matmuls)} "

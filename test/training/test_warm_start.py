@@ -92,7 +92,7 @@ def test_a_foreign_onnx_is_refused_with_what_to_pass(tmp_path, tiny_cfg, frames_
     with pytest.raises(ModelLoadError, match="does not exist"):
         exported_model_config(tmp_path / "missing.onnx")
     (tmp_path / "junk.onnx").write_bytes(b"not a protobuf at all")
-    with pytest.raises(ModelLoadError, match="cannot read"):
+    with pytest.raises(ModelLoadError, match="is not a readable ONNX model"):
         exported_model_config(tmp_path / "junk.onnx")
 
 
