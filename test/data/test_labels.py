@@ -159,8 +159,10 @@ def test_a_detections_header_carries_the_model_range_and_cloud_to_model(tmp_path
     read = read_labels(path)
     assert read.model_range == (0.0, -25.6, -3.0, 40.96, 25.6, 3.0)
     assert read.cloud_to_model == "0 0 0 0 0 -90"
-    assert read_labels_header(path) == read_labels_header(path)
-    assert read_labels_header(path).model_range == read.model_range
+    header = read_labels_header(path)
+    assert (header.class_names, header.topic, header.frame_id) == (NAMES, TOPIC, FRAME_ID)
+    assert (header.model_range, header.cloud_to_model) == (read.model_range,
+                                                           read.cloud_to_model)
     # a plain labels file has neither
     write_labels(tmp_path / "l.jsonl", [(7, frame())], NAMES, TOPIC, FRAME_ID)
     plain = read_labels(tmp_path / "l.jsonl")
